@@ -1,0 +1,120 @@
+"""The one exception tree of capplan.
+
+Every error capplan raises on purpose derives from :class:`CapplanError` and carries
+enough context (file, line, field path, series) to say what was expected and what was
+got. The CLI maps each class to an exit code in one place (``cli/errors.py``)::
+
+    CapplanError
+     ├── PlanError                 the plan file is wrong (exit 2)
+     │    ├── PlanSyntaxError      not parseable YAML / JSON
+     │    ├── PlanValidationError  a field is missing, unknown or out of range
+     │    └── ExpressionError      an expression does not parse, names an unknown
+     │                              quantity, or the expressions form a cycle
+     ├── EvaluationError           a computed figure is invalid (division by zero,
+     │                              NaN, negative demand) in some period (exit 2)
+     └── UsageError                a command-line argument is wrong (exit 2)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CapplanError",
+    "EvaluationError",
+    "ExpressionError",
+    "Issue",
+    "PlanError",
+    "PlanSyntaxError",
+    "PlanValidationError",
+    "UsageError",
+    "line_for",
+]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a plan: where it is and what is wrong."""
+
+    message: str
+    path: str = ""
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file or ""
+        if self.line is not None:
+            where = f"{where}:{self.line}" if where else f"line {self.line}"
+        prefix = " ".join(part for part in (where, self.path) if part)
+        return f"{prefix} {self.message}" if prefix else self.message
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+
+
+class CapplanError(Exception):
+    """Root of every error capplan raises on purpose."""
+
+
+@dataclass
+class PlanError(CapplanError):
+    """The plan file is wrong; ``issues`` lists every problem found, each with its place."""
+
+    issues: list[Issue] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(issue) for issue in self.issues)
+
+    @classmethod
+    def single(
+        cls, message: str, *, path: str = "", file: str | None = None, line: int | None = None
+    ) -> PlanError:
+        return cls([Issue(message, path=path, file=file, line=line)])
+
+    def with_file(self, file: str, lines: dict[str, int] | None = None) -> PlanError:
+        """The same error with the file name (and lines looked up by path) filled in."""
+        lines = lines or {}
+        fixed = [
+            Issue(
+                i.message,
+                path=i.path,
+                file=i.file or file,
+                line=i.line if i.line is not None else line_for(i.path, lines),
+            )
+            for i in self.issues
+        ]
+        return type(self)(fixed)
+
+
+class PlanSyntaxError(PlanError):
+    """The plan file is not parseable YAML or JSON."""
+
+
+class PlanValidationError(PlanError):
+    """A field of the plan is missing, unknown, of the wrong type or out of range."""
+
+
+class ExpressionError(PlanError):
+    """An expression does not parse, names an unknown quantity, or expressions form a cycle."""
+
+
+class EvaluationError(PlanError):
+    """A computed figure is invalid (division by zero, NaN, a negative demand)."""
+
+
+class UsageError(CapplanError):
+    """A command-line argument or API parameter is wrong."""
+
+
+def line_for(path: str, lines: dict[str, int]) -> int | None:
+    """The line of a field path (``a.b[2].c``) or of its nearest ancestor that has one."""
+    parts = path.replace("[", ".[").split(".") if path else []
+    while parts:
+        key = ".".join(parts).replace(".[", "[")
+        if key in lines:
+            return lines[key]
+        parts.pop()
+    return None

@@ -1,0 +1,391 @@
+"""Scaling events, capacity alerts and recommendations found in a deterministic run, and the
+probability of each event by each period across Monte Carlo paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from capplan.cost import reserved_savings
+from capplan.evaluate import Evaluation
+from capplan.formatting import fmt_money, fmt_number
+from capplan.plan.durations import duration_seconds
+from capplan.plan.models import (
+    HorizontalComponent,
+    Plan,
+    TierComponent,
+    VerticalComponent,
+)
+from capplan.sizing.result import Array, BoolArray
+from capplan.timeline import Timeline
+
+__all__ = ["Event", "EventProbability", "event_hits", "find_events", "recommend"]
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happens in a period, and the date by which to act on it."""
+
+    period: int
+    date: dt.date
+    kind: str
+    severity: str
+    message: str
+    component: str | None = None
+    act_by: dt.date | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def overdue(self) -> bool:
+        """True when the action date is already before period 0 (start now)."""
+        return (
+            self.act_by is not None
+            and self.detail.get("start") is not None
+            and (self.act_by < self.detail["start"])
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["date"] = self.date.isoformat()
+        out["act_by"] = self.act_by.isoformat() if self.act_by else None
+        out["detail"] = {k: v for k, v in self.detail.items() if k != "start"}
+        out["overdue"] = self.overdue
+        return out
+
+
+@dataclass(frozen=True)
+class EventProbability:
+    """The share of Monte Carlo paths on which an event has happened by each period."""
+
+    key: str
+    description: str
+    by_period: list[float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _act_by(when: dt.date, lead_time: str | None) -> dt.date | None:
+    if lead_time is None:
+        return None
+    seconds = duration_seconds(lead_time)
+    moment = dt.datetime.combine(when, dt.time()) - dt.timedelta(seconds=seconds)
+    return moment.date()
+
+
+def _crossed(values: Array, level: float, direction: str) -> BoolArray:
+    crossed = values > level if direction == "above" else values < level
+    return np.asarray(crossed, dtype=bool)
+
+
+def _lead_time(comp: object, level: int) -> str | None:
+    """The lead time of moving up to ``level``: the tier's or rung's own, else the component's."""
+    own = None
+    if isinstance(comp, TierComponent):
+        own = comp.tiers[level].lead_time
+    elif isinstance(comp, VerticalComponent):
+        own = comp.rungs[level].lead_time
+    return own or getattr(comp, "lead_time", None)
+
+
+def _level_name_kind(comp: object) -> tuple[str, str]:
+    return ("tier", "tier_change") if isinstance(comp, TierComponent) else ("rung", "rung_change")
+
+
+def _level_events(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[Event]:
+    comp = plan.components[name]
+    s = ev.sized[name]
+    events: list[Event] = []
+    start = {"start": tl.start}
+    if s.level is not None:
+        word, kind = _level_name_kind(comp)
+        level = s.level[0]
+        for t in range(1, tl.periods + 1):
+            if level[t] == level[t - 1]:
+                continue
+            old, new = s.level_names[level[t - 1]], s.level_names[level[t]]
+            up = level[t] > level[t - 1]
+            reason = _level_reason(comp, ev, name, t, new if up else old)
+            verb = "moves up" if up else "can move down"
+            lead = _lead_time(comp, int(level[t]))
+            events.append(
+                Event(
+                    t,
+                    tl.date(t),
+                    kind,
+                    "info",
+                    f"{name} {verb} from {word} {old} to {new} in {tl.label(t)} (period {t})"
+                    f"{reason}",
+                    component=name,
+                    act_by=_act_by(tl.date(t), lead) if up else None,
+                    detail={
+                        "from": old,
+                        "to": new,
+                        "direction": "up" if up else "down",
+                        "lead_time": lead,
+                        **start,
+                    },
+                )
+            )
+    instances = s.instances[0]
+    if s.level is None:
+        for t in range(1, tl.periods + 1):
+            if instances[t] != instances[t - 1]:
+                up = instances[t] > instances[t - 1]
+                events.append(
+                    Event(
+                        t,
+                        tl.date(t),
+                        "scale",
+                        "info",
+                        f"{name} scales {'up' if up else 'down'} from "
+                        f"{fmt_number(instances[t - 1])} to {fmt_number(instances[t])} instances "
+                        f"in {tl.label(t)} (period {t})",
+                        component=name,
+                        act_by=_act_by(tl.date(t), comp.lead_time) if up else None,
+                        detail={
+                            "from": float(instances[t - 1]),
+                            "to": float(instances[t]),
+                            "direction": "up" if up else "down",
+                            **start,
+                        },
+                    )
+                )
+    exceeded = s.exceeded[0]
+    if exceeded.any():
+        t = int(np.argmax(exceeded))
+        if isinstance(comp, TierComponent):
+            what = f"exceeds largest tier {s.level_names[-1]}"
+            need = (
+                f"demand {fmt_number(ev.values[f'{name}.demand'][0, t])} is above "
+                f"{comp.trigger:.0%} of {fmt_number(comp.tiers[-1].capacity)}"
+            )
+        elif isinstance(comp, VerticalComponent):
+            what = f"exceeds largest rung {s.level_names[-1]}"
+            need = "its demand does not fit any rung with the required headroom"
+        elif isinstance(comp, HorizontalComponent):
+            what = f"exceeds max_instances {comp.max_instances}"
+            need = f"it needs {fmt_number(instances[t])} instances"
+        else:
+            what = "exceeds its provisioned capacity"
+            need = f"utilization reaches {s.utilization[0, t]:.0%}"
+        events.append(
+            Event(
+                t,
+                tl.date(t),
+                "capacity_exceeded",
+                "critical",
+                f"{name} {what} in {tl.label(t)} (period {t}): {need}",
+                component=name,
+                act_by=_act_by(tl.date(t), comp.lead_time),
+                detail={"what": what, **start},
+            )
+        )
+    return events
+
+
+def _level_reason(comp: object, ev: Evaluation, name: str, t: int, level_name: str) -> str:
+    if isinstance(comp, TierComponent):
+        demand = ev.values[f"{name}.demand"][0, t]
+        return f": demand {fmt_number(demand)} needs the {comp.trigger:.0%} readiness trigger"
+    if isinstance(comp, VerticalComponent):
+        parts = []
+        rung = next(r for r in comp.rungs if r.name == level_name)
+        for res in comp.demand:
+            demand = ev.values[f"{name}.{res}_demand"][0, t]
+            limit = rung.limits[res]
+            if limit is not None:
+                parts.append(f"{res} {fmt_number(demand)} of {fmt_number(limit)}")
+        return f" ({', '.join(parts)} with {comp.headroom:.0%} headroom)" if parts else ""
+    return ""
+
+
+def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
+    events: list[Event] = []
+    for tname, thr in plan.thresholds.items():
+        if thr.metric not in ev.values:
+            continue  # an observed metric: checked against monitoring history, not the plan
+        values = ev.values[thr.metric][0]
+        for level_name, level in thr.levels():
+            crossed = _crossed(values, level.value, thr.direction)
+            if not crossed.any():
+                continue
+            t = int(np.argmax(crossed))
+            severity = {"target": "info", "warning": "warning"}.get(level_name, "critical")
+            when = "now" if t == 0 else f"in {tl.label(t)} (period {t})"
+            events.append(
+                Event(
+                    t,
+                    tl.date(t),
+                    "threshold",
+                    severity,
+                    f"{thr.metric} is {thr.direction} its {level_name} level "
+                    f"{fmt_number(level.value)}{thr.unit} {when}: "
+                    f"{fmt_number(values[t])}{thr.unit}",
+                    component=thr.metric.split(".")[0] if "." in thr.metric else None,
+                    detail={
+                        "threshold": tname,
+                        "level": level_name,
+                        "value": float(values[t]),
+                        "limit": level.value,
+                        "start": tl.start,
+                    },
+                )
+            )
+    return events
+
+
+def _budget_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
+    events: list[Event] = []
+    cost = ev.values["total.cost"][0]
+    cur = plan.currency
+    budget = plan.budget
+    if budget.monthly_limit is not None:
+        over = cost > budget.monthly_limit
+        if over.any():
+            t = int(np.argmax(over))
+            events.append(
+                Event(
+                    t,
+                    tl.date(t),
+                    "budget",
+                    "warning",
+                    f"monthly cost {fmt_money(cost[t], cur)} exceeds the budget of "
+                    f"{fmt_money(budget.monthly_limit, cur)} in {tl.label(t)} (period {t})",
+                    detail={"limit": budget.monthly_limit, "value": float(cost[t])},
+                )
+            )
+    if budget.max_cost_per_unit is not None:
+        per_unit = ev.values["total.cost_per_unit"][0]
+        over = np.nan_to_num(per_unit, nan=0.0) > budget.max_cost_per_unit
+        if over.any():
+            t = int(np.argmax(over))
+            unit = budget.per or next(iter(plan.drivers))
+            events.append(
+                Event(
+                    t,
+                    tl.date(t),
+                    "kpi",
+                    "warning",
+                    f"cost per {unit} {fmt_money(per_unit[t], cur)} is above the target of "
+                    f"{fmt_money(budget.max_cost_per_unit, cur)} in {tl.label(t)} (period {t})",
+                    detail={"limit": budget.max_cost_per_unit, "value": float(per_unit[t])},
+                )
+            )
+    for t in range(1, tl.periods + 1):
+        if cost[t - 1] > 0 and cost[t] > budget.spike_ratio * cost[t - 1]:
+            events.append(
+                Event(
+                    t,
+                    tl.date(t),
+                    "cost_spike",
+                    "warning",
+                    f"monthly cost jumps from {fmt_money(cost[t - 1], cur)} to "
+                    f"{fmt_money(cost[t], cur)} (x{cost[t] / cost[t - 1]:.2f}) in {tl.label(t)}",
+                    detail={"from": float(cost[t - 1]), "to": float(cost[t])},
+                )
+            )
+    return events
+
+
+def find_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
+    """Every event of a deterministic run, in period order (most severe first within one)."""
+    events: list[Event] = []
+    for name in plan.components:
+        events += _level_events(plan, ev, tl, name)
+    events += _threshold_events(plan, ev, tl)
+    events += _budget_events(plan, ev, tl)
+    events.sort(key=lambda e: (e.period, -SEVERITY_RANK[e.severity]))
+    return events
+
+
+def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> list[str]:
+    """Actions in plain language, earliest first."""
+    recs: list[str] = []
+    for e in events:
+        if e.kind in {"tier_change", "rung_change"} and e.detail.get("direction") == "up":
+            lead = e.detail.get("lead_time")
+            when = (
+                f"start by {e.act_by.isoformat()} ({lead} lead time)"
+                if e.act_by
+                else f"by {e.date.isoformat()}"
+            )
+            late = " — that date has passed: start now" if e.overdue else ""
+            recs.append(
+                f"Move {e.component} from {e.detail['from']} to {e.detail['to']}: needed in "
+                f"{tl.label(e.period)} (period {e.period}); {when}{late}."
+            )
+        elif e.kind == "capacity_exceeded":
+            recs.append(
+                f"{e.message[0].upper()}{e.message[1:]}. Add a larger option to the plan, shard "
+                "or reduce demand before then."
+            )
+        elif e.kind == "threshold" and e.severity != "info":
+            recs.append(f"Act before {e.message}.")
+        elif e.kind in {"budget", "kpi"}:
+            recs.append(f"Review costs: {e.message}.")
+    for name, comp in plan.components.items():
+        s = ev.sized[name]
+        if s.level is not None:
+            continue
+        inst = s.instances[0]
+        if inst[-1] > inst[0]:
+            first = int(np.argmax(inst > inst[0]))
+            peak_t = int(np.argmax(inst))
+            text = (
+                f"Scale {name} from {fmt_number(inst[0])} to {fmt_number(inst[first])} instances "
+                f"in {tl.label(first)} (period {first})"
+            )
+            if peak_t != first:
+                text += (
+                    f", and to {fmt_number(inst[peak_t])} by {tl.label(peak_t)} (period {peak_t})"
+                )
+            recs.append(text + ".")
+        cost = ev.values[f"{name}.cost"][0]
+        saving = reserved_savings(comp.price, cost, tl.months_per_period)
+        if saving > 0:
+            recs.append(
+                f"Reserve {name}'s baseline capacity: at a {comp.price.reserved_discount:.0%} "
+                f"discount it saves {fmt_money(saving, plan.currency)} over the horizon."
+            )
+    if not recs:
+        recs.append("No capacity action is needed within the horizon.")
+    return recs
+
+
+def event_hits(plan: Plan, ev: Evaluation, base: Evaluation) -> list[tuple[str, str, BoolArray]]:
+    """For each level above today's, each exceeded capacity and each threshold level: a key,
+    a description and, per path and period, whether it holds then."""
+    out: list[tuple[str, str, BoolArray]] = []
+    for name, s in ev.sized.items():
+        if s.level is not None:
+            base_level = base.sized[name].level
+            start_level = int(base_level[0, 0]) if base_level is not None else 0
+            for k in range(start_level + 1, len(s.level_names)):
+                out.append(
+                    (
+                        f"{name}.level>={s.level_names[k]}",
+                        f"{name} reaches {s.level_names[k]}",
+                        s.level >= k,
+                    )
+                )
+        out.append((f"{name}.exceeded", f"{name} exceeds its largest option", s.exceeded))
+    for tname, thr in plan.thresholds.items():
+        if thr.metric not in ev.values:
+            continue
+        for level_name, level in thr.levels():
+            if level_name == "target":
+                continue
+            out.append(
+                (
+                    f"{tname}.{level_name}",
+                    f"{thr.metric} {thr.direction} {level_name} {fmt_number(level.value)}",
+                    _crossed(ev.values[thr.metric], level.value, thr.direction),
+                )
+            )
+    return out

@@ -1,0 +1,32 @@
+"""Plain-text formatting of figures, shared by messages, tables and reports."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["fmt_money", "fmt_number"]
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def fmt_number(value: float, digits: int | None = None) -> str:
+    """``12500`` → ``12,500``; ``11.7`` → ``11.7``; ``0.0123`` → ``0.0123``; NaN → ``-``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if digits is not None:
+        return f"{value:,.{digits}f}"
+    magnitude = abs(value)
+    if magnitude >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    if magnitude >= 1:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
+def fmt_money(value: float, currency: str = "USD") -> str:
+    """``3500`` → ``$3,500``; ``2.8`` → ``$2.80``; other currencies are suffixed (``3,500 CHF``)."""
+    if not math.isfinite(value):
+        return "-"
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    symbol = _SYMBOLS.get(currency.upper())
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"

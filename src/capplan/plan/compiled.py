@@ -1,0 +1,297 @@
+"""Cross-checks of a whole plan, and the compiled form the planner runs.
+
+Validation of single fields happens in the models; here the plan is checked as a whole: every
+name an expression reads exists, expressions form no cycle, scenario overrides name declared
+scenarios and merge into valid growth models. The result (expressions compiled once, an
+evaluation order) is cached on the plan.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
+
+from capplan.errors import ExpressionError, Issue, PlanError, PlanValidationError
+from capplan.plan.durations import parse_start_date
+from capplan.plan.expressions import Expression, compile_expression
+from capplan.plan.models import (
+    Component,
+    FormulaComponent,
+    Growth,
+    HorizontalComponent,
+    Plan,
+    Step,
+    TierComponent,
+    VerticalComponent,
+    suggest,
+)
+
+__all__ = ["CompiledPlan", "DriverSpec", "Node", "compile_plan", "component_outputs"]
+
+_GROWTH = TypeAdapter[Growth](Growth)
+COMMON_OUTPUTS = ("instances", "vcpu", "memory_gb", "storage_gb", "cost", "utilization")
+
+
+@dataclass(frozen=True)
+class DriverSpec:
+    """A driver as one scenario sees it."""
+
+    name: str
+    initial: float
+    growth: Growth
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One step of evaluation: a derived metric or the sizing of a component."""
+
+    kind: Literal["metric", "component"]
+    name: str
+    exprs: dict[str, Expression]
+
+
+@dataclass
+class CompiledPlan:
+    """A checked plan, ready to run: evaluation order, expressions and per-scenario drivers."""
+
+    plan: Plan
+    order: list[Node]
+    drivers: dict[str, dict[str, DriverSpec]]  # scenario → driver → spec
+    outputs: dict[str, tuple[str, ...]]  # component → output fields
+    quantities: set[str] = field(default_factory=set)  # every name a threshold may use
+
+
+def component_outputs(name: str, comp: Component) -> tuple[str, ...]:
+    """The output fields of a component (``db.cost``, ``db.storage_gb_utilization``...)."""
+    extra: list[str] = []
+    if isinstance(comp, HorizontalComponent):
+        extra = ["demand", "capacity"]
+    elif isinstance(comp, VerticalComponent):
+        for res in comp.demand:
+            extra += [f"{res}_demand", f"{res}_limit", f"{res}_utilization"]
+    elif isinstance(comp, TierComponent):
+        extra = ["demand", "capacity"]
+        parts = sorted({(a, r) for t in comp.tiers for a, rs in t.allocations.items() for r in rs})
+        extra += [f"{a}.{r}" for a, r in parts]
+    elif isinstance(comp, FormulaComponent):
+        extra = [r for r in comp.resources if r not in COMMON_OUTPUTS]
+        extra += [f"{r}_utilization" for r in comp.capacity]
+    fields = list(COMMON_OUTPUTS) + [e for e in extra if e not in COMMON_OUTPUTS]
+    return tuple(fields)
+
+
+def _component_exprs(comp: Component) -> dict[str, str]:
+    if isinstance(comp, HorizontalComponent | TierComponent):
+        return {"demand": comp.demand}
+    if isinstance(comp, VerticalComponent):
+        return {f"demand.{k}": v for k, v in comp.demand.items()}
+    out = {f"resources.{k}": v for k, v in comp.resources.items()}
+    out.update({f"capacity.{k}": v for k, v in comp.capacity.items()})
+    if comp.cost is not None:
+        out["cost"] = comp.cost
+    return out
+
+
+def _merge_growth(base: Growth, override: dict[str, Any]) -> Growth:
+    data = base.model_dump(by_alias=True, exclude_none=True)
+    if override.get("model") not in (None, data["model"]):
+        data = {}
+    data.update(override)
+    return _GROWTH.validate_python(data)
+
+
+def _check_period_ref(ref: object, path: str, issues: list[Issue]) -> None:
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        if ref < 0:
+            issues.append(Issue(f"must be a period number >= 0, got {ref}", path=path))
+        return
+    try:
+        parse_start_date(ref)
+    except ValueError as exc:
+        issues.append(Issue(f"must be a period number or a date: {exc}", path=path))
+
+
+def _driver_specs(plan: Plan, issues: list[Issue]) -> dict[str, dict[str, DriverSpec]]:
+    scenarios = plan.scenario_names()
+    out: dict[str, dict[str, DriverSpec]] = {s: {} for s in scenarios}
+    for dname, drv in plan.drivers.items():
+        for i, step in enumerate(drv.steps):
+            _check_period_ref(step.at, f"drivers.{dname}.steps[{i}].at", issues)
+        for sname in drv.scenarios:
+            if sname not in plan.scenarios:
+                issues.append(
+                    Issue(
+                        f"names scenario '{sname}', which is not declared under 'scenarios'"
+                        f"{suggest(sname, list(plan.scenarios))}; declared: "
+                        f"{', '.join(plan.scenarios) or 'none'}",
+                        path=f"drivers.{dname}.scenarios.{sname}",
+                    )
+                )
+        for sname in scenarios:
+            ov = drv.scenarios.get(sname)
+            growth, initial, steps = drv.growth, drv.initial, tuple(drv.steps)
+            if ov is not None:
+                initial = ov.initial if ov.initial is not None else initial
+                steps = tuple(ov.steps) if ov.steps is not None else steps
+                if ov.growth is not None:
+                    patch = ov.growth.model_dump(exclude_none=True)
+                    path = f"drivers.{dname}.scenarios.{sname}.growth"
+                    try:
+                        growth = _merge_growth(drv.growth, patch)
+                    except ValidationError as exc:
+                        for err in exc.errors(include_url=False):
+                            loc = [
+                                p for p in err["loc"] if p not in {growth.model, patch.get("model")}
+                            ]
+                            sub = ".".join(str(p) for p in loc)
+                            issues.append(
+                                Issue(
+                                    f"does not give a valid growth once merged: {err['msg']}",
+                                    path=f"{path}.{sub}" if sub else path,
+                                )
+                            )
+                        continue
+            if growth.model == "points":
+                for key in growth.points:
+                    if not key.lstrip("-").isdigit():
+                        _check_period_ref(key, f"drivers.{dname}.growth.points.{key}", issues)
+            out[sname][dname] = DriverSpec(dname, initial, growth, steps)
+    return out
+
+
+def compile_plan(plan: Plan) -> CompiledPlan:
+    """Check the plan as a whole and compile it; cached on the plan."""
+    cached = plan._compiled
+    if isinstance(cached, CompiledPlan):
+        return cached
+    issues: list[Issue] = []
+    drivers = _driver_specs(plan, issues)
+
+    names_taken: dict[str, str] = {}
+    for group in ("drivers", "metrics", "components"):
+        for name in getattr(plan, group):
+            if name in names_taken:
+                issues.append(
+                    Issue(
+                        f"'{name}' is already a name under {names_taken[name]}; names of "
+                        "drivers, metrics and components must be unique",
+                        path=f"{group}.{name}",
+                    )
+                )
+            names_taken.setdefault(name, group)
+
+    outputs = {n: component_outputs(n, c) for n, c in plan.components.items()}
+    observed = {n for n, m in plan.metrics.items() if m.expr is None}
+    values = set(plan.drivers) | {n for n in plan.metrics if n not in observed}
+    values |= {f"{c}.{f}" for c, fs in outputs.items() for f in fs}
+
+    nodes: dict[str, Node] = {}
+    graph: dict[str, set[str]] = {}
+    sources: list[tuple[str, str, str, str]] = []  # node key, field, path, source
+    for mname, metric in plan.metrics.items():
+        if metric.expr is not None:
+            sources.append((f"metric:{mname}", "expr", f"metrics.{mname}", metric.expr))
+    for cname, comp in plan.components.items():
+        for fname, src in _component_exprs(comp).items():
+            sources.append((f"component:{cname}", fname, f"components.{cname}.{fname}", src))
+
+    compiled: dict[str, dict[str, Expression]] = {}
+    for key, fname, path, src in sources:
+        try:
+            expr = compile_expression(src, path=path)
+        except PlanError as exc:
+            issues.extend(exc.issues)
+            continue
+        compiled.setdefault(key, {})[fname] = expr
+        deps = graph.setdefault(key, set())
+        for ref in sorted(expr.names):
+            if ref in values:
+                if "." in ref:
+                    deps.add(f"component:{ref.split('.', 1)[0]}")
+                elif ref in plan.metrics:
+                    deps.add(f"metric:{ref}")
+            elif ref in observed:
+                issues.append(
+                    Issue(
+                        f"uses '{ref}', an observed metric with no expression; plan expressions "
+                        "can use drivers, derived metrics and component outputs only",
+                        path=path,
+                    )
+                )
+            else:
+                comp_name, _, sub = ref.partition(".")
+                if sub and comp_name in outputs:
+                    hint = suggest(sub, list(outputs[comp_name]))
+                    msg = (
+                        f"uses '{ref}', but component '{comp_name}' has no output '{sub}'{hint};"
+                        f" its outputs are: {', '.join(outputs[comp_name])}"
+                    )
+                else:
+                    hint = suggest(ref, sorted(values))
+                    msg = (
+                        f"uses unknown name '{ref}' in '{expr.source}'{hint}; known names: "
+                        f"{', '.join(sorted(n for n in values if '.' not in n))}"
+                    )
+                issues.append(Issue(msg, path=path))
+    for key in graph:
+        kind, _, name = key.partition(":")
+        nodes[key] = Node(
+            "metric" if kind == "metric" else "component", name, compiled.get(key, {})
+        )
+    for cname in plan.components:
+        key = f"component:{cname}"
+        nodes.setdefault(key, Node("component", cname, compiled.get(key, {})))
+        graph.setdefault(key, set())
+
+    order: list[Node] = []
+    try:
+        order = [nodes[k] for k in graphlib.TopologicalSorter(graph).static_order() if k in nodes]
+    except graphlib.CycleError as exc:
+        cycle = [str(k).partition(":")[2] for k in exc.args[1]]
+        first = str(exc.args[1][0])
+        kind, _, name = first.partition(":")
+        issues.append(
+            Issue(
+                f"expressions form a cycle: {' → '.join(cycle)}",
+                path=f"{'metrics' if kind == 'metric' else 'components'}.{name}",
+            )
+        )
+
+    quantities = values | observed
+    for tname, thr in plan.thresholds.items():
+        if thr.metric not in quantities:
+            issues.append(
+                Issue(
+                    f"names metric '{thr.metric}', which the plan does not define"
+                    f"{suggest(thr.metric, sorted(quantities))}; define it under 'metrics' "
+                    "(an expression, or a query for an observed metric)",
+                    path=f"thresholds.{tname}.metric",
+                )
+            )
+    per = plan.budget.per
+    if per is not None and per not in set(plan.drivers) | set(plan.metrics):
+        issues.append(
+            Issue(
+                f"names '{per}', which is not a driver or metric"
+                f"{suggest(per, list(plan.drivers) + list(plan.metrics))}",
+                path="budget.per",
+            )
+        )
+
+    if issues:
+        cls: type[PlanError] = (
+            ExpressionError
+            if all(
+                "expression" in i.message or "uses" in i.message or "cycle" in i.message
+                for i in issues
+            )
+            else PlanValidationError
+        )
+        raise cls(issues).with_file(plan.source, plan._lines)
+    result = CompiledPlan(plan, order, drivers, outputs, quantities)
+    plan._compiled = result
+    return result

@@ -1,0 +1,133 @@
+"""The result of one plan run: a row per period, events, alerts, recommendations and, after a
+Monte Carlo run, P10/P50/P90 of every figure and event probabilities."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from capplan.events import Event, EventProbability
+from capplan.plan.models import Plan
+from capplan.sizing.result import Array
+from capplan.timeline import Timeline
+
+__all__ = ["Projection"]
+
+_COMPONENT_FIELDS = ("instances", "vcpu", "memory_gb", "storage_gb", "utilization", "cost")
+
+
+def _clean(value: float) -> float | None:
+    """JSON-safe float: NaN and infinities become None; float dust is rounded away."""
+    if not math.isfinite(value):
+        return None
+    rounded = round(value, 9)
+    return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
+
+
+@dataclass
+class Projection:
+    """One scenario of a plan projected over its horizon (period 0 is today)."""
+
+    plan: Plan
+    scenario: str
+    timeline: Timeline
+    values: dict[str, Array]
+    levels: dict[str, list[str]]
+    events: list[Event]
+    recommendations: list[str]
+    simulations: int = 0
+    quantiles: dict[str, Array] = field(default_factory=dict)
+    probabilities: list[EventProbability] = field(default_factory=list)
+
+    @property
+    def alerts(self) -> list[Event]:
+        """Events of warning or critical severity."""
+        return [e for e in self.events if e.severity != "info"]
+
+    @property
+    def total_cost(self) -> float:
+        """Cost summed over periods 1..horizon."""
+        return float(self.values["total.cumulative_cost"][-1])
+
+    @property
+    def cost_unit(self) -> str:
+        """The driver or metric that cost per unit is divided by."""
+        return self.plan.budget.per or next(iter(self.plan.drivers))
+
+    def columns(self) -> list[str]:
+        """Numeric and level columns in reading order: drivers, metrics, components, totals."""
+        plan = self.plan
+        cols = list(plan.drivers)
+        cols += [m for m in plan.metrics if m in self.values]
+        for name in plan.components:
+            if name in self.levels:
+                cols.append(f"{name}.level")
+            cols += [f"{name}.{f}" for f in _COMPONENT_FIELDS]
+            prefix = f"{name}."
+            cols += sorted(
+                k
+                for k in self.values
+                if k.startswith(prefix) and k[len(prefix) :] not in _COMPONENT_FIELDS
+            )
+        cols += [k for k in self.values if k.startswith("total.")]
+        return cols
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per period: ``period``, ``date`` and every column."""
+        cols = self.columns()
+        out = []
+        for t in range(self.timeline.periods + 1):
+            row: dict[str, Any] = {"period": t, "date": self.timeline.date(t).isoformat()}
+            for col in cols:
+                if col.endswith(".level"):
+                    row[col] = self.levels[col[: -len(".level")]][t]
+                else:
+                    row[col] = _clean(float(self.values[col][t]))
+            out.append(row)
+        return out
+
+    def quantile_rows(self) -> list[dict[str, Any]]:
+        """After a Monte Carlo run: per period, ``<column>_p10/_p50/_p90`` of every column."""
+        if not self.quantiles:
+            return []
+        out = []
+        for t in range(self.timeline.periods + 1):
+            row: dict[str, Any] = {"period": t, "date": self.timeline.date(t).isoformat()}
+            for col in self.columns():
+                q = self.quantiles.get(col)
+                if q is None:
+                    continue
+                for i, label in enumerate(("p10", "p50", "p90")):
+                    row[f"{col}_{label}"] = _clean(float(q[i, t]))
+            out.append(row)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-ready data."""
+        tl = self.timeline
+        out: dict[str, Any] = {
+            "system": self.plan.system,
+            "scenario": self.scenario,
+            "start": tl.start.isoformat(),
+            "step": tl.step,
+            "horizon": tl.periods,
+            "currency": self.plan.currency,
+            "cost_per_unit_of": self.cost_unit,
+            "total_cost": _clean(self.total_cost),
+            "rows": self.rows(),
+            "events": [e.to_dict() for e in self.events],
+            "alerts": [e.to_dict() for e in self.alerts],
+            "recommendations": list(self.recommendations),
+        }
+        if self.simulations:
+            out["simulations"] = self.simulations
+            out["quantiles"] = self.quantile_rows()
+            out["event_probabilities"] = [p.to_dict() for p in self.probabilities]
+        return out
+
+    def series(self, column: str) -> list[float | None]:
+        """One column over all periods."""
+        return [_clean(float(v)) for v in np.asarray(self.values[column])]
