@@ -110,7 +110,7 @@ def _level_events(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[E
                 continue
             old, new = s.level_names[level[t - 1]], s.level_names[level[t]]
             up = level[t] > level[t - 1]
-            reason = _level_reason(comp, ev, name, t, new if up else old)
+            reason = _level_reason(comp, ev, name, t, old) if up else ""
             verb = "moves up" if up else "can move down"
             lead = _lead_time(comp, int(level[t]))
             events.append(
@@ -189,19 +189,28 @@ def _level_events(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[E
     return events
 
 
-def _level_reason(comp: object, ev: Evaluation, name: str, t: int, level_name: str) -> str:
+def _level_reason(comp: object, ev: Evaluation, name: str, t: int, outgrown: str) -> str:
+    """Why the ``outgrown`` tier or rung no longer holds the demand in period ``t``."""
     if isinstance(comp, TierComponent):
         demand = ev.values[f"{name}.demand"][0, t]
-        return f": demand {fmt_number(demand)} needs the {comp.trigger:.0%} readiness trigger"
+        tier = next(x for x in comp.tiers if x.name == outgrown)
+        return (
+            f": demand {fmt_number(demand)} is above {comp.trigger:.0%} of {outgrown}'s "
+            f"{fmt_number(tier.capacity)}"
+        )
     if isinstance(comp, VerticalComponent):
+        rung = next(r for r in comp.rungs if r.name == outgrown)
+        usable = 1.0 - comp.headroom
         parts = []
-        rung = next(r for r in comp.rungs if r.name == level_name)
         for res in comp.demand:
             demand = ev.values[f"{name}.{res}_demand"][0, t]
             limit = rung.limits[res]
-            if limit is not None:
-                parts.append(f"{res} {fmt_number(demand)} of {fmt_number(limit)}")
-        return f" ({', '.join(parts)} with {comp.headroom:.0%} headroom)" if parts else ""
+            if limit is not None and demand > limit * usable:
+                parts.append(
+                    f"{res} {fmt_number(demand)} is above {usable:.0%} of {outgrown}'s "
+                    f"{fmt_number(limit)}"
+                )
+        return f": {', '.join(parts)}" if parts else ""
     return ""
 
 
@@ -322,11 +331,17 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
             )
         elif e.kind == "capacity_exceeded":
             recs.append(
-                f"{e.message[0].upper()}{e.message[1:]}. Add a larger option to the plan, shard "
-                "or reduce demand before then."
+                f"Capacity: {e.message}. Add a larger option to the plan, shard or reduce demand "
+                "before then."
             )
         elif e.kind == "threshold" and e.severity != "info":
-            recs.append(f"Act before {e.message}.")
+            d = e.detail
+            thr = plan.thresholds[d["threshold"]]
+            when = "now" if e.period == 0 else f"before {tl.label(e.period)} (period {e.period})"
+            recs.append(
+                f"Act {when}: {thr.metric} reaches {fmt_number(d['value'])}{thr.unit}, "
+                f"{thr.direction} its {d['level']} level {fmt_number(d['limit'])}{thr.unit}."
+            )
         elif e.kind in {"budget", "kpi"}:
             recs.append(f"Review costs: {e.message}.")
     for name, comp in plan.components.items():

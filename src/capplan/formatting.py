@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["fmt_money", "fmt_number"]
+__all__ = ["fmt_money", "fmt_number", "json_float"]
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
@@ -27,6 +27,16 @@ def fmt_money(value: float, currency: str = "USD") -> str:
     """``3500`` → ``$3,500``; ``2.8`` → ``$2.80``; other currencies are suffixed (``3,500 CHF``)."""
     if not math.isfinite(value):
         return "-"
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    whole = abs(value) >= 100 or value == 0
+    text = f"{value:,.0f}" if whole else f"{value:,.2f}"
     symbol = _SYMBOLS.get(currency.upper())
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def json_float(value: float) -> float | int | None:
+    """JSON-safe figure: NaN and infinities become None, float dust is rounded away, and
+    whole numbers become ints."""
+    if not math.isfinite(value):
+        return None
+    rounded = round(value, 9)
+    return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded

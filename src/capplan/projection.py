@@ -3,13 +3,13 @@ Monte Carlo run, P10/P50/P90 of every figure and event probabilities."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from capplan.events import Event, EventProbability
+from capplan.formatting import json_float
 from capplan.plan.models import Plan
 from capplan.sizing.result import Array
 from capplan.timeline import Timeline
@@ -17,14 +17,6 @@ from capplan.timeline import Timeline
 __all__ = ["Projection"]
 
 _COMPONENT_FIELDS = ("instances", "vcpu", "memory_gb", "storage_gb", "utilization", "cost")
-
-
-def _clean(value: float) -> float | None:
-    """JSON-safe float: NaN and infinities become None; float dust is rounded away."""
-    if not math.isfinite(value):
-        return None
-    rounded = round(value, 9)
-    return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
 
 
 @dataclass
@@ -85,7 +77,7 @@ class Projection:
                 if col.endswith(".level"):
                     row[col] = self.levels[col[: -len(".level")]][t]
                 else:
-                    row[col] = _clean(float(self.values[col][t]))
+                    row[col] = json_float(float(self.values[col][t]))
             out.append(row)
         return out
 
@@ -101,7 +93,7 @@ class Projection:
                 if q is None:
                     continue
                 for i, label in enumerate(("p10", "p50", "p90")):
-                    row[f"{col}_{label}"] = _clean(float(q[i, t]))
+                    row[f"{col}_{label}"] = json_float(float(q[i, t]))
             out.append(row)
         return out
 
@@ -116,7 +108,7 @@ class Projection:
             "horizon": tl.periods,
             "currency": self.plan.currency,
             "cost_per_unit_of": self.cost_unit,
-            "total_cost": _clean(self.total_cost),
+            "total_cost": json_float(self.total_cost),
             "rows": self.rows(),
             "events": [e.to_dict() for e in self.events],
             "alerts": [e.to_dict() for e in self.alerts],
@@ -130,4 +122,4 @@ class Projection:
 
     def series(self, column: str) -> list[float | None]:
         """One column over all periods."""
-        return [_clean(float(v)) for v in np.asarray(self.values[column])]
+        return [json_float(float(v)) for v in np.asarray(self.values[column])]

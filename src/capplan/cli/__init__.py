@@ -1,0 +1,10 @@
+"""The ``capplan`` command line."""
+
+from capplan.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

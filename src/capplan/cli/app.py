@@ -1,0 +1,155 @@
+"""The ``capplan`` command: thin commands that parse, call the library and render."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import typer
+
+from capplan.cli.errors import handle_errors
+from capplan.cli.output import console, emit, write_text
+from capplan.cli.render import render_projection, render_scenarios
+from capplan.errors import UsageError
+from capplan.plan import Plan, load_plan, parse_set_option
+from capplan.plan.models import Plan as PlanModel
+from capplan.planner import run_plan, run_scenarios
+from capplan.report import PROJECTION_FORMATS, SCENARIO_FORMATS
+
+app = typer.Typer(
+    name="capplan",
+    help="Dated, costed capacity plans from one plan file.\n\n"
+    "Start with `capplan init` for a commented example plan, then `capplan plan plan.yaml`.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FORMAT_HELP = "table, csv, json or markdown."
+SET_HELP = "Override a plan field before validation, e.g. drivers.users.initial=10000 (repeatable)."
+
+
+def _load(path: Path, sets: list[str] | None) -> Plan:
+    overrides = {}
+    for text in sets or []:
+        try:
+            key, value = parse_set_option(text)
+        except ValueError as exc:
+            raise UsageError(f"--set: {exc}") from None
+        overrides[key] = value
+    return load_plan(path, overrides)
+
+
+def _check_format(fmt: str, extra: tuple[str, ...] = ("table",)) -> None:
+    if fmt not in extra and fmt not in PROJECTION_FORMATS:
+        names = sorted([*extra, *PROJECTION_FORMATS.names()])
+        raise UsageError(f"unknown --format '{fmt}'; available: {', '.join(names)}")
+
+
+@app.command()
+@handle_errors
+def init(
+    directory: Path = typer.Argument(Path("."), help="Where to write plan.yaml."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing plan.yaml."),
+) -> None:
+    """Write a commented example plan (plan.yaml) to start from.
+
+    Example: `capplan init myservice && capplan plan myservice/plan.yaml`
+    """
+    target = directory / "plan.yaml"
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; use --force to overwrite it")
+    text = resources.files("capplan").joinpath("templates/plan.yaml").read_text(encoding="utf-8")
+    directory.mkdir(parents=True, exist_ok=True)
+    write_text(target, text)
+    console.print(f"Wrote {target}. Next: [bold]capplan plan {target}[/bold]", soft_wrap=True)
+
+
+@app.command()
+@handle_errors
+def plan(
+    plan_file: Path = typer.Argument(..., help="Plan file (YAML or JSON).", metavar="PLAN"),
+    scenario: str | None = typer.Option(None, "--scenario", "-s", help="Scenario to run."),
+    months: int | None = typer.Option(None, "--months", "-m", help="Horizon in months."),
+    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    simulations: int = typer.Option(
+        0, "--simulations", "-n", help="Monte Carlo paths (P10/P50/P90 and event odds)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed for Monte Carlo."),
+    fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Project a plan month by month: resources, tiers, costs, events and recommendations.
+
+    Example: `capplan plan examples/the_bot.yaml --scenario aggressive --months 24`
+    """
+    _check_format(fmt)
+    loaded = _load(plan_file, sets)
+    from capplan.cli.output import monte_carlo_progress
+
+    with monte_carlo_progress(simulations) as progress:
+        projection = run_plan(loaded, scenario, months, simulations, seed, progress)
+    if fmt == "table":
+        emit(render_projection(projection), output)
+    else:
+        emit(PROJECTION_FORMATS.get(fmt)(projection), output)
+
+
+@app.command()
+@handle_errors
+def scenarios(
+    plan_file: Path = typer.Argument(..., help="Plan file (YAML or JSON).", metavar="PLAN"),
+    months: int | None = typer.Option(None, "--months", "-m", help="Horizon in months."),
+    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Compare every scenario side by side, with the total cost over the horizon.
+
+    Example: `capplan scenarios examples/the_bot.yaml --months 24`
+    """
+    _check_format(fmt)
+    projections = run_scenarios(_load(plan_file, sets), months)
+    if fmt == "table":
+        emit(render_scenarios(projections), output)
+    else:
+        emit(SCENARIO_FORMATS.get(fmt)(projections), output)
+
+
+@app.command()
+@handle_errors
+def validate(
+    plan_file: Path = typer.Argument(..., help="Plan file (YAML or JSON).", metavar="PLAN"),
+    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+) -> None:
+    """Check a plan file without running it; every problem is listed with its line.
+
+    Example: `capplan validate examples/the_bot.yaml`
+    """
+    loaded = _load(plan_file, sets)
+    counts = ", ".join(
+        f"{len(group)} {word}{'' if len(group) == 1 else 's'}"
+        for word, group in (
+            ("driver", loaded.drivers),
+            ("metric", loaded.metrics),
+            ("component", loaded.components),
+            ("threshold", loaded.thresholds),
+        )
+    )
+    counts += f"; scenarios: {', '.join(loaded.scenario_names())}"
+    console.print(f"[green]✓[/green] {plan_file} is valid: {counts}", soft_wrap=True)
+
+
+@app.command()
+@handle_errors
+def schema(
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Print the JSON Schema of the plan file (for editors and CI checks).
+
+    Example: `capplan schema --output plan.schema.json`
+    """
+    text = json.dumps(PlanModel.model_json_schema(by_alias=True), indent=2) + "\n"
+    emit(text, output)

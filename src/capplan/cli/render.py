@@ -1,0 +1,139 @@
+"""Rich renderings of projections for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from capplan.formatting import fmt_money, fmt_number
+from capplan.projection import Projection
+from capplan.report.formats import cell, scenario_summary, summary_columns
+
+__all__ = ["render_projection", "render_scenarios"]
+
+_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
+
+
+def _main_table(p: Projection) -> Table:
+    tl = p.timeline
+    cols = summary_columns(p)
+    title = (
+        f"{p.plan.system} — scenario {p.scenario}, {tl.periods} {tl.step}s from "
+        f"{tl.start.isoformat()}"
+    )
+    table = Table(title=Text(title), title_justify="left", header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column(tl.step.capitalize())
+    for column, heading in cols:
+        table.add_column(heading, justify="left" if column.endswith(".level") else "right")
+    levels = {c: p.levels[c.removesuffix(".level")] for c, _ in cols if c.endswith(".level")}
+    for t in range(tl.periods + 1):
+        cells = []
+        for column, _ in cols:
+            text = cell(p, column, t)
+            changed = column in levels and t > 0 and levels[column][t] != levels[column][t - 1]
+            cells.append(Text(text, style="bold yellow" if changed else ""))
+        table.add_row(str(t), "now" if t == 0 else tl.label(t), *cells)
+    return table
+
+
+def _events(p: Projection) -> RenderableType:
+    if not p.events:
+        return Text("Events: none within the horizon.")
+    table = Table(title="Events", title_justify="left", header_style="bold")
+    for heading in ("#", "date", "severity", "event", "act by"):
+        table.add_column(heading)
+    for e in p.events:
+        act_by = e.act_by.isoformat() if e.act_by else ""
+        if e.overdue:
+            act_by += " (overdue)"
+        table.add_row(
+            str(e.period),
+            p.timeline.label(e.period),
+            Text(e.severity, style=_STYLE[e.severity]),
+            e.message,
+            act_by,
+        )
+    return table
+
+
+def _monte_carlo(p: Projection) -> list[RenderableType]:
+    if not p.quantiles:
+        return []
+    tl = p.timeline
+    marks = sorted({max(1, round(tl.periods * f)) for f in (0.25, 0.5, 0.75, 1.0)})
+    quant = Table(
+        title=f"Monte Carlo, {p.simulations:,} paths: P10 / P50 / P90",
+        title_justify="left",
+        header_style="bold",
+    )
+    quant.add_column("figure")
+    quant.add_column("")
+    for t in marks:
+        quant.add_column(tl.label(t), justify="right")
+    money = {"total.cost", "total.cumulative_cost"}
+    varying = [d for d in p.plan.drivers if not (p.quantiles[d][0] == p.quantiles[d][2]).all()]
+    for column in [*varying, "total.cost", "total.cumulative_cost"]:
+        q = p.quantiles[column]
+        fmt = (lambda v: fmt_money(v, p.plan.currency)) if column in money else fmt_number
+        for i, label in enumerate(("P10", "P50", "P90")):
+            style = "bold" if label == "P50" else "dim"
+            cells = [fmt(float(q[i, t])) for t in marks]
+            quant.add_row(column if i == 0 else "", label, *cells, style=style, end_section=i == 2)
+    odds = Table(title="Probability by date", title_justify="left", header_style="bold")
+    odds.add_column("event")
+    for t in marks:
+        odds.add_column(f"by {tl.label(t)}", justify="right")
+    for prob in p.probabilities:
+        odds.add_row(prob.description, *[f"{prob.by_period[t]:.0%}" for t in marks])
+    return [quant, odds]
+
+
+def render_projection(p: Projection) -> RenderableType:
+    """The month-by-month table, events, recommendations and Monte Carlo summaries."""
+    recs = Text("Recommendations\n", style="bold")
+    for r in p.recommendations:
+        recs.append(f"  • {r}\n", style="")
+    total = Text.assemble(
+        ("Total cost over the horizon: ", "bold"),
+        fmt_money(p.total_cost, p.plan.currency),
+        f"  ({len(p.alerts)} alerts)",
+    )
+    parts: list[RenderableType] = [_main_table(p), total, _events(p), recs, *_monte_carlo(p)]
+    return Group(*parts)
+
+
+def render_scenarios(projections: Mapping[str, Projection]) -> RenderableType:
+    """Every scenario side by side."""
+    first = next(iter(projections.values()))
+    tl = first.timeline
+    table = Table(
+        title=Text(
+            f"{first.plan.system} — scenarios over {tl.periods} {tl.step}s from "
+            f"{tl.start.isoformat()}"
+        ),
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("figure")
+    for name in projections:
+        table.add_column(name, justify="right")
+    for row in scenario_summary(projections):
+        figure = row["figure"]
+        cells = []
+        for name in projections:
+            value = row[name]
+            if value is None:
+                cells.append("-")
+            elif isinstance(value, int | float) and "cost" in figure:
+                cells.append(fmt_money(float(value), first.plan.currency))
+            elif isinstance(value, int | float) and "alerts" not in figure:
+                cells.append(fmt_number(float(value)))
+            else:
+                cells.append(str(value))
+        style = "bold" if figure == "total cost over horizon" else ""
+        table.add_row(figure, *cells, style=style)
+    return table

@@ -1,0 +1,197 @@
+"""Text forms of a projection and of a scenario comparison: CSV, JSON and Markdown.
+
+Renderers return strings; writing files is the caller's job.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from capplan.formatting import fmt_money, fmt_number, json_float
+from capplan.projection import Projection
+from capplan.registry import Registry
+
+__all__ = ["PROJECTION_FORMATS", "SCENARIO_FORMATS", "scenario_summary"]
+
+PROJECTION_FORMATS: Registry[Callable[[Projection], str]] = Registry("output format")
+SCENARIO_FORMATS: Registry[Callable[[Mapping[str, Projection]], str]] = Registry("output format")
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()
+
+
+@PROJECTION_FORMATS.register("csv")
+def projection_csv(projection: Projection) -> str:
+    """One row per period; after a Monte Carlo run, ``_p10/_p50/_p90`` columns follow."""
+    rows = projection.rows()
+    if projection.quantiles:
+        for row, q in zip(rows, projection.quantile_rows(), strict=True):
+            row.update({k: v for k, v in q.items() if k not in ("period", "date")})
+    return _csv(rows)
+
+
+@PROJECTION_FORMATS.register("json")
+def projection_json(projection: Projection) -> str:
+    return json.dumps(projection.to_dict(), indent=2, allow_nan=False) + "\n"
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def summary_columns(projection: Projection) -> list[tuple[str, str]]:
+    """(column, heading) pairs of the compact per-period view shared by table and Markdown."""
+    plan = projection.plan
+    cols = [(d, d) for d in plan.drivers]
+    cols += [(m, m) for m, metric in plan.metrics.items() if metric.expr is not None]
+    for name in plan.components:
+        if name in projection.levels:
+            cols.append((f"{name}.level", name))
+        else:
+            cols.append((f"{name}.instances", f"{name} inst."))
+    cols += [
+        ("total.cost", "cost/mo"),
+        ("total.cumulative_cost", "cumulative"),
+        ("total.cost_per_unit", f"cost/{projection.cost_unit}"),
+    ]
+    return cols
+
+
+def cell(projection: Projection, column: str, period: int) -> str:
+    """One figure of the compact view, formatted for reading."""
+    if column.endswith(".level"):
+        return projection.levels[column[: -len(".level")]][period]
+    value = float(projection.values[column][period])
+    if column.startswith("total.") and "cost" in column:
+        return fmt_money(value, projection.plan.currency)
+    return fmt_number(value)
+
+
+@PROJECTION_FORMATS.register("markdown")
+def projection_markdown(projection: Projection) -> str:
+    tl = projection.timeline
+    cols = summary_columns(projection)
+    out = [
+        f"# Capacity plan: {projection.plan.system}",
+        "",
+        f"Scenario **{projection.scenario}**, {tl.periods} {tl.step}s from "
+        f"{tl.start.isoformat()}. Total cost over the horizon: "
+        f"**{fmt_money(projection.total_cost, projection.plan.currency)}**.",
+        "",
+        _md_table(
+            ["period", "date"] + [h for _, h in cols],
+            [
+                [str(t), tl.label(t)] + [cell(projection, c, t) for c, _ in cols]
+                for t in range(tl.periods + 1)
+            ],
+        ),
+        "",
+        "## Events",
+        "",
+    ]
+    out += [f"- **{e.severity}** {e.message}" for e in projection.events] or ["- none"]
+    out += ["", "## Recommendations", ""]
+    out += [f"- {r}" for r in projection.recommendations]
+    if projection.probabilities:
+        out += ["", f"## Event probabilities ({projection.simulations} paths)", ""]
+        marks = _marks(tl.periods)
+        out.append(
+            _md_table(
+                ["event"] + [f"by {tl.label(t)}" for t in marks],
+                [
+                    [p.description] + [f"{p.by_period[t]:.0%}" for t in marks]
+                    for p in projection.probabilities
+                ],
+            )
+        )
+    return "\n".join(out) + "\n"
+
+
+def _marks(periods: int) -> list[int]:
+    """A handful of periods to show probabilities at: quarters of the horizon and the end."""
+    marks = sorted({max(1, round(periods * f)) for f in (0.25, 0.5, 0.75, 1.0)})
+    return [m for m in marks if m <= periods]
+
+
+def scenario_summary(projections: Mapping[str, Projection]) -> list[dict[str, Any]]:
+    """One row per figure, one column per scenario: the side-by-side comparison."""
+    first = next(iter(projections.values()))
+    plan, end = first.plan, first.timeline.periods
+    rows: list[dict[str, Any]] = []
+
+    def add(label: str, values: dict[str, Any]) -> None:
+        clean = {n: json_float(v) if isinstance(v, float) else v for n, v in values.items()}
+        rows.append({"figure": label, **clean})
+
+    def at_end(column: str) -> dict[str, Any]:
+        return {n: float(p.values[column][end]) for n, p in projections.items()}
+
+    for d in plan.drivers:
+        add(f"{d} at end", at_end(d))
+    for name in plan.components:
+        if name in first.levels:
+            add(f"{name} at end", {n: p.levels[name][end] for n, p in projections.items()})
+        else:
+            peaks = {n: float(p.values[f"{name}.instances"].max()) for n, p in projections.items()}
+            add(f"{name} peak instances", peaks)
+    add("first scaling event", {n: _first_change(p) for n, p in projections.items()})
+    add("alerts", {n: len(p.alerts) for n, p in projections.items()})
+    add("monthly cost at end", at_end("total.cost"))
+    add(f"cost per {first.cost_unit} at end", at_end("total.cost_per_unit"))
+    add("total cost over horizon", {n: p.total_cost for n, p in projections.items()})
+    return rows
+
+
+def _first_change(p: Projection) -> str:
+    for e in p.events:
+        if e.kind in {"tier_change", "rung_change", "scale", "capacity_exceeded"}:
+            return f"{e.component} {p.timeline.label(e.period)}"
+    return "none"
+
+
+@SCENARIO_FORMATS.register("csv")
+def scenarios_csv(projections: Mapping[str, Projection]) -> str:
+    return _csv(scenario_summary(projections))
+
+
+@SCENARIO_FORMATS.register("json")
+def scenarios_json(projections: Mapping[str, Projection]) -> str:
+    data = {
+        "summary": scenario_summary(projections),
+        "scenarios": {n: p.to_dict() for n, p in projections.items()},
+    }
+    return json.dumps(data, indent=2, allow_nan=False, default=str) + "\n"
+
+
+@SCENARIO_FORMATS.register("markdown")
+def scenarios_markdown(projections: Mapping[str, Projection]) -> str:
+    first = next(iter(projections.values()))
+    names = list(projections)
+    rows = [
+        [r["figure"]] + [_summary_cell(r["figure"], r[n], first) for n in names]
+        for r in scenario_summary(projections)
+    ]
+    title = f"# Scenarios: {first.plan.system}\n\n"
+    return title + _md_table(["figure", *names], rows) + "\n"
+
+
+def _summary_cell(figure: str, value: Any, p: Projection) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "alerts" in figure:
+            return str(value)
+        return fmt_money(value, p.plan.currency) if "cost" in figure else fmt_number(value)
+    return str(value)

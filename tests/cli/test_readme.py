@@ -1,0 +1,53 @@
+"""Every command shown in the README runs, from a fresh directory holding the examples."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def readme_commands() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    blocks = re.findall(r"```console\n(.*?)```", text, flags=re.S)
+    lines = [line for block in blocks for line in block.splitlines()]
+    return [line[2:].split("  #")[0].strip() for line in lines if line.startswith("$ capplan")]
+
+
+def test_readme_shows_every_command() -> None:
+    shown = {shlex.split(c)[1] for c in readme_commands()}
+    assert shown >= {"init", "plan", "scenarios", "validate", "schema"}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("readme")
+    shutil.copytree(ROOT / "examples", work / "examples")
+    return work
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_readme_command_runs(command: str, workdir: Path) -> None:
+    args = shlex.split(command)[1:]
+    result = subprocess.run(
+        [sys.executable, "-m", "capplan", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    output = next((a for i, a in enumerate(args) if args[i - 1] in ("--output", "-o")), None)
+    if output:
+        assert (workdir / output).stat().st_size > 0
+    elif args[0] != "init":
+        assert result.stdout.strip()
