@@ -281,7 +281,7 @@ def _budget_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
                     tl.date(t),
                     "kpi",
                     "warning",
-                    f"cost per {unit} {fmt_money(per_unit[t], cur)} is above the target of "
+                    f"cost per unit of {unit} {fmt_money(per_unit[t], cur)} is above the target of "
                     f"{fmt_money(budget.max_cost_per_unit, cur)} in {tl.label(t)} (period {t})",
                     detail={"limit": budget.max_cost_per_unit, "value": float(per_unit[t])},
                 )

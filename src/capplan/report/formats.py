@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from capplan.formatting import fmt_money, fmt_number, json_float
+from capplan.plan.models import FormulaComponent
 from capplan.projection import Projection
 from capplan.registry import Registry
 
@@ -56,9 +57,11 @@ def summary_columns(projection: Projection) -> list[tuple[str, str]]:
     plan = projection.plan
     cols = [(d, d) for d in plan.drivers]
     cols += [(m, m) for m, metric in plan.metrics.items() if metric.expr is not None]
-    for name in plan.components:
+    for name, comp in plan.components.items():
         if name in projection.levels:
             cols.append((f"{name}.level", name))
+        elif isinstance(comp, FormulaComponent) and "instances" not in comp.resources:
+            cols.append((f"{name}.cost", f"{name} cost"))
         else:
             cols.append((f"{name}.instances", f"{name} inst."))
     cols += [
@@ -74,7 +77,7 @@ def cell(projection: Projection, column: str, period: int) -> str:
     if column.endswith(".level"):
         return projection.levels[column[: -len(".level")]][period]
     value = float(projection.values[column][period])
-    if column.startswith("total.") and "cost" in column:
+    if column.endswith(".cost") or column.startswith("total.cost"):
         return fmt_money(value, projection.plan.currency)
     return fmt_number(value)
 
