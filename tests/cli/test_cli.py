@@ -27,6 +27,8 @@ def test_plan_table_shows_tiers_costs_and_events() -> None:
     assert code == 0
     assert "tier_100k" in out
     assert "Total cost over the horizon: $171,000" in out
+    assert "$146,000" in out  # cumulative cost column, formatted as money
+    assert "(1 alert)" in out
     assert "start by 2026-07-31 (8h lead time)" in out
 
 

@@ -100,7 +100,7 @@ def render_projection(p: Projection) -> RenderableType:
     total = Text.assemble(
         ("Total cost over the horizon: ", "bold"),
         fmt_money(p.total_cost, p.plan.currency),
-        f"  ({len(p.alerts)} alerts)",
+        f"  ({len(p.alerts)} alert{'' if len(p.alerts) == 1 else 's'})",
     )
     parts: list[RenderableType] = [_main_table(p), total, _events(p), recs, *_monte_carlo(p)]
     return Group(*parts)

@@ -200,11 +200,13 @@ def compile_plan(plan: Plan) -> CompiledPlan:
             sources.append((f"component:{cname}", fname, f"components.{cname}.{fname}", src))
 
     compiled: dict[str, dict[str, Expression]] = {}
+    expression_issues = 0  # how many issues are about expressions (the rest: other fields)
     for key, fname, path, src in sources:
         try:
             expr = compile_expression(src, path=path)
         except PlanError as exc:
             issues.extend(exc.issues)
+            expression_issues += len(exc.issues)
             continue
         compiled.setdefault(key, {})[fname] = expr
         deps = graph.setdefault(key, set())
@@ -215,6 +217,7 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                 elif ref in plan.metrics:
                     deps.add(f"metric:{ref}")
             elif ref in observed:
+                expression_issues += 1
                 issues.append(
                     Issue(
                         f"uses '{ref}', an observed metric with no expression; plan expressions "
@@ -236,6 +239,7 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                         f"uses unknown name '{ref}' in '{expr.source}'{hint}; known names: "
                         f"{', '.join(sorted(n for n in values if '.' not in n))}"
                     )
+                expression_issues += 1
                 issues.append(Issue(msg, path=path))
     for key in graph:
         kind, _, name = key.partition(":")
@@ -254,6 +258,7 @@ def compile_plan(plan: Plan) -> CompiledPlan:
         cycle = [str(k).partition(":")[2] for k in exc.args[1]]
         first = str(exc.args[1][0])
         kind, _, name = first.partition(":")
+        expression_issues += 1
         issues.append(
             Issue(
                 f"expressions form a cycle: {' → '.join(cycle)}",
@@ -284,12 +289,7 @@ def compile_plan(plan: Plan) -> CompiledPlan:
 
     if issues:
         cls: type[PlanError] = (
-            ExpressionError
-            if all(
-                "expression" in i.message or "uses" in i.message or "cycle" in i.message
-                for i in issues
-            )
-            else PlanValidationError
+            ExpressionError if expression_issues == len(issues) else PlanValidationError
         )
         raise cls(issues).with_file(plan.source, plan._lines)
     result = CompiledPlan(plan, order, drivers, outputs, quantities)

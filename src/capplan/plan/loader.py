@@ -143,33 +143,49 @@ def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[
     return out
 
 
+_UNION_TAGS = frozenset(
+    {
+        "horizontal",
+        "vertical",
+        "tiers",
+        "formula",
+        "compound",
+        "annual",
+        "linear",
+        "logistic",
+        "points",
+        "none",
+    }
+)
+
+
 def _clean_loc(data: Any, loc: tuple[Any, ...]) -> list[Any]:
     """Pydantic's error location without union tags and validator names, following the data."""
     out: list[Any] = []
     node: Any = data
+    tag_skipped = False
     for part in loc:
+        if (
+            not tag_skipped
+            and isinstance(node, dict)
+            and isinstance(part, str)
+            and part in (node.get("kind"), node.get("model"))
+        ):
+            # The discriminator tag of a union member (``tiers`` for ``kind: tiers``) comes
+            # first, even when the member also has a field of that name (``tiers: [...]``).
+            tag_skipped = True
+            continue
         if (isinstance(node, dict) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
             out.append(part)
             node = node[part]
+            tag_skipped = False
         elif (
             isinstance(node, dict)
             and isinstance(part, str)
             and (
-                part
-                in {
-                    "horizontal",
-                    "vertical",
-                    "tiers",
-                    "formula",
-                    "compound",
-                    "annual",
-                    "linear",
-                    "logistic",
-                    "points",
-                    "none",
-                }
+                (not tag_skipped and part in _UNION_TAGS)
                 or "[" in part
                 or part.startswith(("function-", "str", "int", "float", "date", "Level", "list"))
             )
@@ -252,5 +268,5 @@ def load_plan(path: str | Path, overrides: Mapping[str, Any] | None = None) -> P
         try:
             data = apply_overrides(data, overrides)
         except PlanValidationError as exc:
-            raise exc.with_file(file, {}) from None
+            raise exc.with_file(file, lines) from None
     return validate_plan_data(data, file, lines)

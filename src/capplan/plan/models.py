@@ -545,8 +545,9 @@ class Plan(Strict):
     start: dt.date | None = Field(
         None, description="Date of period 0 (2026-01); the current month when unset."
     )
-    horizon: Annotated[int, Field(ge=1)] = Field(12, description="Number of periods projected.")
+    # ``step`` comes before ``horizon`` so the horizon's validator can read it.
     step: Literal["month", "week", "day"] = "month"
+    horizon: Annotated[int, Field(ge=1)] = Field(12, description="Number of periods projected.")
     currency: str = "USD"
     scenarios: dict[str, Scenario] = Field(default_factory=dict)
     default_scenario: str | None = None
@@ -585,21 +586,27 @@ class Plan(Strict):
                 )
         return value
 
-    @model_validator(mode="after")
-    def _horizon_and_scenarios(self) -> Plan:
-        limit = MAX_PERIODS[self.step]
-        if self.horizon > limit:
+    # Field validators (not a model validator) so that each error carries its field path and
+    # line, and is reported alongside errors elsewhere in the plan.
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, value: int, info: ValidationInfo) -> int:
+        step = info.data.get("step")
+        limit = MAX_PERIODS.get(step) if isinstance(step, str) else None
+        if limit is not None and value > limit:
+            raise ValueError(f"must be at most {limit} {step}s for step '{step}', got {value}")
+        return value
+
+    @field_validator("default_scenario")
+    @classmethod
+    def _default_scenario(cls, value: str | None, info: ValidationInfo) -> str | None:
+        scenarios = info.data.get("scenarios")
+        if value is not None and isinstance(scenarios, dict) and value not in scenarios:
             raise ValueError(
-                f"horizon must be at most {limit} {self.step}s for step '{self.step}', "
-                f"got {self.horizon}"
+                f"'{value}' is not a declared scenario{suggest(value, list(scenarios))}; "
+                f"declared: {', '.join(scenarios) or 'none'}"
             )
-        if self.default_scenario is not None and self.default_scenario not in self.scenarios:
-            raise ValueError(
-                f"default_scenario '{self.default_scenario}' is not a declared scenario"
-                f"{suggest(self.default_scenario, list(self.scenarios))}; declared: "
-                f"{', '.join(self.scenarios) or 'none'}"
-            )
-        return self
+        return value
 
     def scenario_names(self) -> list[str]:
         """Declared scenarios in file order, or ``['base']`` when none are declared."""

@@ -77,7 +77,7 @@ def cell(projection: Projection, column: str, period: int) -> str:
     if column.endswith(".level"):
         return projection.levels[column[: -len(".level")]][period]
     value = float(projection.values[column][period])
-    if column.endswith(".cost") or column.startswith("total.cost"):
+    if column.endswith("cost") or column == "total.cost_per_unit":
         return fmt_money(value, projection.plan.currency)
     return fmt_number(value)
 
