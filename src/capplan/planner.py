@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from capplan.errors import UsageError
+from capplan.errors import EvaluationError, UsageError
 from capplan.evaluate import evaluate
 from capplan.events import find_events, recommend
 from capplan.montecarlo import DEFAULT_CHUNK, simulate
@@ -45,6 +45,22 @@ def run_plan(
     projection carries P10/P50/P90 of every figure and the probability of each event by each
     period; ``progress(paths_done)`` is called as chunks finish.
     """
+    try:
+        return _run_plan(plan, scenario, months, simulations, seed, progress)
+    except EvaluationError as exc:
+        # Figures fail deep in the engine, which knows field paths but not the file: name
+        # the file and the line of the failing field, as for any other plan error.
+        raise exc.with_file(plan.source, plan._lines) from None
+
+
+def _run_plan(
+    plan: Plan,
+    scenario: str | None,
+    months: int | None,
+    simulations: int,
+    seed: int | None,
+    progress: Callable[[int], None] | None,
+) -> Projection:
     compiled = compile_plan(plan)
     name = plan.resolve_scenario(scenario)
     if simulations < 0:
