@@ -12,6 +12,11 @@ got. The CLI maps each class to an exit code in one place (``cli/errors.py``)::
      │                              quantity, or the expressions form a cycle
      ├── EvaluationError           a computed figure is invalid (division by zero,
      │                              NaN, negative demand) in some period (exit 2)
+     ├── DataError                 a metric file or series is wrong: unreadable, no
+     │                              data rows, a value or time that does not parse;
+     │                              names the file, row, column and series (exit 2)
+     ├── StoreError                the metric store (a DuckDB file) cannot be opened
+     │                              or is not a capplan store (exit 2)
      └── UsageError                a command-line argument is wrong (exit 2)
 """
 
@@ -21,12 +26,15 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "CapplanError",
+    "DataError",
     "EvaluationError",
     "ExpressionError",
+    "ForecastError",
     "Issue",
     "PlanError",
     "PlanSyntaxError",
     "PlanValidationError",
+    "StoreError",
     "UsageError",
     "line_for",
 ]
@@ -103,6 +111,54 @@ class ExpressionError(PlanError):
 
 class EvaluationError(PlanError):
     """A computed figure is invalid (division by zero, NaN, a negative demand)."""
+
+
+@dataclass
+class DataError(CapplanError):
+    """Metric data is wrong; says where (file, row, column, series), what was expected and got.
+
+    ``row`` is the line of a text file (the header is line 1) or the 1-based record of a
+    Parquet file. Rendered as ``nab.csv:1043 column value: expected a number, got 'abc'``.
+    """
+
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    series: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file or ""
+        if self.row is not None:
+            where = f"{where}:{self.row}" if where else f"row {self.row}"
+        parts = [where] if where else []
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        if self.series is not None:
+            parts.append(f"series {self.series}")
+        prefix = " ".join(parts)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+@dataclass
+class StoreError(CapplanError):
+    """The metric store cannot be opened, is not a capplan store, or cannot be written."""
+
+    message: str
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ForecastError(CapplanError):
+    """Forecast input or call is wrong: the panel shape, infinite values, horizon, fitting order."""
 
 
 class UsageError(CapplanError):

@@ -1,0 +1,125 @@
+"""Commands over metric history: ``ingest`` files into the store and list stored ``series``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from capplan.cli.app import app
+from capplan.cli.errors import handle_errors
+from capplan.cli.output import emit, err_console
+from capplan.data import DEFAULT_STORE, IngestResult, SeriesInfo, Store, ingest_files
+from capplan.errors import UsageError
+from capplan.formatting import fmt_number
+from capplan.plan.durations import format_duration
+
+STORE_HELP = "DuckDB store file."
+LAYOUT_HELP = "CSV layout: auto, long (series,timestamp,value) or wide (timestamp,colA,colB)."
+
+
+@app.command()
+@handle_errors
+def ingest(
+    files: list[Path] = typer.Argument(..., help="CSV, Parquet or Prometheus text files."),
+    store: Path = typer.Option(Path(DEFAULT_STORE), "--store", help=STORE_HELP),
+    layout: str = typer.Option("auto", "--layout", help=LAYOUT_HELP),
+    timestamp_column: str | None = typer.Option(None, "--timestamp-column"),
+    series_column: str | None = typer.Option(None, "--series-column"),
+    value_column: str | None = typer.Option(None, "--value-column"),
+    tz: str | None = typer.Option(None, "--tz", help="Time zone of naive timestamps (UTC)."),
+) -> None:
+    """Load metric history into the store; ingesting the same file twice adds nothing.
+
+    All files are read before anything is written, and written in one transaction: a bad
+    file leaves the store as it was.
+
+    Example: `capplan ingest metrics/*.csv --store capplan.duckdb`
+    """
+    if layout not in ("auto", "long", "wide"):
+        raise UsageError(f"unknown --layout '{layout}'; available: auto, long, wide")
+    with Store(store) as db:
+        results = ingest_files(
+            db,
+            files,
+            layout=layout,  # type: ignore[arg-type]
+            timestamp_column=timestamp_column,
+            series_column=series_column,
+            value_column=value_column,
+            tz=tz,
+        )
+    emit(_ingest_table(results, store), None)
+    for result in results:
+        for warning in result.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {warning.message}", soft_wrap=True)
+
+
+def _ingest_table(results: list[IngestResult], store: Path) -> Table:
+    table = Table(title=f"Ingested into {store}", title_justify="left", header_style="bold")
+    for heading in ("file", "series added", "points added", "already stored", "note"):
+        table.add_column(heading, justify="left" if heading in ("file", "note") else "right")
+    for r in results:
+        note = "same file ingested before: nothing added" if r.skipped_duplicate_file else ""
+        table.add_row(
+            r.source,
+            fmt_number(r.series_added),
+            fmt_number(r.points_added),
+            fmt_number(r.points_already_stored),
+            note,
+        )
+    return table
+
+
+def _series_rows(infos: list[SeriesInfo]) -> list[dict[str, object]]:
+    return [
+        {
+            "series": i.name,
+            "kind": i.kind,
+            "points": i.points,
+            "first": str(i.first),
+            "last": str(i.last),
+            "step": format_duration(i.step_seconds) if i.step_seconds else "",
+            "gaps": i.gaps,
+        }
+        for i in infos
+    ]
+
+
+@app.command()
+@handle_errors
+def series(
+    store: Path = typer.Option(Path(DEFAULT_STORE), "--store", help=STORE_HELP),
+    glob: str | None = typer.Option(None, "--series", help="Only series matching this glob."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+) -> None:
+    """List stored series with point counts, time ranges, step and gaps.
+
+    Example: `capplan series --store capplan.duckdb --series 'ec2_*'`
+    """
+    if fmt not in ("table", "csv", "json"):
+        raise UsageError(f"unknown --format '{fmt}'; available: csv, json, table")
+    if not store.exists():
+        raise UsageError(f"store {store} does not exist; create it with `capplan ingest FILE`")
+    with Store(store, read_only=True) as db:
+        rows = _series_rows(db.list_series(glob))
+    if fmt == "json":
+        emit(json.dumps(rows, indent=2) + "\n", None)
+        return
+    if fmt == "csv":
+        head = list(rows[0]) if rows else ["series", "kind", "points", "first", "last", "step"]
+        lines = [",".join(head)] + [",".join(_csv_cell(r[h]) for h in head) for r in rows]
+        emit("\n".join(lines) + "\n", None)
+        return
+    table = Table(title=f"{len(rows)} series in {store}", title_justify="left", header_style="bold")
+    for heading in ("series", "kind", "points", "first", "last", "step", "gaps"):
+        table.add_column(heading, justify="right" if heading in ("points", "gaps") else "left")
+    for r in rows:
+        table.add_row(*[fmt_number(v) if isinstance(v, int) else str(v) for v in r.values()])
+    emit(table, None)
+
+
+def _csv_cell(value: object) -> str:
+    text = str(value)
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text

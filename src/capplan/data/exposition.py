@@ -1,0 +1,144 @@
+"""Reading Prometheus text exposition and OpenMetrics files (with sample timestamps).
+
+Parsing is prometheus_client's (``prometheus_client.parser`` for the Prometheus text format,
+``prometheus_client.openmetrics.parser`` for OpenMetrics, chosen by a ``.om`` suffix or a
+closing ``# EOF`` line): those are the reference parsers, so nothing here re-implements the
+grammar. This module turns their samples into a :class:`MetricFrame`:
+
+* the series id is the sample name and its sorted labels, ``http_requests_total{method="get"}``;
+* samples of counter families, and the cumulative ``_bucket``/``_count``/``_sum`` samples of
+  histograms and summaries, are counters; everything else is a gauge; ``_created`` samples
+  (creation times, not measurements) are skipped;
+* every sample needs a timestamp (history, e.g. ``promtool tsdb dump-openmetrics``): a sample
+  without one is an error naming the series. NaN (staleness markers) and ±Inf values are
+  skipped with a warning.
+
+The parsers do not report line numbers; on a parse error the failing line is found again by
+looking for the text the parser quotes, else by parsing line by line (only on the error path).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
+from prometheus_client.parser import text_string_to_metric_families as prometheus_families
+
+from capplan.data.frame import FrameWarning, MetricFrame, MetricKind, prepare, series_id
+from capplan.errors import DataError
+
+__all__ = ["read_exposition"]
+
+_CUMULATIVE_SUFFIXES = ("_bucket", "_count", "_sum")
+Parser = Callable[[str], Iterable[Any]]
+
+
+def read_exposition(path: Path, text: str | None = None) -> MetricFrame:
+    """A frame from a Prometheus/OpenMetrics text file (``text`` overrides reading ``path``)."""
+    name = str(path)
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"is not UTF-8 text ({exc.reason})", file=name) from None
+    if not text.strip():
+        raise DataError("is empty", file=name)
+    is_openmetrics = path.suffix.lower() in (".om", ".openmetrics") or text.rstrip().endswith(
+        "# EOF"
+    )
+    parser: Parser = openmetrics_families if is_openmetrics else prometheus_families
+    fmt = "OpenMetrics" if is_openmetrics else "Prometheus text"
+    try:
+        families = list(parser(text))
+    except ValueError as exc:
+        line = _find_line(text, str(exc), parser, is_openmetrics)
+        raise DataError(f"not valid {fmt}: {exc}", file=name, row=line) from None
+
+    position: dict[str, int] = {}
+    kinds: list[MetricKind] = []
+    labels: list[dict[str, str]] = []
+    codes: list[int] = []
+    stamps: list[int] = []
+    values: list[float] = []
+    non_finite = 0
+    for family in families:
+        for sample in family.samples:
+            if sample.name.endswith("_created") and family.type in (
+                "counter",
+                "histogram",
+                "summary",
+            ):
+                continue
+            sid = series_id(sample.name, sample.labels)
+            if sample.timestamp is None:
+                raise DataError(
+                    "a sample has no timestamp; capplan ingests history, so every sample needs "
+                    "one (export with e.g. promtool tsdb dump-openmetrics)",
+                    file=name,
+                    series=sid,
+                )
+            code = position.get(sid)
+            if code is None:
+                code = position[sid] = len(kinds)
+                kinds.append(_kind(family.type, sample.name))
+                labels.append(dict(sample.labels))
+            value = float(sample.value)
+            if not math.isfinite(value):
+                non_finite += 1
+                continue
+            codes.append(code)
+            stamps.append(math.floor(float(sample.timestamp)))
+            values.append(value)
+    if not position:
+        raise DataError("has no samples", file=name)
+    frame = MetricFrame(
+        np.asarray(codes, dtype=np.int32),
+        tuple(position),
+        np.asarray(stamps, dtype=np.int64).astype("datetime64[s]"),
+        np.asarray(values, dtype=np.float64),
+        tuple(labels),
+        tuple(kinds),
+    ).compact()
+    if non_finite:
+        frame = frame.with_warnings(
+            FrameWarning(
+                "non_finite",
+                f"{non_finite} NaN or Inf samples (staleness markers) skipped",
+                file=name,
+                count=non_finite,
+            )
+        )
+    if frame.n_series == 0:
+        raise DataError("has no finite sample values", file=name)
+    return prepare(frame, source=name)
+
+
+def _kind(family_type: str, sample_name: str) -> MetricKind:
+    if family_type == "counter":
+        return "counter"
+    if family_type in ("histogram", "summary") and sample_name.endswith(_CUMULATIVE_SUFFIXES):
+        return "counter"
+    return "gauge"
+
+
+def _find_line(text: str, message: str, parser: Parser, is_openmetrics: bool) -> int | None:
+    """The 1-based line a parse error is about, or None when it cannot be told."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and stripped in message:
+            return number
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            list(parser(line + "\n# EOF\n" if is_openmetrics else line + "\n"))
+        except ValueError:
+            return number
+    return None
