@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,22 @@ from capplan.plan.durations import duration_seconds
 from capplan.plan.models import (
     HorizontalComponent,
     Plan,
+    Threshold,
     TierComponent,
     VerticalComponent,
 )
-from capplan.sizing.result import Array, BoolArray
+from capplan.sizing.result import Array, BoolArray, Sized
 from capplan.timeline import Timeline
 
-__all__ = ["Event", "EventProbability", "event_hits", "find_events", "recommend"]
+__all__ = [
+    "Event",
+    "EventProbability",
+    "component_hits",
+    "event_hits",
+    "find_events",
+    "recommend",
+    "threshold_hits",
+]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
@@ -70,10 +80,24 @@ class EventProbability:
         return asdict(self)
 
 
+# Dates, labels and lead times repeat across events and runs: computed once each.
+@lru_cache(maxsize=4096)
+def _date(tl: Timeline, period: int) -> dt.date:
+    return tl.date(period)
+
+
+@lru_cache(maxsize=4096)
+def _label(tl: Timeline, period: int) -> str:
+    return tl.label(period)
+
+
+_seconds = lru_cache(maxsize=256)(duration_seconds)
+
+
 def _act_by(when: dt.date, lead_time: str | None) -> dt.date | None:
     if lead_time is None:
         return None
-    seconds = duration_seconds(lead_time)
+    seconds = _seconds(lead_time)
     moment = dt.datetime.combine(when, dt.time()) - dt.timedelta(seconds=seconds)
     return moment.date()
 
@@ -116,13 +140,13 @@ def _level_events(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[E
             events.append(
                 Event(
                     t,
-                    tl.date(t),
+                    _date(tl, t),
                     kind,
                     "info",
-                    f"{name} {verb} from {word} {old} to {new} in {tl.label(t)} (period {t})"
+                    f"{name} {verb} from {word} {old} to {new} in {_label(tl, t)} (period {t})"
                     f"{reason}",
                     component=name,
-                    act_by=_act_by(tl.date(t), lead) if up else None,
+                    act_by=_act_by(_date(tl, t), lead) if up else None,
                     detail={
                         "from": old,
                         "to": new,
@@ -140,14 +164,14 @@ def _level_events(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[E
                 events.append(
                     Event(
                         t,
-                        tl.date(t),
+                        _date(tl, t),
                         "scale",
                         "info",
                         f"{name} scales {'up' if up else 'down'} from "
                         f"{fmt_number(instances[t - 1])} to {fmt_number(instances[t])} instances "
-                        f"in {tl.label(t)} (period {t})",
+                        f"in {_label(tl, t)} (period {t})",
                         component=name,
-                        act_by=_act_by(tl.date(t), comp.lead_time) if up else None,
+                        act_by=_act_by(_date(tl, t), comp.lead_time) if up else None,
                         detail={
                             "from": float(instances[t - 1]),
                             "to": float(instances[t]),
@@ -177,12 +201,12 @@ def _level_events(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[E
         events.append(
             Event(
                 t,
-                tl.date(t),
+                _date(tl, t),
                 "capacity_exceeded",
                 "critical",
-                f"{name} {what} in {tl.label(t)} (period {t}): {need}",
+                f"{name} {what} in {_label(tl, t)} (period {t}): {need}",
                 component=name,
-                act_by=_act_by(tl.date(t), comp.lead_time),
+                act_by=_act_by(_date(tl, t), comp.lead_time),
                 detail={"what": what, **start},
             )
         )
@@ -226,11 +250,11 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
                 continue
             t = int(np.argmax(crossed))
             severity = {"target": "info", "warning": "warning"}.get(level_name, "critical")
-            when = "now" if t == 0 else f"in {tl.label(t)} (period {t})"
+            when = "now" if t == 0 else f"in {_label(tl, t)} (period {t})"
             events.append(
                 Event(
                     t,
-                    tl.date(t),
+                    _date(tl, t),
                     "threshold",
                     severity,
                     f"{thr.metric} is {thr.direction} its {level_name} level "
@@ -261,11 +285,11 @@ def _budget_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
             events.append(
                 Event(
                     t,
-                    tl.date(t),
+                    _date(tl, t),
                     "budget",
                     "warning",
                     f"monthly cost {fmt_money(cost[t], cur)} exceeds the budget of "
-                    f"{fmt_money(budget.monthly_limit, cur)} in {tl.label(t)} (period {t})",
+                    f"{fmt_money(budget.monthly_limit, cur)} in {_label(tl, t)} (period {t})",
                     detail={"limit": budget.monthly_limit, "value": float(cost[t])},
                 )
             )
@@ -278,11 +302,11 @@ def _budget_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
             events.append(
                 Event(
                     t,
-                    tl.date(t),
+                    _date(tl, t),
                     "kpi",
                     "warning",
                     f"cost per unit of {unit} {fmt_money(per_unit[t], cur)} is above the target of "
-                    f"{fmt_money(budget.max_cost_per_unit, cur)} in {tl.label(t)} (period {t})",
+                    f"{fmt_money(budget.max_cost_per_unit, cur)} in {_label(tl, t)} (period {t})",
                     detail={"limit": budget.max_cost_per_unit, "value": float(per_unit[t])},
                 )
             )
@@ -291,11 +315,11 @@ def _budget_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
             events.append(
                 Event(
                     t,
-                    tl.date(t),
+                    _date(tl, t),
                     "cost_spike",
                     "warning",
                     f"monthly cost jumps from {fmt_money(cost[t - 1], cur)} to "
-                    f"{fmt_money(cost[t], cur)} (x{cost[t] / cost[t - 1]:.2f}) in {tl.label(t)}",
+                    f"{fmt_money(cost[t], cur)} (x{cost[t] / cost[t - 1]:.2f}) in {_label(tl, t)}",
                     detail={"from": float(cost[t - 1]), "to": float(cost[t])},
                 )
             )
@@ -327,7 +351,7 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
             late = " — that date has passed: start now" if e.overdue else ""
             recs.append(
                 f"Move {e.component} from {e.detail['from']} to {e.detail['to']}: needed in "
-                f"{tl.label(e.period)} (period {e.period}); {when}{late}."
+                f"{_label(tl, e.period)} (period {e.period}); {when}{late}."
             )
         elif e.kind == "capacity_exceeded":
             recs.append(
@@ -337,7 +361,7 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
         elif e.kind == "threshold" and e.severity != "info":
             d = e.detail
             thr = plan.thresholds[d["threshold"]]
-            when = "now" if e.period == 0 else f"before {tl.label(e.period)} (period {e.period})"
+            when = "now" if e.period == 0 else f"before {_label(tl, e.period)} (period {e.period})"
             recs.append(
                 f"Act {when}: {thr.metric} reaches {fmt_number(d['value'])}{thr.unit}, "
                 f"{thr.direction} its {d['level']} level {fmt_number(d['limit'])}{thr.unit}."
@@ -354,11 +378,11 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
             peak_t = int(np.argmax(inst))
             text = (
                 f"Scale {name} from {fmt_number(inst[0])} to {fmt_number(inst[first])} instances "
-                f"in {tl.label(first)} (period {first})"
+                f"in {_label(tl, first)} (period {first})"
             )
             if peak_t != first:
                 text += (
-                    f", and to {fmt_number(inst[peak_t])} by {tl.label(peak_t)} (period {peak_t})"
+                    f", and to {fmt_number(inst[peak_t])} by {_label(tl, peak_t)} (period {peak_t})"
                 )
             recs.append(text + ".")
         cost = ev.values[f"{name}.cost"][0]
@@ -373,34 +397,45 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
     return recs
 
 
+def component_hits(name: str, s: Sized, base: Sized) -> list[tuple[str, str, BoolArray]]:
+    """For each level above the one ``base`` (the deterministic run) starts at, and for an
+    exceeded capacity: a key, a description and, per path and period, whether it holds."""
+    out: list[tuple[str, str, BoolArray]] = []
+    if s.level is not None:
+        start_level = int(base.level[0, 0]) if base.level is not None else 0
+        for k in range(start_level + 1, len(s.level_names)):
+            out.append(
+                (
+                    f"{name}.level>={s.level_names[k]}",
+                    f"{name} reaches {s.level_names[k]}",
+                    s.level >= k,
+                )
+            )
+    out.append((f"{name}.exceeded", f"{name} exceeds its largest option", s.exceeded))
+    return out
+
+
+def threshold_hits(tname: str, thr: Threshold, values: Array) -> list[tuple[str, str, BoolArray]]:
+    """For each level of a threshold but its target: a key, a description and, per path and
+    period, whether ``values`` (the threshold's metric) is beyond it."""
+    return [
+        (
+            f"{tname}.{level_name}",
+            f"{thr.metric} {thr.direction} {level_name} {fmt_number(level.value)}",
+            _crossed(values, level.value, thr.direction),
+        )
+        for level_name, level in thr.levels()
+        if level_name != "target"
+    ]
+
+
 def event_hits(plan: Plan, ev: Evaluation, base: Evaluation) -> list[tuple[str, str, BoolArray]]:
     """For each level above today's, each exceeded capacity and each threshold level: a key,
     a description and, per path and period, whether it holds then."""
     out: list[tuple[str, str, BoolArray]] = []
     for name, s in ev.sized.items():
-        if s.level is not None:
-            base_level = base.sized[name].level
-            start_level = int(base_level[0, 0]) if base_level is not None else 0
-            for k in range(start_level + 1, len(s.level_names)):
-                out.append(
-                    (
-                        f"{name}.level>={s.level_names[k]}",
-                        f"{name} reaches {s.level_names[k]}",
-                        s.level >= k,
-                    )
-                )
-        out.append((f"{name}.exceeded", f"{name} exceeds its largest option", s.exceeded))
+        out += component_hits(name, s, base.sized[name])
     for tname, thr in plan.thresholds.items():
-        if thr.metric not in ev.values:
-            continue
-        for level_name, level in thr.levels():
-            if level_name == "target":
-                continue
-            out.append(
-                (
-                    f"{tname}.{level_name}",
-                    f"{thr.metric} {thr.direction} {level_name} {fmt_number(level.value)}",
-                    _crossed(ev.values[thr.metric], level.value, thr.direction),
-                )
-            )
+        if thr.metric in ev.values:
+            out += threshold_hits(tname, thr, ev.values[thr.metric])
     return out

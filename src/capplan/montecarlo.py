@@ -1,22 +1,45 @@
 """Monte Carlo: many paths of sampled growth rates, summarised as P10/P50/P90 of every figure
-and the probability of each event by each period."""
+and the probability of each event by each period.
+
+Rates are drawn first, ``chunk`` paths at a time (the order of the draws, and so every result
+for a seed, does not depend on how the figures are computed). All paths are then evaluated at
+once and each figure is summarised as soon as it is computed (:func:`capplan.evaluate.stream`),
+so a run never holds every figure of every path.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from capplan.evaluate import Evaluation, evaluate
-from capplan.events import EventProbability, event_hits
+from capplan.evaluate import Derived, Evaluation, stream
+from capplan.events import EventProbability, component_hits, threshold_hits
+from capplan.growth import sample_rates
 from capplan.plan.compiled import CompiledPlan
-from capplan.sizing.result import Array
+from capplan.plan.models import Plan, Threshold
+from capplan.sizing.result import Array, BoolArray, IntArray, Sized
 from capplan.timeline import Timeline
 
-__all__ = ["QUANTILES", "MonteCarlo", "simulate"]
+__all__ = [
+    "QUANTILES",
+    "MonteCarlo",
+    "PathQuantiles",
+    "draw_rates",
+    "path_quantiles",
+    "reached_by_period",
+    "simulate",
+]
 
 QUANTILES = (0.1, 0.5, 0.9)
 DEFAULT_CHUNK = 5000
+_PROGRESS_STEPS = 100
+_TRANSPOSE_STEP = 512
+#: Rank (0 = smallest) → its value over paths in each period.
+Statistics = dict[int, npt.NDArray[Any]]
 
 
 class MonteCarlo:
@@ -37,38 +60,251 @@ def simulate(
     chunk: int = DEFAULT_CHUNK,
     progress: Callable[[int], None] | None = None,
 ) -> MonteCarlo:
-    """Run ``paths`` paths in chunks of ``chunk`` (calling ``progress(done)`` after each)."""
+    """Run ``paths`` paths, rates drawn ``chunk`` paths at a time. ``progress(done)`` is
+    called as figures are computed, ``done`` being the share of the work done, in paths."""
     rng = np.random.default_rng(seed)
-    parts: dict[str, list[Array]] = {}
-    reached: dict[str, Array] = {}
-    described: dict[str, str] = {}
-    done = 0
-    while done < paths:
-        n = min(chunk, paths - done)
-        ev = evaluate(compiled, scenario, timeline, n, rng)
-        for name, arr in ev.values.items():
-            parts.setdefault(name, []).append(arr)
-        for key, text, hit in event_hits(compiled.plan, ev, base):
-            counts = np.logical_or.accumulate(hit, axis=1).sum(axis=0)
-            reached[key] = reached.get(key, 0) + counts
+    rates = draw_rates(compiled, scenario, timeline, paths, rng, chunk)
+    summary = _Summary(compiled.plan, base, paths, timeline.periods + 1, progress)
+    stream(compiled, scenario, timeline, paths, summary, rates)
+    if progress is not None and summary.reported < paths:
+        progress(paths)
+    return summary.result()
+
+
+def draw_rates(
+    compiled: CompiledPlan,
+    scenario: str,
+    timeline: Timeline,
+    paths: int,
+    rng: np.random.Generator,
+    chunk: int = DEFAULT_CHUNK,
+) -> dict[str, Array | None]:
+    """Sampled rates of every driver for ``paths`` paths (None: no uncertainty), drawn in
+    chunks of ``chunk`` paths, each chunk driver by driver."""
+    specs = compiled.drivers[scenario]
+    drawn: dict[str, list[Array]] = {name: [] for name in specs}
+    for start in range(0, paths, chunk):
+        n = min(chunk, paths - start)
+        for name, spec in specs.items():
+            rate = sample_rates(spec.growth, n, timeline.periods, rng)
+            if rate is not None:
+                drawn[name].append(rate)
+    return {
+        name: (parts[0] if len(parts) == 1 else np.concatenate(parts)) if parts else None
+        for name, parts in drawn.items()
+    }
+
+
+def reached_by_period(hit: BoolArray) -> IntArray:
+    """Per period, the number of paths on which ``hit`` has held in that period or before."""
+    paths, periods = hit.shape
+    first = hit.argmax(axis=1)
+    ever = hit[np.arange(paths), first]
+    return np.cumsum(np.bincount(first[ever], minlength=periods))
+
+
+class _Summary:
+    """A :class:`~capplan.evaluate.ColumnSink` that keeps quantiles and event counts only."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        base: Evaluation,
+        paths: int,
+        periods: int,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.plan = plan
+        self.base = base
+        self.paths = paths
+        self.quantiles: dict[str, Array] = {}
+        self.component_counts: list[tuple[str, str, IntArray]] = []
+        self.threshold_counts: dict[str, list[tuple[str, str, IntArray]]] = {}
+        self.thresholds: dict[str, list[tuple[str, Threshold]]] = {}
+        for tname, thr in plan.thresholds.items():
+            self.thresholds.setdefault(thr.metric, []).append((tname, thr))
+        self.summarise = PathQuantiles(paths, periods)
+        # Order statistics of the figures (and levels) seen, to derive others from.
+        self.statistics: dict[str, tuple[weakref.ref[npt.NDArray[Any]], Statistics]] = {}
+        self.progress = progress
+        self.columns = max(1, len(base.values))
+        self.seen = 0
+        self.reported = 0
+
+    def component(self, name: str, sized: Sized) -> None:
+        for key, text, hit in component_hits(name, sized, self.base.sized[name]):
+            self.component_counts.append((key, text, reached_by_period(hit)))
+
+    def column(self, name: str, values: Array, derived: Derived | None = None) -> None:
+        if values.dtype == np.float64:
+            stats = self._statistics(name, values, derived)
+            self.quantiles[name] = self.summarise.from_statistics(stats)
+        else:
+            self.quantiles[name] = _np_quantiles(values)
+        for tname, thr in self.thresholds.get(name, ()):
+            self.threshold_counts[tname] = [
+                (key, text, reached_by_period(hit))
+                for key, text, hit in threshold_hits(tname, thr, values)
+            ]
+        if self.progress is not None:
+            self.seen += 1
+            done = min(self.paths, self.paths * self.seen // self.columns)
+            if done - self.reported >= self.paths // _PROGRESS_STEPS:
+                self.reported = done
+                self.progress(done)
+
+    def _statistics(
+        self, name: str, values: npt.NDArray[Any], derived: Derived | None
+    ) -> Statistics:
+        """The order statistics of a figure: known already, derived from its source's
+        (found the same way, once), or found by partitioning its values."""
+        known = self.statistics.get(name)
+        if known is not None and known[0]() is values:
+            return known[1]
+        if derived is not None:
+            source = self._statistics(derived.source, derived.values, derived.parent)
+            ranks = self.summarise.ranks
+            applied = derived.apply(np.stack([source[r] for r in ranks]))
+            stats = dict(zip(ranks, applied, strict=True))
+        else:
+            stats = self.summarise.order_statistics(values)
+        self.statistics[name] = (weakref.ref(values), stats)
+        return stats
+
+    def result(self) -> MonteCarlo:
+        hits = list(self.component_counts)
+        for tname in self.plan.thresholds:
+            hits += self.threshold_counts.get(tname, [])
+        reached: dict[str, IntArray] = {}
+        described: dict[str, str] = {}
+        for key, text, counts in hits:
+            reached[key] = reached[key] + counts if key in reached else counts
             described[key] = text
-        done += n
-        if progress is not None:
-            progress(done)
-    quantiles: dict[str, Array] = {}
-    for name, chunks in parts.items():
-        arr = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=0)
-        quantiles[name] = _quantiles(arr)
-    probabilities = [
-        EventProbability(key, described[key], [round(float(c) / paths, 4) for c in counts])
-        for key, counts in reached.items()
-        if key.endswith((".exceeded",)) is False or counts[-1] > 0
-    ]
-    return MonteCarlo(quantiles, probabilities)
+        probabilities = [
+            EventProbability(key, described[key], [round(float(c) / self.paths, 4) for c in n])
+            for key, n in reached.items()
+            if not key.endswith(".exceeded") or n[-1] > 0
+        ]
+        return MonteCarlo(self.quantiles, probabilities)
 
 
-def _quantiles(arr: Array) -> Array:
-    """P10/P50/P90 over paths; columns that do not vary across paths cost nothing."""
+def path_quantiles(values: Array) -> Array:
+    """P10/P50/P90 over paths (axis 0) of ``values``: see :class:`PathQuantiles`."""
+    return PathQuantiles(*values.shape)(values)
+
+
+class PathQuantiles:
+    """P10/P50/P90 over the paths (axis 0) of arrays of shape (paths, periods).
+
+    The figures are those of ``np.quantile(values, QUANTILES, axis=0)`` (``linear``
+    interpolation; NaN where a period holds a NaN), and a figure that does not vary across
+    paths in any period gets its value in every row. They are found with a few single-rank
+    partitions of a transposed copy, in a buffer reused from one array to the next; periods
+    that do not vary are not partitioned.
+    """
+
+    def __init__(self, paths: int, periods: int) -> None:
+        self.paths = paths
+        self.periods = periods
+        self.below, self.above, self.gamma = _interpolation(paths)
+        self.ranks = sorted({0, paths - 1, *self.below, *self.above})
+        self.samples = np.unique(np.linspace(0, paths - 1, 9).astype(np.intp))
+        self.buffers: dict[np.dtype[Any], npt.NDArray[Any]] = {}
+
+    def __call__(self, values: Array) -> Array:
+        if values.dtype != np.float64:
+            return _np_quantiles(values)
+        return self.from_statistics(self.order_statistics(values))
+
+    def order_statistics(self, values: npt.NDArray[Any]) -> Statistics:
+        """Per period, the values of the ranks needed (0 = smallest, paths - 1 = largest)."""
+        first = values[0]
+        if values.strides[0] == 0 or self.paths == 1:  # the same row on every path
+            return dict.fromkeys(self.ranks, first)
+        # Periods where a few paths agree, then those where all do, are left out.
+        maybe = np.all(values[self.samples] == first, axis=0)
+        if maybe.all() and (values == first).all():
+            return {r: first.copy() for r in self.ranks}
+        same = [t for t in np.flatnonzero(maybe) if values[:, t].min() == values[:, t].max()]
+        varying = np.flatnonzero(~np.isin(np.arange(self.periods), same))
+        if not len(varying):
+            return {r: first.copy() for r in self.ranks}
+        lo, hi = int(varying[0]), int(varying[-1]) + 1
+        block = self.buffers.get(values.dtype)
+        if block is None:
+            block = self.buffers[values.dtype] = np.empty((self.periods, self.paths), values.dtype)
+        block = block[: hi - lo]
+        for start in range(0, self.paths, _TRANSPOSE_STEP):  # by slices that stay in cache
+            stop = start + _TRANSPOSE_STEP
+            block[:, start:stop] = values[start:stop, lo:hi].T
+        found = _order_statistics(block, self.ranks)
+        if lo == 0 and hi == self.periods:
+            return found
+        stats = {r: first.copy() for r in self.ranks}
+        for r, v in found.items():
+            stats[r][lo:hi] = v
+        return stats
+
+    def from_statistics(self, stats: Statistics) -> Array:
+        """The quantiles from the order statistics of :meth:`order_statistics`."""
+        lo, hi = stats[0], stats[self.paths - 1]
+        has_nan = np.isnan(hi)  # partitioning puts NaN last
+        if np.all(has_nan | (lo == hi)):
+            return np.repeat(np.where(has_nan, np.nan, lo)[None, :], len(QUANTILES), axis=0)
+        out = np.empty((len(QUANTILES), len(lo)))
+        with np.errstate(invalid="ignore"):
+            for i, (b, a, t) in enumerate(zip(self.below, self.above, self.gamma, strict=True)):
+                # NumPy's lerp: from the lower value, or back from the upper one if t >= 0.5.
+                diff = stats[a] - stats[b]
+                out[i] = stats[a] - diff * (1 - t) if t >= 0.5 else stats[b] + diff * t
+        out[:, has_nan] = np.nan
+        return out
+
+
+def _interpolation(paths: int) -> tuple[list[int], list[int], list[float]]:
+    """The ranks below and above each quantile and the weight of the upper one, computed as
+    ``np.quantile`` does for its default ``linear`` method."""
+    virtual = (paths - 1) * np.asarray(QUANTILES, dtype=np.float64)
+    below = np.floor(virtual)
+    above = below + 1
+    beyond = virtual >= paths - 1
+    below[beyond] = above[beyond] = -1
+    before = virtual < 0
+    below[before] = above[before] = 0
+    gamma = virtual - below.astype(np.intp)
+    return (
+        [int(r) % paths for r in below],
+        [int(r) % paths for r in above],
+        [float(g) for g in gamma],
+    )
+
+
+def _order_statistics(block: npt.NDArray[Any], ranks: list[int]) -> dict[int, npt.NDArray[Any]]:
+    """Row by row, the values of the given ranks (0 = smallest) of ``block``, which is
+    partitioned in place: one single-rank partition per inner rank, min / max at the ends."""
+    found: dict[int, npt.NDArray[Any]] = {}
+    todo = [(0, block.shape[1], ranks)]
+    while todo:
+        lo, hi, wanted = todo.pop()
+        if not wanted:
+            continue
+        part = block[:, lo:hi]
+        if all(r in (lo, hi - 1) for r in wanted):
+            if wanted[0] == lo:
+                found[lo] = part.min(axis=1)
+            if wanted[-1] == hi - 1:
+                found[hi - 1] = part.max(axis=1)
+            continue
+        mid = wanted[len(wanted) // 2]
+        part.partition(mid - lo, axis=1)
+        found[mid] = block[:, mid].copy()
+        todo.append((lo, mid, [r for r in wanted if r < mid]))
+        todo.append((mid + 1, hi, [r for r in wanted if r > mid]))
+    return found
+
+
+def _np_quantiles(arr: Array) -> Array:
+    """P10/P50/P90 over paths with np.quantile; columns that do not vary cost nothing."""
     lo, hi = arr.min(axis=0), arr.max(axis=0)
     if np.array_equal(lo, hi, equal_nan=True):
         return np.repeat(lo[None, :], len(QUANTILES), axis=0)

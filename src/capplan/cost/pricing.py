@@ -11,17 +11,38 @@ __all__ = ["component_cost", "reserved_savings"]
 
 
 def component_cost(price: Price, sized: Sized, extra: Array | None = None) -> Array:
-    """Tier or rung price + fixed + per instance / vCPU / GB parts (+ a cost expression)."""
-    cost = (
-        sized.instances * price.per_instance
-        + sized.vcpu * price.per_vcpu
-        + sized.memory_gb * price.per_memory_gb
-        + sized.storage_gb * price.per_storage_gb
-        + price.fixed
-        + sized.level_price
-    )
+    """Tier or rung price + fixed + per instance / vCPU / GB parts (+ a cost expression).
+
+    Parts priced at zero are left out: with finite resources they add only a zero, whose
+    sign the ``+ fixed`` that always follows makes +0.0 again, so the figures are the same.
+    """
+    cost: Array | None = None
+    part: Array | None = None
+    for amount, unit_price in (
+        (sized.instances, price.per_instance),
+        (sized.vcpu, price.per_vcpu),
+        (sized.memory_gb, price.per_memory_gb),
+        (sized.storage_gb, price.per_storage_gb),
+    ):
+        if unit_price != 0:
+            if cost is None:
+                cost = np.multiply(amount, unit_price)
+            else:  # the same sums, in place
+                part = np.multiply(amount, unit_price, out=part)
+                np.add(cost, part, out=cost)
+    level_price = sized.level_price
+    if cost is None:  # zeros + fixed: the same as 0.0 + fixed, added to each level price
+        fixed = 0.0 + price.fixed
+        if isinstance(level_price, float):
+            cost = np.full(np.shape(sized.instances), fixed + level_price)
+        else:
+            cost = np.add(fixed, level_price)
+    else:
+        np.add(cost, price.fixed, out=cost)
+        if not isinstance(level_price, float) or level_price != 0:
+            np.add(cost, level_price, out=cost)  # (after + fixed, adding 0.0 changes nothing)
     if extra is not None:
-        cost = cost + extra
+        np.add(cost, extra, out=cost)
     return np.asarray(cost, dtype=np.float64)
 
 

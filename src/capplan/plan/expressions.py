@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +69,7 @@ _GRAMMAR_HINT = (
 )
 _MAX_ROUND_DIGITS = 15
 
-_BINOPS: dict[type[ast.operator], tuple[str, Callable[[Array, Array], Array]]] = {
+_BINOPS: dict[type[ast.operator], tuple[str, np.ufunc]] = {
     ast.Add: ("+", np.add),
     ast.Sub: ("-", np.subtract),
     ast.Mult: ("*", np.multiply),
@@ -87,12 +87,14 @@ _CMPOPS: dict[type[ast.cmpop], Callable[[Array, Array], npt.NDArray[np.bool_]]] 
     ast.Eq: np.equal,
     ast.NotEq: np.not_equal,
 }
-_UNARY_FUNCS: dict[str, Callable[[Array], Array]] = {
+_UNARY_FUNCS: dict[str, np.ufunc] = {
     "abs": np.abs,
     "ceil": np.ceil,
     "exp": np.exp,
     "floor": np.floor,
 }
+# Exactly rounded, so the same wherever their result is written.
+_EXACT_UNARY = frozenset({"abs", "ceil", "floor"})
 # Functions with a restricted domain: (numpy function, whether 0 itself is outside it).
 _DOMAIN_FUNCS: dict[str, tuple[Callable[[Array], Array], bool]] = {
     "sqrt": (np.sqrt, False),  # undefined below 0
@@ -135,20 +137,39 @@ _NODE_NAMES: dict[type[ast.AST], str] = {
 
 
 class _Node(NamedTuple):
-    """A compiled sub-expression: its closure and, if it reads no names, its value."""
+    """A compiled sub-expression: its closure and, if it reads no names, its value.
+
+    ``rising`` means its value never decreases when the names it reads increase, and is
+    computed with exactly rounded element-wise operations (``+ - * /``, ``min``, ``max``,
+    ``ceil``...), so evaluating it on some elements of its inputs gives the same figures.
+    ``fresh`` means it returns a new array on every call, which its parent may overwrite.
+    """
 
     fn: _Fn
     const: float | None
+    rising: bool = False
+    fresh: bool = False
 
 
 class Expression:
     """A compiled plan expression; evaluate it over NumPy arrays with :meth:`evaluate`."""
 
-    __slots__ = ("_copy_result", "_diag_fn", "_fn", "_text", "_tree", "names", "path", "source")
+    __slots__ = (
+        "_copy_result",
+        "_diag_fn",
+        "_fn",
+        "_text",
+        "_tree",
+        "names",
+        "path",
+        "rising_in",
+        "source",
+    )
 
     source: str
     path: str
     names: frozenset[str]
+    rising_in: str | None
 
     def __init__(
         self,
@@ -158,10 +179,14 @@ class Expression:
         fn: _Fn,
         tree: ast.Expression,
         text: str,
+        rising_in: str | None = None,
     ) -> None:
         self.source = source
         self.path = path
         self.names = names
+        #: The one name the expression reads when its value never decreases as that name
+        #: increases (``users * 0.15``, ``max(2, ceil(rps / 40))``); None otherwise.
+        self.rising_in = rising_in
         self._fn = fn
         self._tree = tree
         self._text = text
@@ -252,7 +277,9 @@ def compile_expression(source: str | int | float, *, path: str = "") -> Expressi
         raise ExpressionError.single(
             f"expression '{source}' is nested too deeply", path=path
         ) from None
-    return Expression(source, path, frozenset(compiler.names), node.fn, tree, stripped)
+    names = frozenset(compiler.names)
+    rising_in = next(iter(names)) if node.rising and len(names) == 1 else None
+    return Expression(source, path, names, node.fn, tree, stripped, rising_in)
 
 
 def _compile_number(value: int | float, path: str) -> Expression:
@@ -368,10 +395,10 @@ class _Compiler:
 
         return checked
 
-    def _fold(self, fn: _Fn, children: Sequence[_Node]) -> _Node:
+    def _fold(self, fn: _Fn, children: Sequence[_Node], rising: bool = False) -> _Node:
         """Pre-compute a node whose inputs are all constant (if it evaluates cleanly)."""
         if any(child.const is None for child in children):
-            return _Node(fn, None)
+            return _Node(fn, None, rising, fresh=True)
         try:
             with np.errstate(all="ignore"):
                 value = float(np.asarray(fn({}, None), dtype=np.float64))
@@ -442,7 +469,7 @@ class _Compiler:
                 ) from None
             return np.asarray(value, dtype=np.float64)
 
-        return _Node(load, None)
+        return _Node(load, None, rising=True)
 
     # -- operators --------------------------------------------------------------------
 
@@ -457,11 +484,9 @@ class _Compiler:
         if isinstance(node.op, _DIVISIONS) and (right.const is None or right.const == 0):
             fn = self._division(op, lf, rf, node)
         else:
+            fn = _binary(op, lf, rf, left.fresh, right.fresh)
 
-            def fn(env: Env, mask: Mask) -> Array:
-                return op(lf(env, mask), rf(env, mask))
-
-        return self._fold(fn, (left, right))
+        return self._fold(fn, (left, right), _rising_binop(node.op, left, right))
 
     def _division(
         self, op: Callable[[Array, Array], Array], lf: _Fn, rf: _Fn, node: ast.BinOp
@@ -500,7 +525,7 @@ class _Compiler:
 
         else:
             raise self.not_allowed(f"operator '{_OP_NAMES.get(type(node.op), '?')}'", node)
-        return self._fold(fn, (operand,))
+        return self._fold(fn, (operand,), isinstance(node.op, ast.UAdd) and operand.rising)
 
     def _compare(self, node: ast.Compare) -> _Node:
         ops: list[Callable[[Array, Array], npt.NDArray[np.bool_]]] = []
@@ -604,9 +629,10 @@ class _Compiler:
 
         fn: _Fn
         if name in ("min", "max"):
-            fn = _reduce(np.minimum if name == "min" else np.maximum, fns)
+            fresh = [arg.fresh for arg in args]
+            fn = _reduce(np.minimum if name == "min" else np.maximum, fns, fresh)
         elif name in _UNARY_FUNCS:
-            fn = _unary(_UNARY_FUNCS[name], fns[0])
+            fn = _unary(_UNARY_FUNCS[name], fns[0], args[0].fresh and name in _EXACT_UNARY)
         elif name in _DOMAIN_FUNCS:
             fn = self._domain(name, fns[0], node)
         elif name == "round":
@@ -621,7 +647,7 @@ class _Compiler:
 
         else:  # where
             fn = _select(fns[0], fns[1], fns[2])
-        return self._fold(fn, args)
+        return self._fold(fn, args, _rising_call(name, args))
 
     def _domain(self, name: str, arg: _Fn, node: ast.Call) -> _Fn:
         func, strict = _DOMAIN_FUNCS[name]
@@ -665,31 +691,93 @@ def _const_node(value: float) -> _Node:
     def constant(env: Env, mask: Mask) -> Array:
         return const
 
-    return _Node(constant, value)
+    return _Node(constant, value, rising=True)
 
 
-def _unary(func: Callable[[Array], Array], arg: _Fn) -> _Fn:
+def _positive(node: _Node) -> bool:
+    return node.const is not None and node.const > 0
+
+
+def _rising_binop(op: ast.operator, left: _Node, right: _Node) -> bool:
+    """Whether ``left op right`` never decreases as its inputs increase."""
+    if isinstance(op, ast.Add):
+        return left.rising and right.rising
+    if isinstance(op, ast.Sub):
+        return left.rising and right.const is not None
+    if isinstance(op, ast.Mult):
+        return (left.rising and _positive(right)) or (right.rising and _positive(left))
+    if isinstance(op, ast.Div):
+        return left.rising and _positive(right)
+    return False
+
+
+def _rising_call(name: str, args: list[_Node]) -> bool:
+    """Whether a call never decreases as its inputs increase (exact functions only)."""
+    if name in ("min", "max"):
+        return all(arg.rising for arg in args)
+    if name in ("ceil", "floor") or (name == "round" and len(args) == 1):
+        return args[0].rising
+    if name == "clip":
+        return args[0].rising and args[1].const is not None and args[2].const is not None
+    return False
+
+
+def _unary(func: Callable[..., Any], arg: _Fn, in_place: bool = False) -> _Fn:
+    """``func`` of the argument; ``in_place``: over the argument's (fresh) array."""
+    if in_place:
+
+        def over(env: Env, mask: Mask) -> Array:
+            x = arg(env, mask)
+            result: Array = func(x, out=x) if type(x) is np.ndarray else func(x)
+            return result
+
+        return over
+
     def fn(env: Env, mask: Mask) -> Array:
-        return func(arg(env, mask))
+        result: Array = func(arg(env, mask))
+        return result
 
     return fn
 
 
-def _binary(func: Callable[[Array, Array], Array], a: _Fn, b: _Fn) -> _Fn:
+def _into(func: np.ufunc, a: Array, b: Array, a_fresh: bool, b_fresh: bool) -> Array:
+    """``func(a, b)``, written over a fresh operand's array when it has the result's shape
+    (the same element-wise operation, without a new array)."""
+    result: Array
+    if a_fresh and type(a) is np.ndarray and (a.shape == np.shape(b) or np.ndim(b) == 0):
+        result = func(a, b, out=a)
+    elif b_fresh and type(b) is np.ndarray and (b.shape == np.shape(a) or np.ndim(a) == 0):
+        result = func(a, b, out=b)
+    else:
+        result = func(a, b)
+    return result
+
+
+def _binary(func: np.ufunc, a: _Fn, b: _Fn, a_fresh: bool = False, b_fresh: bool = False) -> _Fn:
+    if a_fresh or b_fresh:
+
+        def into(env: Env, mask: Mask) -> Array:
+            return _into(func, a(env, mask), b(env, mask), a_fresh, b_fresh)
+
+        return into
+
     def fn(env: Env, mask: Mask) -> Array:
-        return func(a(env, mask), b(env, mask))
+        result: Array = func(a(env, mask), b(env, mask))
+        return result
 
     return fn
 
 
-def _reduce(func: Callable[[Array, Array], Array], fns: list[_Fn]) -> _Fn:
+def _reduce(func: np.ufunc, fns: list[_Fn], fresh: list[bool]) -> _Fn:
     if len(fns) == 2:
-        return _binary(func, fns[0], fns[1])
+        return _binary(func, fns[0], fns[1], fresh[0], fresh[1])
 
     def fn(env: Env, mask: Mask) -> Array:
         result = fns[0](env, mask)
-        for other in fns[1:]:
-            result = func(result, other(env, mask))
+        owned = fresh[0]
+        for other, other_fresh in zip(fns[1:], fresh[1:], strict=True):
+            result = _into(func, result, other(env, mask), owned, other_fresh)
+            owned = True
         return result
 
     return fn

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 
 from capplan.sizing.result import Array, Sized
@@ -11,23 +14,24 @@ __all__ = ["size_formula"]
 _STANDARD = ("instances", "vcpu", "memory_gb", "storage_gb")
 
 
+def _as_float(values: Array, shape: tuple[int, ...]) -> Array:
+    """``values`` as float64 of ``shape``, copied only when it is not already that."""
+    if values.shape == shape and values.dtype == np.float64:
+        return values
+    return np.broadcast_to(values, shape).astype(np.float64)
+
+
 def size_formula(
     resources: dict[str, Array], capacity: dict[str, Array], shape: tuple[int, ...]
 ) -> Sized:
     """Standard resources go to their columns, others (connections) to ``extra``; utilization
     is resource / provisioned capacity where a capacity is given (the largest one)."""
     zeros = np.zeros(shape)
-    std = {
-        k: np.broadcast_to(resources[k], shape).astype(np.float64) if k in resources else zeros
-        for k in _STANDARD
-    }
-    extra = {
-        k: np.broadcast_to(v, shape).astype(np.float64)
-        for k, v in resources.items()
-        if k not in _STANDARD
-    }
+    std = {k: _as_float(resources[k], shape) if k in resources else zeros for k in _STANDARD}
+    extra = {k: _as_float(v, shape) for k, v in resources.items() if k not in _STANDARD}
     utilization = zeros
     exceeded = np.zeros(shape, dtype=bool)
+    derived: dict[str, tuple[str, Callable[[Array], Array]]] = {}
     for res, cap in capacity.items():
         need = np.broadcast_to(resources[res], shape)
         cap_b = np.broadcast_to(cap, shape)
@@ -35,6 +39,11 @@ def size_formula(
         extra[f"{res}_utilization"] = util
         utilization = np.maximum(utilization, util)
         exceeded = exceeded | (need > cap_b)
+        provided = _constant(cap_b)
+        if provided is not None and provided > 0:  # a fixed capacity: the share only grows
+            derived[f"{res}_utilization"] = (res, partial(_share, provided))
+            if len(capacity) == 1:
+                derived["utilization"] = (res, partial(_share_or_zero, provided))
     return Sized(
         instances=std["instances"],
         vcpu=std["vcpu"],
@@ -43,4 +52,20 @@ def size_formula(
         utilization=utilization,
         exceeded=exceeded,
         extra=extra,
+        derived=derived,
     )
+
+
+def _constant(values: Array) -> float | None:
+    """The value of an array that repeats one number (a broadcast constant), else None."""
+    if all(stride == 0 for stride in values.strides):
+        return float(values.flat[0])
+    return None
+
+
+def _share(capacity: float, need: Array) -> Array:
+    return np.asarray(np.divide(need, capacity), dtype=np.float64)
+
+
+def _share_or_zero(capacity: float, need: Array) -> Array:
+    return np.maximum(np.zeros(need.shape), _share(capacity, need))

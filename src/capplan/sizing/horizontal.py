@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from capplan.plan.models import HorizontalComponent
@@ -13,9 +15,7 @@ __all__ = ["size_horizontal"]
 def size_horizontal(comp: HorizontalComponent, demand: Array) -> Sized:
     """``ceil(demand / (capacity × target)) + ceil(base × buffer) + redundancy``, at least
     ``min_instances`` (the runbook formula: 300 RPS at 50 per instance, 20% buffer → 8)."""
-    base = ceil_count(demand / (comp.capacity_per_instance * comp.target_utilization))
-    instances = base + ceil_count(base * comp.buffer) + comp.redundancy
-    instances = np.maximum(instances, float(comp.min_instances))
+    instances = _instances(comp, demand)
     if comp.max_instances is not None:
         exceeded = instances > comp.max_instances
     else:
@@ -31,4 +31,27 @@ def size_horizontal(comp: HorizontalComponent, demand: Array) -> Sized:
         utilization=utilization,
         exceeded=exceeded,
         extra={"demand": demand, "capacity": capacity},
+        derived={key: ("demand", partial(_output, comp, key)) for key in _RISING},
     )
+
+
+_RISING = ("instances", "vcpu", "memory_gb", "storage_gb", "capacity")
+
+
+def _instances(comp: HorizontalComponent, demand: Array) -> Array:
+    instances = ceil_count(demand / (comp.capacity_per_instance * comp.target_utilization))
+    # Without a buffer its term is ceil_count(0) = -0.0, which adds nothing.
+    if comp.buffer:
+        np.add(instances, ceil_count(instances * comp.buffer), out=instances)
+    np.add(instances, comp.redundancy, out=instances)
+    return np.maximum(instances, float(comp.min_instances), out=instances)
+
+
+def _output(comp: HorizontalComponent, key: str, demand: Array) -> Array:
+    """An output as a function of the demand; it never decreases as the demand grows."""
+    instances = _instances(comp, demand)
+    if key == "instances":
+        return instances
+    if key == "capacity":
+        return instances * comp.capacity_per_instance
+    return np.asarray(instances * getattr(comp.instance, key), dtype=np.float64)

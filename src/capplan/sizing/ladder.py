@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 
 from capplan.plan.models import VerticalComponent
-from capplan.sizing.result import Array, Sized
+from capplan.sizing.result import Array, BoolArray, IntArray, Sized
 
 __all__ = ["size_vertical"]
 
@@ -14,47 +18,123 @@ def _limit(value: float | None) -> float:
     return np.inf if value is None else value
 
 
+def _lookup(table: Array, level: IntArray) -> Array:
+    return table[level]
+
+
+def _ascending(values: list[float]) -> bool:
+    return all(a <= b for a, b in itertools.pairwise(values))
+
+
+def _climb(
+    holds: dict[str, list[float]],
+    demands: dict[str, Array],
+    by_price: IntArray,
+    shape: tuple[int, ...],
+) -> tuple[IntArray, BoolArray]:
+    """When a dearer rung always holds at least as much, the cheapest rung that fits is the
+    one past the last that is too small for some resource: count, per resource, the rungs
+    the demand exceeds (``not demand <= limit``), and take the largest count."""
+    # Counts are small: one byte each keeps the arrays (and the memory touched) small.
+    position = np.zeros(shape, dtype=np.uint8)
+    for res, demand in demands.items():
+        over = np.zeros(shape, dtype=np.uint8)
+        for hold in holds[res]:
+            if np.isfinite(hold):
+                over += demand > hold
+        np.maximum(position, over, out=position)
+    exceeded = position >= len(by_price)
+    # By position in price order; beyond the dearest, the last rung as listed.
+    rung_at = np.append(by_price, len(by_price) - 1).astype(np.int64)
+    return rung_at[position], exceeded
+
+
+def _search(
+    holds: dict[str, list[float]],
+    demands: dict[str, Array],
+    by_price: IntArray,
+    shape: tuple[int, ...],
+) -> tuple[IntArray, BoolArray]:
+    """Any ladder: from the dearest rung to the cheapest, each one that fits replaces the
+    last, so the cheapest fitting rung (the first in price order on a tie) is left."""
+    level = np.full(shape, len(by_price) - 1, dtype=np.int64)
+    any_fit = np.zeros(shape, dtype=bool)
+    for position in range(len(by_price) - 1, -1, -1):
+        fits: BoolArray | None = None
+        for res, demand in demands.items():
+            hold = holds[res][position]
+            if np.isfinite(hold):
+                ok = demand <= hold
+                fits = ok if fits is None else np.logical_and(fits, ok, out=fits)
+        if fits is None:  # no limits: fits everywhere
+            level.fill(by_price[position])
+            any_fit.fill(True)
+        else:
+            np.copyto(level, by_price[position], where=fits)
+            any_fit |= fits
+    return level, ~any_fit
+
+
 def size_vertical(comp: VerticalComponent, demands: dict[str, Array]) -> Sized:
     """Pick, per path and period, the cheapest rung where ``demand <= limit × (1 - headroom)``
     for every resource; when none fits, the last (largest) rung, marked ``exceeded``."""
     rungs = comp.rungs
     shape = next(iter(demands.values())).shape
     usable = 1.0 - comp.headroom
-    fits = np.ones((len(rungs), *shape), dtype=bool)
-    for i, rung in enumerate(rungs):
-        for res, demand in demands.items():
-            limit = rung.limits[res]
-            if limit is not None:
-                fits[i] &= demand <= limit * usable + 1e-12
     by_price = np.argsort([r.price for r in rungs], kind="stable")
-    fits_by_price = fits[by_price]
-    any_fit = fits_by_price.any(axis=0)
-    chosen = np.where(any_fit, by_price[np.argmax(fits_by_price, axis=0)], len(rungs) - 1)
-    level = chosen.astype(np.int64)
+    # Per resource, the most each rung holds, in price order (inf: unlimited).
+    holds = {
+        res: [_limit(rungs[i].limits[res]) * usable + 1e-12 for i in by_price] for res in demands
+    }
+    if len(rungs) < 256 and all(_ascending(h) for h in holds.values()):
+        level, exceeded = _climb(holds, demands, by_price, shape)
+    else:
+        level, exceeded = _search(holds, demands, by_price, shape)
     table = {
         key: np.array([float(getattr(r, key)) for r in rungs])
         for key in ("price", "vcpu", "memory_gb", "storage_gb")
+    }
+    lookups = {
+        "instances": np.ones(len(rungs)),
+        "vcpu": table["vcpu"],
+        "memory_gb": table["memory_gb"],
+        "storage_gb": table["storage_gb"],
+        "level_price": table["price"],
     }
     extra: dict[str, Array] = {}
     utilization = np.zeros(shape)
     for res, demand in demands.items():
         limits = np.array([_limit(r.limits[res]) for r in rungs])
+        shown = np.where(np.isfinite(limits), limits, np.nan)
+        divides = np.isfinite(limits) & (limits > 0)
         limit_at = limits[level]
-        finite = np.isfinite(limit_at) & (limit_at > 0)
-        util = np.divide(demand, limit_at, out=np.zeros(shape), where=finite)
+        if divides.all():  # every limit finite: the limits shown are those divided by
+            util = np.divide(demand, limit_at)
+            shown_at = limit_at
+        else:
+            util = np.divide(demand, limit_at, out=np.zeros(shape), where=divides[level])
+            shown_at = shown[level]
         extra[f"{res}_demand"] = demand
-        extra[f"{res}_limit"] = np.where(np.isfinite(limit_at), limit_at, np.nan)
+        extra[f"{res}_limit"] = shown_at
         extra[f"{res}_utilization"] = util
-        utilization = np.maximum(utilization, util)
+        lookups[f"{res}_limit"] = shown
+        np.maximum(utilization, util, out=utilization)
+    # A lookup in an ascending table never decreases as the level grows.
+    derived: dict[str, tuple[str, Callable[[IntArray], Array]]] = {
+        key: ("level", partial(_lookup, values))
+        for key, values in lookups.items()
+        if np.all(values[1:] >= values[:-1])
+    }
     return Sized(
-        instances=np.ones(shape),
+        instances=lookups["instances"][level],
         vcpu=table["vcpu"][level],
         memory_gb=table["memory_gb"][level],
         storage_gb=table["storage_gb"][level],
         utilization=utilization,
-        exceeded=np.asarray(~any_fit, dtype=bool),
+        exceeded=exceeded,
         level_price=table["price"][level],
         level=level,
         level_names=tuple(r.name for r in rungs),
         extra=extra,
+        derived=derived,
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +18,12 @@ BoolArray = npt.NDArray[np.bool_]
 
 def ceil_count(x: Array) -> Array:
     """``ceil`` that ignores floating-point dust: 300 / 50 * 1.0000000001 is still 6."""
-    return np.ceil(x - 1e-9 * np.maximum(1.0, np.abs(x)))
+    # ceil(x - 1e-9 * max(1, |x|)), in one buffer.
+    out = np.abs(x, out=np.empty(np.shape(x)))
+    np.maximum(out, 1.0, out=out)
+    np.multiply(out, 1e-9, out=out)
+    np.subtract(x, out, out=out)
+    return np.ceil(out, out=out)
 
 
 @dataclass
@@ -25,6 +32,11 @@ class Sized:
 
     ``level`` indexes ``level_names`` (the tier or rung chosen); ``exceeded`` marks periods
     whose demand is beyond the largest tier, rung or ``max_instances``.
+
+    ``derived`` lists outputs (and ``level_price``) that are a non-decreasing function of the
+    output ``"demand"`` or of ``"level"``: key → (that source, the function). The function
+    gives the output's exact values from the source's values, for any of them; order
+    statistics over paths (Monte Carlo quantiles) are thus found once for the source.
     """
 
     instances: Array
@@ -37,3 +49,6 @@ class Sized:
     level: IntArray | None = None
     level_names: tuple[str, ...] = ()
     extra: dict[str, Array] = field(default_factory=dict)
+    derived: dict[str, tuple[str, Callable[[npt.NDArray[Any]], Array]]] = field(
+        default_factory=dict
+    )

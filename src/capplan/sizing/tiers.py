@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 
 from capplan.plan.models import TierComponent
-from capplan.sizing.result import Array, Sized, ceil_count
+from capplan.sizing.result import Array, BoolArray, IntArray, Sized, ceil_count
 
 __all__ = ["size_tiers"]
 
@@ -20,9 +23,7 @@ def size_tiers(comp: TierComponent, demand: Array) -> Sized:
     tiers = comp.tiers
     caps = np.array([t.capacity for t in tiers])
     triggers = caps * comp.trigger
-    idx = np.searchsorted(triggers, demand - 1e-12 * np.maximum(1.0, demand), side="left")
-    exceeded = idx >= len(tiers)
-    level = np.minimum(idx, len(tiers) - 1).astype(np.int64)
+    level, exceeded = _levels(triggers, demand)
 
     parts = sorted({(a, r) for t in tiers for a, rs in t.allocations.items() for r in rs})
     tables = {
@@ -46,11 +47,29 @@ def size_tiers(comp: TierComponent, demand: Array) -> Sized:
                 value = ceil_count(value)
         return np.asarray(value, dtype=np.float64)
 
-    extra = {key: pick(t, count=key.endswith(".instances")) for key, t in tables.items()}
-    totals = {
-        res: sum((v for k, v in extra.items() if k.endswith(f".{res}")), np.zeros(demand.shape))
-        for res in _TOTALLED
-    }
+    derived: dict[str, tuple[str, Callable[[Array], Array]]] = {}
+    if frac is None:
+        # Every output is a lookup of the tier: sum the tables once, then look up. As the
+        # tier never goes down when the demand grows, a lookup in an ascending table is a
+        # non-decreasing function of the demand.
+        totalled = {
+            res: sum((t for k, t in tables.items() if k.endswith(f".{res}")), np.zeros(len(tiers)))
+            for res in _TOTALLED
+        }
+        extra = {key: table[level] for key, table in tables.items()}
+        totals = {res: table[level] for res, table in totalled.items()}
+        lookups = {**totalled, **tables, "capacity": caps, "level_price": prices}
+        derived = {
+            key: ("demand", partial(_lookup, table, triggers))
+            for key, table in lookups.items()
+            if np.all(table[1:] >= table[:-1])
+        }
+    else:
+        extra = {key: pick(t, count=key.endswith(".instances")) for key, t in tables.items()}
+        totals = {
+            res: sum((v for k, v in extra.items() if k.endswith(f".{res}")), np.zeros(demand.shape))
+            for res in _TOTALLED
+        }
     capacity = caps[level]
     extra["demand"] = demand
     extra["capacity"] = capacity
@@ -65,4 +84,24 @@ def size_tiers(comp: TierComponent, demand: Array) -> Sized:
         level=level,
         level_names=tuple(t.name for t in tiers),
         extra=extra,
+        derived=derived,
     )
+
+
+def _levels(triggers: Array, demand: Array) -> tuple[IntArray, BoolArray]:
+    """The tier for each demand (the number of triggers below it, as np.searchsorted's
+    side="left" counts them, capped at the last tier; one comparison per trigger is faster
+    than a search for a few tiers) and whether the demand is beyond the last one."""
+    reach = np.maximum(demand, 1.0)  # demand - 1e-12 * max(1, demand), in one array
+    np.multiply(reach, 1e-12, out=reach)
+    np.subtract(demand, reach, out=reach)
+    if len(triggers) > 255:
+        return np.minimum(np.searchsorted(triggers, reach), len(triggers) - 1), triggers[-1] < reach
+    level = np.zeros(reach.shape, dtype=np.uint8)  # small counts: one byte each
+    for trigger in triggers[:-1]:
+        level += trigger < reach
+    return level.astype(np.int64), triggers[-1] < reach
+
+
+def _lookup(table: Array, triggers: Array, demand: Array) -> Array:
+    return table[_levels(triggers, demand)[0]]
