@@ -610,3 +610,20 @@ def test_rows_hold_every_column_per_period() -> None:
     assert rows[1]["platform.cost"] == 300
     assert rows[4]["total.cumulative_cost"] == 300 * 3 + 900
     assert projection.total_cost == 300 * 3 + 900 * 3
+
+
+def test_threshold_on_a_component_output_is_due_a_lead_time_early() -> None:
+    from importlib import resources
+
+    import capplan
+    from capplan.plan.loader import parse_plan_text, validate_plan_data
+
+    text = resources.files("capplan").joinpath("templates/plan.yaml").read_text()
+    data, lines = parse_plan_text(text, "plan.yaml")
+    plan = validate_plan_data(data, "plan.yaml", lines)
+    projection = capplan.run_plan(plan)
+    (warning,) = [
+        e for e in projection.events if e.kind == "threshold" and e.detail["level"] == "warning"
+    ]
+    assert warning.component == "db"
+    assert warning.act_by == warning.date - dt.timedelta(days=7)  # db lead_time: 1w

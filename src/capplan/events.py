@@ -251,6 +251,8 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
             t = int(np.argmax(crossed))
             severity = {"target": "info", "warning": "warning"}.get(level_name, "critical")
             when = "now" if t == 0 else f"in {_label(tl, t)} (period {t})"
+            owner = plan.components.get(thr.metric.split(".")[0]) if "." in thr.metric else None
+            lead = owner.lead_time if owner is not None and severity != "info" else None
             events.append(
                 Event(
                     t,
@@ -261,6 +263,7 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
                     f"{fmt_number(level.value)}{thr.unit} {when}: "
                     f"{fmt_number(values[t])}{thr.unit}",
                     component=thr.metric.split(".")[0] if "." in thr.metric else None,
+                    act_by=_act_by(_date(tl, t), lead) if lead else None,
                     detail={
                         "threshold": tname,
                         "level": level_name,
