@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_PLAN ?= examples/the_bot.yaml
 
-.PHONY: demo test check lint typecheck bench format clean
+.PHONY: demo test check lint typecheck bench bench-forecast format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_plan.py
+
+bench-forecast: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_forecast.py
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks

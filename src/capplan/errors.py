@@ -17,6 +17,8 @@ got. The CLI maps each class to an exit code in one place (``cli/errors.py``)::
      │                              names the file, row, column and series (exit 2)
      ├── StoreError                the metric store (a DuckDB file) cannot be opened
      │                              or is not a capplan store (exit 2)
+     ├── ForecastError             forecast input or call is wrong: not a 2-D panel,
+     │                              infinite values, horizon < 1, model not fitted (exit 2)
      └── UsageError                a command-line argument is wrong (exit 2)
 """
 

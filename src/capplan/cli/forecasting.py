@@ -1,0 +1,288 @@
+"""``capplan forecast`` and ``capplan backtest``: forecasts with intervals and runway."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from capplan.cli.app import app
+from capplan.cli.errors import handle_errors
+from capplan.cli.output import emit, err_console, write_text
+from capplan.data import DEFAULT_STORE, MetricFrame, Store, concat, read_file
+from capplan.errors import UsageError
+from capplan.forecasting import (
+    ForecastRun,
+    parse_levels,
+    parse_threshold,
+    run_backtest,
+    run_forecast,
+)
+from capplan.formatting import fmt_number
+from capplan.plan.durations import duration_seconds
+from capplan.report.plots import MAX_PLOTTED_SERIES, SeriesPlot, forecast_html
+
+INPUT_HELP = "CSV, Parquet or Prometheus text files (or use --store)."
+
+
+def load_history(
+    files: list[Path] | None, store: Path | None, glob: str | None, since: str | None
+) -> MetricFrame:
+    """Points from files, or from the store, limited to ``glob`` and the last ``since``."""
+    if files and store is not None:
+        raise UsageError("give metric files or --store, not both")
+    if files:
+        frame = concat([read_file(f) for f in files])
+        frame = frame.select(glob) if glob else frame
+    else:
+        path = store or Path(DEFAULT_STORE)
+        if not path.exists():
+            raise UsageError(f"store {path} does not exist; give metric files or ingest them first")
+        with Store(path, read_only=True) as db:
+            frame = db.load(glob)
+    if since is not None and frame.values.size:
+        try:
+            seconds = duration_seconds(since)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from None
+        cutoff = frame.timestamps.max() - np.timedelta64(int(seconds), "s")
+        frame = frame.take(frame.timestamps >= cutoff)
+    if glob and frame.values.size == 0:
+        raise UsageError(f"no series matches --series '{glob}'")
+    return frame
+
+
+def _summary(run: ForecastRun) -> RenderableType:
+    fc, levels = run.result, run.levels
+    widest = max(levels)
+    table = Table(
+        title=f"Forecast, {run.h} steps of {run.panel.step_seconds}s ahead",
+        title_justify="left",
+        header_style="bold",
+    )
+    for heading in ("series", "model", "last value", "forecast at end", f"{widest}% interval"):
+        table.add_column(heading, justify="left" if heading in ("series", "model") else "right")
+    for i, name in enumerate(run.panel.ids):
+        row = run.panel.values[i]
+        seen = row[~np.isnan(row)]
+        table.add_row(
+            name,
+            fc.model[i],
+            fmt_number(float(seen[-1])) if seen.size else "-",
+            fmt_number(float(fc.mean[i, -1])),
+            f"{fmt_number(float(fc.lower[widest][i, -1]))} – "
+            f"{fmt_number(float(fc.upper[widest][i, -1]))}",
+        )
+    parts: list[RenderableType] = [table]
+    if run.runways:
+        parts.append(_runway_table(run))
+    return Group(*parts)
+
+
+def _runway_table(run: ForecastRun) -> Table:
+    thr = run.threshold
+    assert thr is not None
+    title = f"Runway to {thr.value:g}{thr.unit} ({thr.direction}), soonest first"
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for heading in ("series", "earliest (p10)", "most likely (p50)", "latest (p90)", ""):
+        table.add_column(heading)
+    rows = sorted(run.runway_rows(), key=lambda r: r["p10"] or r["p50"] or "9999")
+    for r in rows:
+        table.add_row(
+            r["series"],
+            (r["p10"] or "-")[:16],
+            (r["p50"] or "-")[:16],
+            (r["p90"] or "-")[:16],
+            Text(r["message"], style="red" if r["p10"] else "green"),
+        )
+    return table
+
+
+def _csv(rows: list[dict[str, object]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _plot(run: ForecastRun, path: Path) -> None:
+    plots = []
+    thr = run.threshold
+    for i, name in enumerate(run.panel.ids[:MAX_PLOTTED_SERIES]):
+        row = run.panel.values[i]
+        keep = ~np.isnan(row)
+        model = run.result.model[i]
+        plots.append(
+            SeriesPlot(
+                name=name,
+                history_t=run.panel.timestamps(i)[keep],
+                history_y=row[keep],
+                future_t=run.future[i],
+                mean=run.result.mean[i],
+                bands={lv: (run.result.lower[lv][i], run.result.upper[lv][i]) for lv in run.levels},
+                threshold=thr.value if thr else None,
+                note=f"{model}; {run.runways[i].message}" if run.runways else model,
+            )
+        )
+    write_text(path, forecast_html(plots, "capplan forecast"))
+    if len(run.panel.ids) > MAX_PLOTTED_SERIES:
+        err_console.print(
+            f"[yellow]note:[/yellow] the plot shows the first {MAX_PLOTTED_SERIES} of "
+            f"{len(run.panel.ids)} series; narrow them with --series",
+            soft_wrap=True,
+        )
+    err_console.print(f"Wrote {path}")
+
+
+@app.command("forecast")
+@handle_errors
+def forecast_command(
+    files: list[Path] | None = typer.Argument(None, help=INPUT_HELP),
+    store: Path | None = typer.Option(None, "--store", help="DuckDB store to read from."),
+    glob: str | None = typer.Option(None, "--series", help="Only series matching this glob."),
+    horizon: str = typer.Option(..., "--horizon", help="How far ahead: 14d, 48h, or steps."),
+    step: str | None = typer.Option(None, "--step", help="Regular step (default: the data's)."),
+    agg: str = typer.Option("mean", "--agg", help="Aggregation onto the step: mean, max, p95..."),
+    since: str | None = typer.Option(None, "--since", help="Use only the last 30d of history."),
+    model: str = typer.Option("auto", "--model", help="Forecast model (auto picks per series)."),
+    levels: str = typer.Option("80,95", "--levels", help="Interval levels in percent."),
+    threshold: str | None = typer.Option(None, "--threshold", help="80, or 90% of --capacity."),
+    capacity: float | None = typer.Option(None, "--capacity", help="Capacity for a % threshold."),
+    direction: str = typer.Option("above", "--direction", help="Crossing above or below."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write an HTML chart (offline)."),
+) -> None:
+    """Forecast metric history with intervals, and the runway to a threshold.
+
+    CSV output is long format: series,timestamp,mean,lo80,hi80,lo95,hi95; with a threshold
+    the runway table goes to stderr (or, with --output, to FILE.runway.csv).
+
+    Example: `capplan forecast cpu.csv --horizon 14d --threshold 80 --plot cpu.html`
+    """
+    if fmt not in ("table", "csv", "json"):
+        raise UsageError(f"unknown --format '{fmt}'; available: csv, json, table")
+    thr = parse_threshold(threshold, capacity, direction) if threshold is not None else None
+    if thr is None and capacity is not None:
+        raise UsageError("--capacity needs --threshold, e.g. --threshold 90% --capacity 500")
+    frame = load_history(files, store, glob, since)
+    run = run_forecast(
+        frame, horizon, step=step, agg=agg, model=model, levels=parse_levels(levels), threshold=thr
+    )
+    for warning in run.result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    if fmt == "json":
+        emit(json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n", output)
+    elif fmt == "csv":
+        emit(_csv(run.rows()), output)
+        if run.runways:
+            text = _csv(run.runway_rows())
+            if output is not None:
+                write_text(output.with_suffix(".runway.csv"), text)
+            else:
+                err_console.print(text, end="", soft_wrap=True, markup=False)
+    else:
+        recs = Text("\n".join(f"• {r}" for r in run.recommendations()))
+        emit(Group(_summary(run), recs) if run.runways else _summary(run), output)
+    if plot is not None:
+        _plot(run, plot)
+
+
+@app.command("backtest")
+@handle_errors
+def backtest_command(
+    files: list[Path] | None = typer.Argument(None, help=INPUT_HELP),
+    store: Path | None = typer.Option(None, "--store", help="DuckDB store to read from."),
+    glob: str | None = typer.Option(None, "--series", help="Only series matching this glob."),
+    horizon: str = typer.Option(..., "--horizon", help="Forecast length: 24h, 7d, or steps."),
+    windows: int = typer.Option(3, "--windows", help="Rolling-origin test windows."),
+    models: list[str] | None = typer.Option(None, "--model", help="Models (default: all)."),
+    step: str | None = typer.Option(None, "--step", help="Regular step (default: the data's)."),
+    agg: str = typer.Option("mean", "--agg", help="Aggregation onto the step."),
+    levels: str = typer.Option("80,95", "--levels", help="Interval levels in percent."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Score forecast models on the last windows of history: MASE, sMAPE, interval coverage.
+
+    Example: `capplan backtest nab/*.csv --step 1h --horizon 24h --windows 3`
+    """
+    if fmt not in ("table", "csv", "json"):
+        raise UsageError(f"unknown --format '{fmt}'; available: csv, json, table")
+    frame = load_history(files, store, glob, None)
+    panel, result = run_backtest(
+        frame,
+        horizon,
+        step=step,
+        agg=agg,
+        models=models or (),
+        windows=windows,
+        levels=parse_levels(levels),
+    )
+    per_series = []
+    for m, name in enumerate(result.models):
+        for s, series_name in enumerate(panel.ids):
+            row: dict[str, object] = {
+                "model": name,
+                "series": series_name,
+                "mase": _num(result.mase[m, s]),
+                "smape": _num(result.smape[m, s]),
+            }
+            row.update({f"coverage{lv}": _num(c[m, s]) for lv, c in result.coverage.items()})
+            per_series.append(row)
+    summary = result.summary()
+    if fmt == "json":
+        data = {"windows": windows, "summary": summary, "per_series": per_series}
+        emit(json.dumps(data, indent=2, default=_num) + "\n", output)
+    elif fmt == "csv":
+        emit(_csv(per_series), output)
+    else:
+        emit(_backtest_tables(summary, per_series), output)
+
+
+def _num(value: object) -> float | None:
+    number = float(value)  # type: ignore[arg-type]
+    return None if not np.isfinite(number) else round(number, 6)
+
+
+def _backtest_tables(
+    summary: list[dict[str, object]], per_series: list[dict[str, object]]
+) -> Group:
+    keys = [k for k in per_series[0] if k not in ("model", "series")] if per_series else []
+    detail = Table(title="Per model and series", title_justify="left", header_style="bold")
+    detail.add_column("model")
+    detail.add_column("series")
+    for k in keys:
+        detail.add_column(k, justify="right")
+    for row in per_series:
+        detail.add_row(
+            str(row["model"]),
+            str(row["series"]),
+            *[_fmt(row[k], k) for k in keys],
+        )
+    totals = Table(title="Mean and median over series", title_justify="left", header_style="bold")
+    totals.add_column("model")
+    cols = [k for k in summary[0] if k != "model"] if summary else []
+    for k in cols:
+        totals.add_column(k.replace("_", " "), justify="right")
+    for row in summary:
+        totals.add_row(str(row["model"]), *[_fmt(row[k], k) for k in cols])
+    return Group(detail, totals)
+
+
+def _fmt(value: object, key: str) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "-"
+    number = float(value)  # type: ignore[arg-type]
+    if key.startswith("coverage"):
+        return f"{number:.0%}"
+    return f"{number:.3f}" if key != "seconds" else f"{number:.2f}s"

@@ -1,0 +1,59 @@
+"""Batched forecasting: models as estimators, backtests, conformal intervals and runway.
+
+Every function takes a right-aligned panel ``y`` of shape ``(n_series, T)`` (NaN before a
+series starts and in gaps) and the sampling step in seconds.
+"""
+
+from capplan.forecast.auto import Auto
+from capplan.forecast.backtest import (
+    BacktestResult,
+    backtest,
+    coverage,
+    mase,
+    rolling_origin,
+    smape,
+)
+from capplan.forecast.base import MODELS, Forecaster, make_model
+from capplan.forecast.ets import ETS
+from capplan.forecast.intervals import Forecast, conformal_widths, forecast, predict_intervals
+from capplan.forecast.naive import (
+    MultiSeasonalNaive,
+    Naive,
+    SeasonalDrift,
+    SeasonalMean,
+    SeasonalNaive,
+)
+from capplan.forecast.regression import Drift, SeasonalTrend
+from capplan.forecast.runway import Runway, recommend, runway
+from capplan.forecast.seasons import Seasons, default_seasons, detect_seasons
+
+__all__ = [
+    "ETS",
+    "MODELS",
+    "Auto",
+    "BacktestResult",
+    "Drift",
+    "Forecast",
+    "Forecaster",
+    "MultiSeasonalNaive",
+    "Naive",
+    "Runway",
+    "SeasonalDrift",
+    "SeasonalMean",
+    "SeasonalNaive",
+    "SeasonalTrend",
+    "Seasons",
+    "backtest",
+    "conformal_widths",
+    "coverage",
+    "default_seasons",
+    "detect_seasons",
+    "forecast",
+    "make_model",
+    "mase",
+    "predict_intervals",
+    "recommend",
+    "rolling_origin",
+    "runway",
+    "smape",
+]

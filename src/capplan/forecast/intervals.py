@@ -1,0 +1,270 @@
+"""Prediction intervals by split conformal prediction on rolling-origin backtest residuals.
+
+For each series the model is backtested from ``windows`` rolling origins (``fit_backtest``),
+giving residuals ``e[w, j]`` for horizon steps ``j``. The band half-width at step ``j`` is
+``q · g[j]``:
+
+- ``g`` is the error profile over the horizon: the mean absolute residual at each step,
+  pooled over the windows and the neighbouring steps (``±max(1, H // 4)``), made
+  non-decreasing (uncertainty does not shrink with the horizon). Beyond the backtested
+  horizon ``H`` it grows with ``sqrt(j / H)``.
+- ``q`` is the conformal quantile of the normalised scores ``|e[w, j]| / g[j]`` pooled over
+  windows and steps: the ``ceil((N + 1) · level)``-th smallest of the ``N`` scores (the
+  largest when ``N`` is too small for the level).
+
+Origins: ``windows`` (default 8) windows of ``h`` steps ending at the last column, ``h``
+apart, moved closer (overlapping) when the typical series is too short for that. Fewer
+windows under-cover: on M4 Hourly 4 windows gave 77/91% for the 80/95% bands, 8 gave 81/95.
+
+Bands are symmetric around the point forecast. A series with no backtest residual (history
+shorter than one window) gets random-walk bands, ``z · rms(first differences) · sqrt(j)``
+(the root mean square keeps any drift in the width, as a naive forecast would miss it).
+A zero-width band (a constant series) becomes a tiny epsilon band; bands of series whose
+history is >= 0 are clipped at 0 like the forecast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from threadpoolctl import threadpool_limits
+
+from capplan.errors import ForecastError
+from capplan.forecast._panel import (
+    Array,
+    IntArray,
+    as_panel,
+    first_valid,
+    format_issues,
+    merge_issues,
+    rolling_origins,
+)
+from capplan.forecast.base import Forecaster, make_model
+from capplan.forecast.seasons import Seasons, resolve_seasons
+
+__all__ = ["Forecast", "conformal_widths", "forecast", "predict_intervals"]
+
+ModelSpec = str | Forecaster | type[Forecaster] | Callable[[], Forecaster]
+_EPS = 1e-9
+
+
+@dataclass
+class Forecast:
+    """Point forecasts ``mean (n, h)`` with bands ``lower[level]``/``upper[level]``, the model
+    used per series, and what went wrong on the way (``warnings``)."""
+
+    mean: Array
+    lower: dict[int, Array]
+    upper: dict[int, Array]
+    model: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return tuple(sorted(self.lower))
+
+
+def _check_levels(levels: Sequence[float]) -> tuple[int, ...]:
+    out = tuple(int(v) for v in levels)
+    exact = all(float(v) == float(o) for v, o in zip(levels, out, strict=True))
+    if not exact or any(not 0 < v < 100 for v in out):
+        raise ForecastError(f"levels must be integers between 1 and 99, got {list(levels)}")
+    return out
+
+
+def conformal_widths(
+    residuals: Array, levels: Sequence[int], h: int
+) -> tuple[dict[int, Array], npt.NDArray[np.bool_]]:
+    """Half-widths ``(n, h)`` per level from residuals ``(n, W, H)`` (see module docstring),
+    and which series had no residual at all."""
+    n, _, big_h = residuals.shape
+    a = np.abs(residuals)
+    ok = ~np.isnan(a)
+    step_sum = np.where(ok, a, 0.0).sum(axis=1)
+    step_cnt = ok.sum(axis=1).astype(np.float64)
+    r = max(1, big_h // 4)
+    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(step_sum, axis=1)], axis=1)
+    ccnt = np.concatenate([np.zeros((n, 1)), np.cumsum(step_cnt, axis=1)], axis=1)
+    lo = np.clip(np.arange(big_h) - r, 0, big_h)
+    hi = np.clip(np.arange(big_h) + r + 1, 0, big_h)
+    tot, cnt = csum[:, hi] - csum[:, lo], ccnt[:, hi] - ccnt[:, lo]
+    prof = np.full((n, big_h), np.nan)
+    np.divide(tot, cnt, out=prof, where=cnt > 0)
+    # steps without residuals take the nearest earlier (then later) profile value
+    idx = np.where(~np.isnan(prof), np.arange(big_h), -1)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    first = np.where(np.isnan(prof).all(axis=1), 0, np.argmax(~np.isnan(prof), axis=1))
+    idx = np.where(idx < 0, first[:, None], idx)
+    prof = np.take_along_axis(prof, idx, axis=1)
+    prof = np.maximum.accumulate(np.nan_to_num(prof, nan=0.0), axis=1)
+    prof = np.maximum(prof, _EPS)
+    scores = np.where(ok, a / prof[:, None, :], np.inf).reshape(n, -1)
+    scores.sort(axis=1)
+    total = ok.sum(axis=(1, 2))
+    none = total == 0
+    if scores.shape[1] == 0:
+        scores = np.zeros((n, 1))
+    steps = np.arange(h)
+    if h <= big_h:
+        g = prof[:, :h]
+    else:
+        growth = np.sqrt(np.maximum(steps[big_h:] + 1, 1) / big_h)
+        g = np.concatenate([prof, prof[:, -1:] * growth[None, :]], axis=1)
+    out: dict[int, Array] = {}
+    for level in levels:
+        k = np.ceil((total + 1) * level / 100.0).astype(np.intp)
+        k = np.clip(np.minimum(k, total), 1, None) - 1
+        q = np.take_along_axis(scores, k[:, None], axis=1)[:, 0]
+        q = np.where(none, 0.0, q)
+        out[int(level)] = q[:, None] * g
+    return out, none
+
+
+def _as_factory(model: ModelSpec, params: dict[str, Any]) -> Callable[[], Forecaster]:
+    if isinstance(model, str):
+        return lambda: make_model(model, **params)
+    if isinstance(model, Forecaster):
+        proto = model.clone().set_params(**params)
+        return proto.clone
+    if isinstance(model, type):
+        cls = model
+        return lambda: cls(**params)
+    if params:
+        raise ForecastError("model parameters can only be given with a model name or class")
+    return model
+
+
+def predict_intervals(
+    model_factory: ModelSpec,
+    y: npt.ArrayLike,
+    h: int,
+    levels: Sequence[int] = (80, 95),
+    *,
+    windows: int = 8,
+    step: int | None = None,
+    step_seconds: int = 3600,
+    seasons: Seasons | Sequence[int] | None = None,
+    chunk_size: int = 512,
+    **params: Any,
+) -> Forecast:
+    """Fit a model (a name, class, instance or factory), forecast ``h`` steps and add
+    conformal bands at ``levels`` from ``windows`` rolling-origin backtests.
+
+    Series are processed in blocks of ``chunk_size`` (bounded memory); seasons are detected
+    once for the whole panel. BLAS runs single-threaded here: the batched least squares are
+    many small products, for which thread start-up costs more than it saves (on a busy
+    2-core machine multi-threaded OpenBLAS made ``auto`` 3-4x slower)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _predict_intervals(
+            model_factory, y, h, levels, windows, step, step_seconds, seasons, chunk_size, params
+        )
+
+
+def _predict_intervals(
+    model_factory: ModelSpec,
+    y: npt.ArrayLike,
+    h: int,
+    levels: Sequence[int],
+    windows: int,
+    step: int | None,
+    step_seconds: int,
+    seasons: Seasons | Sequence[int] | None,
+    chunk_size: int,
+    params: dict[str, Any],
+) -> Forecast:
+    arr = as_panel(y)
+    h = int(h)
+    if h < 1:
+        raise ForecastError(f"horizon h must be >= 1, got {h}")
+    lv = _check_levels(levels)
+    factory = _as_factory(model_factory, params)
+    seas = resolve_seasons(arr, step_seconds, seasons)
+    n, t_all = arr.shape
+    longest = max(seas.periods) if seas.periods else 1
+    span = t_all - first_valid(arr)
+    typical = int(np.median(span[span > 0])) if (span > 0).any() else t_all
+    origins = rolling_origins(typical, h, windows, step, min_train=min(2 * longest, typical // 2))
+    origins = [t_all - typical + o for o in origins]
+    mean = np.empty((n, h))
+    lower = {v: np.empty((n, h)) for v in lv}
+    upper = {v: np.empty((n, h)) for v in lv}
+    labels: list[str] = []
+    issues: list[tuple[int, list[tuple[str, IntArray]]]] = []
+    size = max(1, int(chunk_size))
+    for lo in range(0, n, size):
+        rows = slice(lo, min(n, lo + size))
+        part = arr[rows]
+        model = factory()
+        cv = model.fit_backtest(
+            part, h, origins, step_seconds=step_seconds, seasons=seas.subset(rows)
+        )
+        issues.append((lo, model.issues_))
+        f = model.predict(h)
+        actual = np.empty((part.shape[0], 0, h))
+        if origins:
+            actual = np.stack([part[:, o : o + h] for o in origins], axis=1)
+        widths, none = conformal_widths(actual - cv, lv, h)
+        _fallback(widths, none, part, lv, h)
+        mean[rows] = f
+        for v in lv:
+            eps = _EPS * np.maximum(np.abs(f), 1.0)
+            w = np.maximum(widths[v], eps)
+            lo_b, hi_b = f - w, f + w
+            lo_b[model.nonneg_] = np.maximum(lo_b[model.nonneg_], 0.0)
+            lower[v][rows], upper[v][rows] = lo_b, hi_b
+        labels.extend(_labels(model))
+    return Forecast(mean, lower, upper, labels, format_issues(merge_issues(issues)))
+
+
+def _labels(model: Forecaster) -> list[str]:
+    per_series = getattr(model, "model_", None)
+    if isinstance(per_series, list):
+        return [str(s) for s in per_series]
+    return [model.label] * model.n_series_
+
+
+def _fallback(
+    widths: dict[int, Array], none: npt.NDArray[np.bool_], y: Array, levels: Sequence[int], h: int
+) -> None:
+    if not none.any():
+        return
+    d = np.diff(y[none], axis=1)
+    ok = ~np.isnan(d)
+    cnt = ok.sum(axis=1)
+    sd = np.sqrt(np.where(ok, d * d, 0.0).sum(axis=1) / np.maximum(cnt, 1))
+    growth = np.sqrt(np.arange(1, h + 1))
+    for v in levels:
+        z = NormalDist().inv_cdf(0.5 + v / 200.0)
+        widths[v][none] = z * sd[:, None] * growth[None, :]
+
+
+def forecast(
+    y: npt.ArrayLike,
+    h: int,
+    *,
+    model: ModelSpec = "auto",
+    levels: Sequence[int] = (80, 95),
+    step_seconds: int = 3600,
+    seasons: Seasons | Sequence[int] | None = None,
+    windows: int = 8,
+    chunk_size: int = 512,
+    **params: Any,
+) -> Forecast:
+    """Forecast every series of ``y`` ``h`` steps ahead with intervals (default model
+    ``auto``); ``params`` go to the model."""
+    return predict_intervals(
+        model,
+        y,
+        h,
+        levels,
+        windows=windows,
+        step_seconds=step_seconds,
+        seasons=seasons,
+        chunk_size=chunk_size,
+        **params,
+    )

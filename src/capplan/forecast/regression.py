@@ -1,0 +1,178 @@
+"""Least-squares models: a linear trend (``drift``) and trend plus Fourier seasonality
+(``seasonal_trend``), batched through one shared design matrix.
+
+The design is built once on the panel's common time axis (right-aligned, so column ``t`` is
+the same instant for every series). Gaps are filled with the value one season earlier before
+fitting. Series are grouped by where their history starts inside the fitting window; each
+group is solved with one pseudo-inverse of the design rows it covers (a loop over distinct
+start positions, never over series). Seasonal terms of a period are used only where the
+series has two full seasons of it inside the window.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+
+from capplan.forecast._panel import Array, BoolArray, ffill, first_valid, seasonal_fill
+from capplan.forecast.base import MODELS, Forecaster
+
+__all__ = ["Drift", "SeasonalTrend", "fourier_design"]
+
+
+def _harmonics(periods: Sequence[int], harmonics: int | Sequence[int] | None) -> list[int]:
+    if harmonics is None:
+        return [min(m // 2, 10 if i == 0 else 30) for i, m in enumerate(periods)]
+    if isinstance(harmonics, int):
+        return [min(m // 2, harmonics) for m in periods]
+    return [min(m // 2, int(k)) for m, k in zip(periods, harmonics, strict=True)]
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_design(
+    start: int,
+    stop: int,
+    periods: tuple[int, ...],
+    harmonics: tuple[int, ...],
+    trend: bool,
+    scale: float,
+) -> tuple[Array, tuple[int, ...]]:
+    t = np.arange(start, stop, dtype=np.float64)
+    x, owner = fourier_design(t, periods, harmonics, trend, scale)
+    x.setflags(write=False)
+    return x, tuple(owner)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_pinv(
+    length: int,
+    skip: int,
+    keep: tuple[bool, ...],
+    periods: tuple[int, ...],
+    harmonics: tuple[int, ...],
+    trend: bool,
+) -> Array:
+    """Pseudo-inverse of the design rows ``skip:`` and columns ``keep`` of a window."""
+    x, _ = _cached_design(-length, 0, periods, harmonics, trend, float(length))
+    p: Array = np.asarray(np.linalg.pinv(x[skip:, np.asarray(keep)]), dtype=np.float64)
+    p.setflags(write=False)
+    return p
+
+
+def fourier_design(
+    t: Array, periods: Sequence[int], harmonics: Sequence[int], trend: bool, scale: float
+) -> tuple[Array, list[int]]:
+    """Columns: intercept, optional trend (``t / scale``), then sin/cos pairs for each period.
+
+    Returns the design and, per column, the period it belongs to (0 for intercept and trend).
+    A harmonic whose frequency an earlier (shorter) period already has, and the always-zero
+    sine at the Nyquist frequency, are left out."""
+    cols = [np.ones_like(t)]
+    owner = [0]
+    if trend:
+        cols.append(t / scale)
+        owner.append(0)
+    seen: set[tuple[int, int]] = set()
+    for m, kmax in zip(periods, harmonics, strict=True):
+        for k in range(1, kmax + 1):
+            g = np.gcd(k, m)
+            freq = (k // g, m // g)
+            if freq in seen:
+                continue
+            seen.add(freq)
+            angle = 2.0 * np.pi * k * t / m
+            if 2 * k != m:
+                cols.append(np.sin(angle))
+                owner.append(m)
+            cols.append(np.cos(angle))
+            owner.append(m)
+    return np.stack(cols, axis=1), owner
+
+
+@MODELS.register("seasonal_trend")
+class SeasonalTrend(Forecaster):
+    """Linear trend plus Fourier terms for each season (daily and weekly for hourly data),
+    fitted by least squares on the last ``window`` points (default: all history).
+
+    ``periods``: default the detected seasons. ``harmonics``: per period (default 10 for the
+    shortest, 30 for longer ones, at most ``period // 2``)."""
+
+    name = "seasonal_trend"
+    coef_: Array
+    design_owner_: list[int]
+    supported_: BoolArray
+
+    def __init__(
+        self,
+        window: int | None = None,
+        periods: tuple[int, ...] | None = None,
+        harmonics: int | tuple[int, ...] | None = None,
+        trend: bool = True,
+    ) -> None:
+        self.window = window
+        self.periods = periods
+        self.harmonics = harmonics
+        self.trend = trend
+
+    def _periods(self) -> tuple[int, ...]:
+        return tuple(self.periods) if self.periods is not None else self.seasons_.periods
+
+    def _spec(self) -> tuple[tuple[int, ...], tuple[int, ...], bool]:
+        periods = self.periods_used_
+        return periods, tuple(_harmonics(periods, self.harmonics)), bool(self.trend)
+
+    def _fit(self, y: Array) -> None:
+        n, t_all = y.shape
+        length = t_all if self.window is None else max(2, min(int(self.window), t_all))
+        self.periods_used_ = tuple(m for m in self._periods() if 2 * m <= length)
+        self.scale_ = float(length)
+        yw = y[:, t_all - length :]
+        if self.periods_used_:
+            yw = seasonal_fill(yw, self.periods_used_[0])
+        elif int(np.isnan(yw).sum()) != int(first_valid(yw).sum()):
+            yw = ffill(yw)
+        periods, harm, trend = self._spec()
+        x, owner = _cached_design(-length, 0, periods, harm, trend, float(length))
+        self.design_owner_ = list(owner)
+        owner_arr = np.asarray(owner)
+        self.coef_ = np.zeros((n, x.shape[1]))
+        self.supported_ = np.zeros(n, dtype=bool)
+        start = first_valid(yw)
+        for s in np.unique(start):
+            if s >= length:
+                continue
+            rows = np.flatnonzero(start == s)
+            span = length - s
+            keep = np.ones(x.shape[1], dtype=bool)
+            for m in self.periods_used_:
+                if 2 * m > span:
+                    keep &= owner_arr != m
+            if span < 3 and self.trend:
+                keep[1] = False
+            pinv = _cached_pinv(length, int(s), tuple(keep.tolist()), periods, harm, trend)
+            cols = np.flatnonzero(keep)
+            if rows.size == n and cols.size == x.shape[1]:
+                self.coef_ = yw[:, s:] @ pinv.T
+            else:
+                self.coef_[np.ix_(rows, cols)] = yw[rows, s:] @ pinv.T
+            wanted = all(2 * m <= span for m in self._periods())
+            self.supported_[rows] = wanted and span >= 2
+
+    def _predict(self, h: int) -> Array:
+        periods, harm, trend = self._spec()
+        x, _ = _cached_design(0, h, periods, harm, trend, self.scale_)
+        return self.coef_ @ x.T
+
+
+@MODELS.register("drift")
+class Drift(SeasonalTrend):
+    """A straight line fitted by least squares on the last ``window`` points (default: all
+    history) — Prometheus ``predict_linear`` and the APM runbook's linear regression per
+    metric."""
+
+    name = "drift"
+
+    def __init__(self, window: int | None = None) -> None:
+        super().__init__(window=window, periods=(), harmonics=None, trend=True)

@@ -1,0 +1,174 @@
+"""`capplan forecast` and `capplan backtest` end to end on files and a store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from capplan.cli import app
+
+NAB = Path(__file__).resolve().parents[3] / "shared" / "data" / "nab"
+runner = CliRunner()
+
+
+@pytest.fixture
+def rising(tmp_path: Path) -> Path:
+    """Disk usage rising 1 point an hour from 10 with a small daily wave, 20 days hourly."""
+    t = np.arange(480)
+    values = 10 + t * 0.1 + 0.5 * np.sin(2 * np.pi * t / 24)
+    stamps = np.datetime64("2026-01-01T00:00:00") + t.astype("timedelta64[h]")
+    lines = ["timestamp,disk_used"] + [f"{s}Z,{v:.4f}" for s, v in zip(stamps, values, strict=True)]
+    path = tmp_path / "disk.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_forecast_csv_is_long_format_with_a_pair_per_level(rising: Path) -> None:
+    result = runner.invoke(app, ["forecast", str(rising), "--horizon", "2d", "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["series", "timestamp", "mean", "lo80", "hi80", "lo95", "hi95"]
+    assert len(rows) == 48
+    assert rows[0]["timestamp"] == "2026-01-21T00:00:00Z"
+    for row in rows:
+        assert float(row["lo95"]) <= float(row["lo80"]) <= float(row["mean"])
+        assert float(row["mean"]) <= float(row["hi80"]) <= float(row["hi95"])
+
+
+def test_runway_finds_the_crossing_of_a_rising_series(rising: Path, tmp_path: Path) -> None:
+    # 10 + 0.1 t crosses 70 at t = 600 h: 120 h after the last point (t = 479).
+    out = tmp_path / "f.json"
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            str(rising),
+            "--horizon",
+            "10d",
+            "--threshold",
+            "70",
+            "-f",
+            "json",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(out.read_text())
+    (runway,) = data["runway"]
+    p50 = np.datetime64(runway["p50"].rstrip("Z"))
+    expected = np.datetime64("2026-01-26T00:00:00")
+    assert abs(p50 - expected) <= np.timedelta64(12, "h")
+    assert runway["p10"] <= runway["p50"] <= runway["p90"]
+    assert data["recommendations"]
+
+
+def test_percent_of_capacity_threshold_and_plot(rising: Path, tmp_path: Path) -> None:
+    plot = tmp_path / "disk.html"
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            str(rising),
+            "--horizon",
+            "10d",
+            "--threshold",
+            "90%",
+            "--capacity",
+            "80",
+            "--plot",
+            str(plot),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Runway to 72" in result.stdout
+    html = plot.read_text()
+    assert "plotly" in html.lower()
+    assert "threshold 72" in html
+
+
+def test_forecast_from_the_store_with_a_glob(tmp_path: Path) -> None:
+    store = tmp_path / "m.duckdb"
+    files = [str(NAB / "ec2_cpu_utilization_24ae8d.csv"), str(NAB / "nyc_taxi.csv")]
+    assert runner.invoke(app, ["ingest", *files, "--store", str(store)]).exit_code == 0
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            "--store",
+            str(store),
+            "--series",
+            "ec2_*",
+            "--step",
+            "1h",
+            "--horizon",
+            "24h",
+            "-f",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data["models"]) == {"ec2_cpu_utilization_24ae8d"}
+    assert len(data["forecast"]) == 24
+
+
+def test_backtest_reports_metrics_per_model_and_series() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "backtest",
+            str(NAB / "ec2_cpu_utilization_24ae8d.csv"),
+            "--step",
+            "1h",
+            "--horizon",
+            "24h",
+            "--windows",
+            "3",
+            "--model",
+            "naive",
+            "--model",
+            "seasonal_naive",
+            "-f",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [r["model"] for r in data["summary"]] == ["naive", "seasonal_naive"]
+    assert len(data["per_series"]) == 2
+    for row in data["per_series"]:
+        assert row["mase"] > 0
+        assert 0 <= row["coverage80"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--horizon", "soon"], "--horizon"),
+        (["--horizon", "1d", "--model", "prophet"], "unknown"),
+        (["--horizon", "1d", "--threshold", "high"], "--threshold must be a number"),
+        (["--horizon", "1d", "--levels", "80,150"], "--levels"),
+        (["--horizon", "1d", "--step", "fast"], "fast"),
+        (["--horizon", "1d", "--series", "nothing*"], "no series matches"),
+    ],
+)
+def test_bad_forecast_arguments_exit_2(rising: Path, args: list[str], expected: str) -> None:
+    result = runner.invoke(app, ["forecast", str(rising), *args])
+    assert result.exit_code == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unparseable_data_names_file_and_row(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,value\n2024-01-01T00:00:00Z,1\nyesterday,2\n")
+    result = runner.invoke(app, ["forecast", str(bad), "--horizon", "1d"])
+    assert result.exit_code == 2
+    assert "bad.csv:3" in result.stderr
