@@ -277,6 +277,34 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                     path=f"thresholds.{tname}.metric",
                 )
             )
+    for pname, policy in plan.policies.items():
+        comp = plan.components.get(policy.component)
+        where = f"policies.{pname}.component"
+        if comp is None:
+            issues.append(
+                Issue(
+                    f"names component '{policy.component}', which the plan does not define"
+                    f"{suggest(policy.component, list(plan.components))}",
+                    path=where,
+                )
+            )
+        elif policy.kind != "vpa" and not isinstance(comp, HorizontalComponent):
+            issues.append(
+                Issue(
+                    f"a {policy.kind} policy scales instances, so '{policy.component}' must be a "
+                    f"horizontal component, got kind '{comp.kind}'",
+                    path=where,
+                )
+            )
+        metric = getattr(policy, "metric", None)
+        if metric is not None and metric not in quantities:
+            issues.append(
+                Issue(
+                    f"names metric '{metric}', which the plan does not define"
+                    f"{suggest(metric, sorted(quantities))}; define it under 'metrics'",
+                    path=f"policies.{pname}.metric",
+                )
+            )
     per = plan.budget.per
     if per is not None and per not in set(plan.drivers) | set(plan.metrics):
         issues.append(

@@ -26,6 +26,7 @@ from pydantic import (
 
 from capplan.errors import UsageError, line_for
 from capplan.plan.durations import duration_seconds, parse_start_date
+from capplan.plan.policies import Deploy, Policy
 
 __all__ = [
     "AnnualGrowth",
@@ -47,6 +48,7 @@ __all__ = [
     "Plan",
     "PointsGrowth",
     "Price",
+    "RunwayRule",
     "Rung",
     "Scenario",
     "Simulation",
@@ -281,6 +283,12 @@ class Metric(Strict):
     description: str = ""
     allow_negative: bool = False
     query: str | None = Field(None, description="PromQL that returns this metric's history.")
+    series: str | None = Field(
+        None, description="Glob of stored series holding its history (default: the name)."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels for alert rules and dashboards."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -320,6 +328,7 @@ class _ComponentBase(Strict):
         None, description="Time to carry out a change (4h, 2w); action dates are moved earlier."
     )
     price: Price = Field(default_factory=Price)
+    deploy: Deploy | None = Field(None, description="Kubernetes / compose settings.")
 
 
 class HorizontalComponent(_ComponentBase):
@@ -475,6 +484,16 @@ class Level(Strict):
         return data
 
 
+class RunwayRule(Strict):
+    """A capacity-runway alert: ``predict_linear(metric[window], horizon)`` past the
+    threshold's highest level (the node exporter's disk-full alert, generalized)."""
+
+    horizon: Duration = Field("24h", description="How far ahead the trend is extended.")
+    window: Duration = Field("6h", description="History the trend is fitted on.")
+    for_: Duration = Field("1h", alias="for")
+    severity: Literal["warning", "critical"] = "warning"
+
+
 class Threshold(Strict):
     """Target / warning / critical (/ emergency) levels on one metric, with a direction and a
     duration (Prometheus ``for:`` semantics)."""
@@ -489,6 +508,10 @@ class Threshold(Strict):
     critical: Level | None = None
     emergency: Level | None = None
     runbook_url: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra alert labels.")
+    runway: RunwayRule | None = Field(
+        None, description="Also alert when a linear trend will cross the highest level soon."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Threshold:
@@ -557,6 +580,9 @@ class Plan(Strict):
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     simulation: Simulation = Field(default_factory=Simulation)
+    policies: dict[str, Policy] = Field(
+        default_factory=dict, description="Scaling policies (step rules, HPA, VPA) by name."
+    )
 
     _source: str = PrivateAttr("<plan>")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -576,7 +602,7 @@ class Plan(Strict):
     def _start(cls, value: Any) -> Any:
         return None if value is None else parse_start_date(value)
 
-    @field_validator("drivers", "metrics", "components", "scenarios", "thresholds")
+    @field_validator("drivers", "metrics", "components", "scenarios", "thresholds", "policies")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:

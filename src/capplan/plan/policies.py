@@ -1,0 +1,246 @@
+"""Scaling policies (step rules, Kubernetes HPA and VPA) and deployment settings in a plan.
+
+Defaults are Kubernetes' own: HPA tolerance 0.1, 15 s sync, scale-up policies max(4 pods,
+100%) per 15 s with no stabilization, scale-down 100% per 15 s after a 300 s stabilization.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+from capplan.plan.durations import duration_seconds
+
+__all__ = [
+    "CPU_QUANTITY",
+    "MEMORY_QUANTITY",
+    "Deploy",
+    "HpaBehavior",
+    "HpaDirection",
+    "HpaPolicy",
+    "HpaRule",
+    "Policy",
+    "Resources",
+    "StepPolicy",
+    "StepRule",
+    "VpaPolicy",
+    "cpu_cores",
+    "memory_bytes",
+]
+
+CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(m)?$")
+MEMORY_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$")
+_MEMORY_UNITS = {
+    None: 1,
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
+
+
+def cpu_cores(quantity: str) -> float:
+    """Kubernetes CPU quantity → cores: ``250m`` → 0.25, ``2`` → 2.0."""
+    match = CPU_QUANTITY.match(str(quantity).strip())
+    if not match:
+        raise ValueError(f"'{quantity}' is not a CPU quantity; expected e.g. 250m, 0.5 or 2")
+    value = float(match.group(1))
+    return value / 1000 if match.group(3) else value
+
+
+def memory_bytes(quantity: str) -> float:
+    """Kubernetes memory quantity → bytes: ``256Mi`` → 268435456."""
+    match = MEMORY_QUANTITY.match(str(quantity).strip())
+    if not match:
+        raise ValueError(f"'{quantity}' is not a memory quantity; expected e.g. 256Mi, 4Gi or 1G")
+    return float(match.group(1)) * _MEMORY_UNITS[match.group(3)]
+
+
+def _duration(text: str) -> str:
+    duration_seconds(text)
+    return text.strip()
+
+
+def _cpu(text: Any) -> str:
+    cpu_cores(str(text))
+    return str(text).strip()
+
+
+def _memory(text: Any) -> str:
+    memory_bytes(str(text))
+    return str(text).strip()
+
+
+Duration = Annotated[str, Field(min_length=1)]
+CpuQuantity = Annotated[str, Field(min_length=1)]
+MemoryQuantity = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_unknown_fields(cls, data: Any, info: ValidationInfo) -> Any:
+        # Same "did you mean" support as the other plan models (see models.Strict).
+        if isinstance(data, dict) and isinstance(info.context, dict):
+            allowed = {f.alias or name for name, f in cls.model_fields.items()}
+            notes = info.context.setdefault("unknown_fields", {})
+            for key in data:
+                if isinstance(key, str) and key not in allowed:
+                    notes.setdefault(key, set()).update(allowed)
+        return data
+
+    @model_validator(mode="after")
+    def _check_quantities(self) -> Any:
+        for name, value in self:
+            if value is None:
+                continue
+            if name in _DURATION_FIELDS:
+                _duration(value)
+            elif name == "cpu":
+                _cpu(value)
+            elif name == "memory":
+                _memory(value)
+        return self
+
+
+_DURATION_FIELDS = {
+    "for_",
+    "cooldown",
+    "startup",
+    "sync_period",
+    "stabilization_window",
+    "period",
+}
+
+
+class Resources(_Strict):
+    """A Kubernetes-style resource pair: ``cpu: 250m``, ``memory: 256Mi``."""
+
+    cpu: CpuQuantity | None = None
+    memory: MemoryQuantity | None = None
+
+
+class Deploy(_Strict):
+    """How a component runs, for Kubernetes manifests and compose files; requests and limits
+    default to the component's instance shape."""
+
+    image: str | None = None
+    namespace: str = "default"
+    container: str | None = Field(None, description="Container name (default: component).")
+    requests: Resources | None = None
+    limits: Resources | None = None
+
+
+class StepRule(_Strict):
+    """One direction of a step policy: when ``metric`` has been past ``threshold`` for
+    ``for``, change by ``step`` instances (or ``percent``), then wait ``cooldown``."""
+
+    threshold: float = Field(allow_inf_nan=False)
+    for_: Duration = Field("0s", alias="for")
+    step: Annotated[int, Field(ge=1)] | None = None
+    percent: Annotated[float, Field(gt=0, le=1000)] | None = None
+    cooldown: Duration = "5m"
+
+    @model_validator(mode="after")
+    def _one_change(self) -> StepRule:
+        if self.step is not None and self.percent is not None:
+            raise ValueError("give 'step' (instances) or 'percent', not both")
+        return self
+
+    @property
+    def change(self) -> tuple[str, float]:
+        """('step', n) or ('percent', p); one instance when neither is given."""
+        if self.percent is not None:
+            return ("percent", self.percent)
+        return ("step", float(self.step or 1))
+
+
+class _PolicyBase(_Strict):
+    component: str = Field(description="The (horizontal) component this policy scales.")
+    description: str = ""
+    min_replicas: Annotated[int, Field(ge=0)] = 1
+    max_replicas: Annotated[int, Field(ge=1)] = 10
+    startup: Duration = Field("60s", description="Time from scale-up decision to serving.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Any:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) must not exceed max_replicas "
+                f"({self.max_replicas})"
+            )
+        return self
+
+
+class StepPolicy(_PolicyBase):
+    """Threshold rules with durations and cooldowns (the runbooks' scale-up / scale-down)."""
+
+    kind: Literal["step"]
+    metric: str = Field(description="Utilization metric (percent) the rules watch.")
+    scale_up: StepRule
+    scale_down: StepRule | None = None
+    evaluation_interval: Duration = "15s"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StepPolicy:
+        if self.scale_down is not None and self.scale_down.threshold >= self.scale_up.threshold:
+            raise ValueError(
+                f"scale_down.threshold ({self.scale_down.threshold}) must be below "
+                f"scale_up.threshold ({self.scale_up.threshold})"
+            )
+        return self
+
+
+class HpaRule(_Strict):
+    """One HPA behavior policy: at most ``value`` pods or percent per ``period``."""
+
+    type: Literal["Pods", "Percent"]
+    value: Annotated[int, Field(ge=1)]
+    period: Duration = "15s"
+
+
+class HpaDirection(_Strict):
+    """HPA behavior for one direction."""
+
+    stabilization_window: Duration | None = None
+    select: Literal["Max", "Min", "Disabled"] = "Max"
+    policies: list[HpaRule] | None = None
+
+
+class HpaBehavior(_Strict):
+    scale_up: HpaDirection = Field(default_factory=HpaDirection)
+    scale_down: HpaDirection = Field(default_factory=HpaDirection)
+
+
+class HpaPolicy(_PolicyBase):
+    """A Kubernetes HorizontalPodAutoscaler: ``desired = ceil(current × metric / target)``."""
+
+    kind: Literal["hpa"]
+    metric: str = Field("cpu_utilization", description="Utilization metric (percent).")
+    resource: Literal["cpu", "memory"] = Field("cpu", description="Resource of the metric.")
+    target: Annotated[float, Field(gt=0, le=1000)] = Field(80, description="Target utilization %.")
+    tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    sync_period: Duration = "15s"
+    behavior: HpaBehavior = Field(default_factory=HpaBehavior)
+
+
+class VpaPolicy(_Strict):
+    """A Kubernetes VerticalPodAutoscaler for a component."""
+
+    kind: Literal["vpa"]
+    component: str
+    description: str = ""
+    mode: Literal["Off", "Initial", "Recreate", "Auto"] = "Auto"
+    min_allowed: Resources | None = None
+    max_allowed: Resources | None = None
+
+
+Policy = Annotated[StepPolicy | HpaPolicy | VpaPolicy, Field(discriminator="kind")]
