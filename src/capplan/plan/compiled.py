@@ -296,12 +296,12 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                     path=where,
                 )
             )
-        metric = getattr(policy, "metric", None)
-        if metric is not None and metric not in quantities:
+        watched = getattr(policy, "metric", None)
+        if watched is not None and watched not in quantities:
             issues.append(
                 Issue(
-                    f"names metric '{metric}', which the plan does not define"
-                    f"{suggest(metric, sorted(quantities))}; define it under 'metrics'",
+                    f"names metric '{watched}', which the plan does not define"
+                    f"{suggest(watched, sorted(quantities))}; define it under 'metrics'",
                     path=f"policies.{pname}.metric",
                 )
             )
