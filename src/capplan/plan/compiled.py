@@ -278,9 +278,9 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                 )
             )
     for pname, policy in plan.policies.items():
-        comp = plan.components.get(policy.component)
+        scaled = plan.components.get(policy.component)
         where = f"policies.{pname}.component"
-        if comp is None:
+        if scaled is None:
             issues.append(
                 Issue(
                     f"names component '{policy.component}', which the plan does not define"
@@ -288,11 +288,11 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                     path=where,
                 )
             )
-        elif policy.kind != "vpa" and not isinstance(comp, HorizontalComponent):
+        elif policy.kind != "vpa" and not isinstance(scaled, HorizontalComponent):
             issues.append(
                 Issue(
                     f"a {policy.kind} policy scales instances, so '{policy.component}' must be a "
-                    f"horizontal component, got kind '{comp.kind}'",
+                    f"horizontal component, got kind '{scaled.kind}'",
                     path=where,
                 )
             )
