@@ -1,18 +1,24 @@
-"""capplan: dated, costed capacity plans from one plan file.
+"""capplan: dated, costed capacity plans and forecasts from one plan file and your metrics.
 
 The public API is re-exported here; everything else is an implementation detail.
 """
 
+from capplan.data import MetricFrame, Panel, Store, read_file, to_panel
 from capplan.errors import (
     CapplanError,
+    DataError,
     EvaluationError,
     ExpressionError,
+    ForecastError,
     PlanError,
     PlanSyntaxError,
     PlanValidationError,
+    StoreError,
     UsageError,
 )
 from capplan.events import Event, EventProbability
+from capplan.forecast import Forecast, backtest, forecast, runway
+from capplan.forecasting import ForecastRun, run_forecast
 from capplan.plan import Plan, load_plan
 from capplan.planner import run_plan, run_scenarios
 from capplan.projection import Projection
@@ -21,18 +27,32 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CapplanError",
+    "DataError",
     "EvaluationError",
     "Event",
     "EventProbability",
     "ExpressionError",
+    "Forecast",
+    "ForecastError",
+    "ForecastRun",
+    "MetricFrame",
+    "Panel",
     "Plan",
     "PlanError",
     "PlanSyntaxError",
     "PlanValidationError",
     "Projection",
+    "Store",
+    "StoreError",
     "UsageError",
     "__version__",
+    "backtest",
+    "forecast",
     "load_plan",
+    "read_file",
+    "run_forecast",
     "run_plan",
     "run_scenarios",
+    "runway",
+    "to_panel",
 ]
