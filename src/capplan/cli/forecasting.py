@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from capplan.forecasting import (
 )
 from capplan.formatting import fmt_number
 from capplan.plan.durations import duration_seconds
+from capplan.report.formats import csv_text
 from capplan.report.plots import MAX_PLOTTED_SERIES, SeriesPlot, forecast_html
 
 INPUT_HELP = "CSV, Parquet or Prometheus text files (or use --store)."
@@ -105,15 +104,6 @@ def _runway_table(run: ForecastRun) -> Table:
     return table
 
 
-def _csv(rows: list[dict[str, object]]) -> str:
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return buf.getvalue()
-
-
 def _plot(run: ForecastRun, path: Path) -> None:
     plots = []
     thr = run.threshold
@@ -183,9 +173,9 @@ def forecast_command(
     if fmt == "json":
         emit(json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n", output)
     elif fmt == "csv":
-        emit(_csv(run.rows()), output)
+        emit(csv_text(run.rows()), output)
         if run.runways:
-            text = _csv(run.runway_rows())
+            text = csv_text(run.runway_rows())
             if output is not None:
                 write_text(output.with_suffix(".runway.csv"), text)
             else:
@@ -244,7 +234,7 @@ def backtest_command(
         data = {"windows": windows, "summary": summary, "per_series": per_series}
         emit(json.dumps(data, indent=2, default=_num) + "\n", output)
     elif fmt == "csv":
-        emit(_csv(per_series), output)
+        emit(csv_text(per_series), output)
     else:
         emit(_backtest_tables(summary, per_series), output)
 

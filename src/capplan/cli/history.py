@@ -15,6 +15,7 @@ from capplan.data import DEFAULT_STORE, IngestResult, SeriesInfo, Store, ingest_
 from capplan.errors import UsageError
 from capplan.formatting import fmt_number
 from capplan.plan.durations import format_duration
+from capplan.report.formats import csv_text
 
 STORE_HELP = "DuckDB store file."
 LAYOUT_HELP = "CSV layout: auto, long (series,timestamp,value) or wide (timestamp,colA,colB)."
@@ -108,9 +109,7 @@ def series(
         emit(json.dumps(rows, indent=2) + "\n", None)
         return
     if fmt == "csv":
-        head = list(rows[0]) if rows else ["series", "kind", "points", "first", "last", "step"]
-        lines = [",".join(head)] + [",".join(_csv_cell(r[h]) for h in head) for r in rows]
-        emit("\n".join(lines) + "\n", None)
+        emit(csv_text(rows), None)
         return
     table = Table(title=f"{len(rows)} series in {store}", title_justify="left", header_style="bold")
     for heading in ("series", "kind", "points", "first", "last", "step", "gaps"):
@@ -118,8 +117,3 @@ def series(
     for r in rows:
         table.add_row(*[fmt_number(v) if isinstance(v, int) else str(v) for v in r.values()])
     emit(table, None)
-
-
-def _csv_cell(value: object) -> str:
-    text = str(value)
-    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from capplan.errors import ExpressionError, Issue, PlanError, PlanValidationError
+from capplan.plan.base import suggest
 from capplan.plan.durations import parse_start_date
 from capplan.plan.expressions import Expression, compile_expression
 from capplan.plan.models import (
@@ -26,7 +27,6 @@ from capplan.plan.models import (
     Step,
     TierComponent,
     VerticalComponent,
-    suggest,
 )
 
 __all__ = ["CompiledPlan", "DriverSpec", "Node", "compile_plan", "component_outputs"]

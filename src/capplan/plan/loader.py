@@ -18,7 +18,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from capplan.errors import Issue, PlanSyntaxError, PlanValidationError
-from capplan.plan.models import Plan, suggest
+from capplan.plan.base import suggest
+from capplan.plan.models import Plan
 
 __all__ = ["apply_overrides", "format_path", "load_plan", "parse_plan_text", "parse_set_option"]
 

@@ -7,14 +7,12 @@ need the whole plan (names referenced by expressions, scenario names) live in ``
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import itertools
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -25,6 +23,7 @@ from pydantic import (
 )
 
 from capplan.errors import UsageError, line_for
+from capplan.plan.base import Strict, suggest
 from capplan.plan.durations import duration_seconds, parse_start_date
 from capplan.plan.policies import Deploy, Policy
 
@@ -88,30 +87,14 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 PeriodRef = int | dt.date | str
 
 
-class Strict(BaseModel):
-    """Base of every plan model: unknown fields are errors that suggest the closest known one."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _note_unknown_fields(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, dict) and isinstance(info.context, dict):
-            allowed = {f.alias or name for name, f in cls.model_fields.items()}
-            notes = info.context.setdefault("unknown_fields", {})
-            for key in data:
-                if isinstance(key, str) and key not in allowed:
-                    notes.setdefault(key, set()).update(allowed)
-        return data
-
-
-def suggest(word: str, choices: set[str] | list[str]) -> str:
-    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 # --- growth -------------------------------------------------------------------------------
+
+
+def _point_keys_as_text(cls: type, value: Any) -> Any:
+    """YAML reads ``6: 5000`` with an int key and ``2025-06: 5000`` with a str key: one type."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    return value
 
 
 class Uncertainty(Strict):
@@ -181,12 +164,7 @@ class PointsGrowth(Strict):
     interpolation: Literal["linear", "exponential", "step"] = "linear"
     after: Literal["hold", "extrapolate"] = "hold"
 
-    @field_validator("points", mode="before")
-    @classmethod
-    def _keys_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): v for k, v in value.items()}
-        return value
+    _keys_as_text = field_validator("points", mode="before")(_point_keys_as_text)
 
 
 class ConstantGrowth(Strict):
@@ -214,12 +192,7 @@ class GrowthOverride(Strict):
     after: Literal["hold", "extrapolate"] | None = None
     uncertainty: Uncertainty | None = None
 
-    @field_validator("points", mode="before")
-    @classmethod
-    def _keys_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): v for k, v in value.items()}
-        return value
+    _keys_as_text = field_validator("points", mode="before")(_point_keys_as_text)
 
 
 class Step(Strict):

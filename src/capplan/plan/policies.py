@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import Field, model_validator
 
+from capplan.plan.base import Strict
 from capplan.plan.durations import duration_seconds
 
 __all__ = [
@@ -82,21 +83,7 @@ CpuQuantity = Annotated[str, Field(min_length=1)]
 MemoryQuantity = Annotated[str, Field(min_length=1)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _note_unknown_fields(cls, data: Any, info: ValidationInfo) -> Any:
-        # Same "did you mean" support as the other plan models (see models.Strict).
-        if isinstance(data, dict) and isinstance(info.context, dict):
-            allowed = {f.alias or name for name, f in cls.model_fields.items()}
-            notes = info.context.setdefault("unknown_fields", {})
-            for key in data:
-                if isinstance(key, str) and key not in allowed:
-                    notes.setdefault(key, set()).update(allowed)
-        return data
-
+class _Strict(Strict):
     @model_validator(mode="after")
     def _check_quantities(self) -> Any:
         for name, value in self:

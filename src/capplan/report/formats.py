@@ -16,13 +16,14 @@ from capplan.plan.models import FormulaComponent
 from capplan.projection import Projection
 from capplan.registry import Registry
 
-__all__ = ["PROJECTION_FORMATS", "SCENARIO_FORMATS", "scenario_summary"]
+__all__ = ["PROJECTION_FORMATS", "SCENARIO_FORMATS", "csv_text", "scenario_summary"]
 
 PROJECTION_FORMATS: Registry[Callable[[Projection], str]] = Registry("output format")
 SCENARIO_FORMATS: Registry[Callable[[Mapping[str, Projection]], str]] = Registry("output format")
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows of dicts as CSV text, the keys of the first row as the header."""
     buf = io.StringIO()
     if rows:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -32,13 +33,13 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 @PROJECTION_FORMATS.register("csv")
-def projection_csv(projection: Projection) -> str:
+def projectioncsv_text(projection: Projection) -> str:
     """One row per period; after a Monte Carlo run, ``_p10/_p50/_p90`` columns follow."""
     rows = projection.rows()
     if projection.quantiles:
         for row, q in zip(rows, projection.quantile_rows(), strict=True):
             row.update({k: v for k, v in q.items() if k not in ("period", "date")})
-    return _csv(rows)
+    return csv_text(rows)
 
 
 @PROJECTION_FORMATS.register("json")
@@ -165,8 +166,8 @@ def _first_change(p: Projection) -> str:
 
 
 @SCENARIO_FORMATS.register("csv")
-def scenarios_csv(projections: Mapping[str, Projection]) -> str:
-    return _csv(scenario_summary(projections))
+def scenarioscsv_text(projections: Mapping[str, Projection]) -> str:
+    return csv_text(scenario_summary(projections))
 
 
 @SCENARIO_FORMATS.register("json")
