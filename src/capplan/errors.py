@@ -8,15 +8,17 @@ got. The CLI maps each class to an exit code in one place (``cli/errors.py``)::
      ├── PlanError                 the plan file is wrong (exit 2)
      │    ├── PlanSyntaxError      not parseable YAML / JSON
      │    ├── PlanValidationError  a field is missing, unknown or out of range
-     │    └── ExpressionError      an expression does not parse, names an unknown
-     │                              quantity, or the expressions form a cycle
-     ├── EvaluationError           a computed figure is invalid (division by zero,
-     │                              NaN, negative demand) in some period (exit 2)
+     │    ├── ExpressionError      an expression does not parse, names an unknown
+     │    │                         quantity, or the expressions form a cycle
+     │    └── EvaluationError      a computed figure is invalid (division by zero,
+     │                              NaN, negative demand) in some period
      ├── DataError                 a metric file or series is wrong: unreadable, no
      │                              data rows, a value or time that does not parse;
      │                              names the file, row, column and series (exit 2)
      ├── StoreError                the metric store (a DuckDB file) cannot be opened
      │                              or is not a capplan store (exit 2)
+     ├── SourceError               a metric source (Prometheus) is unreachable, rejects
+     │                              the query (its own message) or answers nonsense
      ├── ForecastError             forecast input or call is wrong: not a 2-D panel,
      │                              infinite values, horizon < 1, model not fitted (exit 2)
      └── UsageError                a command-line argument is wrong (exit 2)
@@ -36,6 +38,7 @@ __all__ = [
     "PlanError",
     "PlanSyntaxError",
     "PlanValidationError",
+    "SourceError",
     "StoreError",
     "UsageError",
     "line_for",
@@ -176,3 +179,8 @@ def line_for(path: str, lines: dict[str, int]) -> int | None:
             return lines[key]
         parts.pop()
     return None
+
+
+class SourceError(CapplanError):
+    """A metric source (a Prometheus server) is unreachable, rejects the query or answers
+    something that is not a valid result; the message names the server and the query."""

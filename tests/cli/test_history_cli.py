@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from capplan.cli import app
@@ -51,3 +52,52 @@ def test_series_on_a_missing_store_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["series", "--store", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+def _mock_prometheus(monkeypatch: pytest.MonkeyPatch, handler: object) -> None:
+    import httpx
+
+    import capplan.cli.history as history
+
+    def client(url: str, **_: object) -> httpx.Client:
+        return httpx.Client(base_url=url, transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(history, "make_client", client)
+
+
+def test_ingest_from_prometheus_twice_adds_nothing_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        values = [[1_700_000_000 + 300 * i, str(i)] for i in range(10)]
+        body = {"metric": {"__name__": "up", "job": "api"}, "values": values}
+        data = {"resultType": "matrix", "result": [body]}
+        return httpx.Response(200, json={"status": "success", "data": data})
+
+    _mock_prometheus(monkeypatch, handler)
+    store = tmp_path / "p.duckdb"
+    args = ["ingest", "--prometheus", "http://prom:9090", "--query", "up", "--store", str(store)]
+    first = runner.invoke(app, [*args, "--step", "5m", "--since", "1h"])
+    assert first.exit_code == 0, first.stderr
+    second = runner.invoke(app, [*args, "--step", "5m", "--since", "1h"])
+    assert "nothing added" in second.stdout
+    listed = json.loads(runner.invoke(app, ["series", "--store", str(store), "-f", "json"]).stdout)
+    assert [(r["series"], r["points"]) for r in listed] == [('up{job="api"}', 10)]
+
+
+def test_promql_error_shows_prometheus_message_and_leaves_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    error = {"status": "error", "errorType": "bad_data", "error": "parse error at char 3"}
+    _mock_prometheus(monkeypatch, lambda request: httpx.Response(400, json=error))
+    store = tmp_path / "p.duckdb"
+    result = runner.invoke(
+        app, ["ingest", "--prometheus", "http://prom:9090", "--query", "up{", "--store", str(store)]
+    )
+    assert result.exit_code == 2
+    assert "parse error at char 3" in result.stderr
+    assert not store.exists()

@@ -11,7 +11,8 @@ from rich.table import Table
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
 from capplan.cli.output import emit, err_console
-from capplan.data import DEFAULT_STORE, IngestResult, SeriesInfo, Store, ingest_files
+from capplan.data import DEFAULT_STORE, IngestResult, SeriesInfo, Store, ingest_files, ingest_frame
+from capplan.data.prometheus import make_client, pull_history
 from capplan.errors import UsageError
 from capplan.formatting import fmt_number
 from capplan.plan.durations import format_duration
@@ -24,8 +25,23 @@ LAYOUT_HELP = "CSV layout: auto, long (series,timestamp,value) or wide (timestam
 @app.command()
 @handle_errors
 def ingest(
-    files: list[Path] = typer.Argument(..., help="CSV, Parquet or Prometheus text files."),
+    files: list[Path] | None = typer.Argument(None, help="CSV, Parquet or Prometheus text files."),
     store: Path = typer.Option(Path(DEFAULT_STORE), "--store", help=STORE_HELP),
+    prometheus: str | None = typer.Option(None, "--prometheus", help="Prometheus base URL."),
+    queries: list[str] | None = typer.Option(None, "--query", help="PromQL (repeatable)."),
+    since: str = typer.Option("30d", "--since", help="How much history to pull."),
+    step: str | None = typer.Option(None, "--step", help="Query step (default: automatic)."),
+    name: str | None = typer.Option(None, "--name", help="Metric name for the query's series."),
+    bearer_token: str | None = typer.Option(
+        None, "--bearer-token", envvar="CAPPLAN_PROMETHEUS_TOKEN", help="Bearer token."
+    ),
+    username: str | None = typer.Option(None, "--username", help="Basic-auth user."),
+    password: str | None = typer.Option(
+        None, "--password", envvar="CAPPLAN_PROMETHEUS_PASSWORD", help="Basic-auth password."
+    ),
+    headers: list[str] | None = typer.Option(None, "--header", help="'Name: value' (repeatable)."),
+    ca_file: str | None = typer.Option(None, "--ca-file", help="CA bundle for TLS."),
+    insecure: bool = typer.Option(False, "--insecure", help="Skip TLS verification."),
     layout: str = typer.Option("auto", "--layout", help=LAYOUT_HELP),
     timestamp_column: str | None = typer.Option(None, "--timestamp-column"),
     series_column: str | None = typer.Option(None, "--series-column"),
@@ -37,8 +53,30 @@ def ingest(
     All files are read before anything is written, and written in one transaction: a bad
     file leaves the store as it was.
 
-    Example: `capplan ingest metrics/*.csv --store capplan.duckdb`
+    Example: `capplan ingest metrics/*.csv --store capplan.duckdb`, or from Prometheus:
+    `capplan ingest --prometheus http://prometheus:9090 --query 'up' --since 7d --step 5m`
     """
+    if prometheus is not None or queries:
+        if files:
+            raise UsageError("give metric files or --prometheus, not both")
+        if prometheus is None or not queries:
+            raise UsageError("--prometheus URL and at least one --query are needed together")
+        client = make_client(
+            prometheus,
+            username=username,
+            password=password,
+            bearer_token=bearer_token,
+            headers=_parse_headers(headers or []),
+            ca_file=ca_file,
+            insecure=insecure,
+        )
+        frame = pull_history(client, queries, since=since, step=step, name=name)
+        with Store(store) as db:
+            result = ingest_frame(db, frame, f"{prometheus} {' | '.join(queries)}")
+        emit(_ingest_table([result], store), None)
+        return
+    if not files:
+        raise UsageError("give metric files, or --prometheus URL --query PROMQL")
     if layout not in ("auto", "long", "wide"):
         raise UsageError(f"unknown --layout '{layout}'; available: auto, long, wide")
     with Store(store) as db:
@@ -117,3 +155,13 @@ def series(
     for r in rows:
         table.add_row(*[fmt_number(v) if isinstance(v, int) else str(v) for v in r.values()])
     emit(table, None)
+
+
+def _parse_headers(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        if not sep or not key.strip():
+            raise UsageError(f"--header must look like 'Name: value', got '{item}'")
+        out[key.strip()] = value.strip()
+    return out

@@ -17,7 +17,7 @@ from capplan.data.readers import Layout, read_file
 from capplan.data.store import IngestResult, Store
 from capplan.errors import DataError
 
-__all__ = ["file_sha256", "ingest_files"]
+__all__ = ["file_sha256", "frame_sha256", "ingest_files", "ingest_frame"]
 
 Progress = Callable[[Path, IngestResult], None]
 
@@ -79,3 +79,19 @@ def ingest_files(
             if progress is not None:
                 progress(path, result)
     return results
+
+
+def frame_sha256(frame: MetricFrame) -> str:
+    """Hex sha256 of a frame's content (series names, times, values): the identity of data
+    pulled from a server, so pulling the very same data twice adds nothing."""
+    digest = hashlib.sha256()
+    digest.update("\n".join(frame.names).encode())
+    for array in (frame.codes, frame.timestamps.astype("int64"), frame.values):
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def ingest_frame(store: Store, frame: MetricFrame, source: str) -> IngestResult:
+    """Ingest data that did not come from a file (a Prometheus query), in one transaction."""
+    with store.transaction():
+        return store.ingest(frame, source, frame_sha256(frame))
