@@ -1,0 +1,176 @@
+"""The Prometheus source against a real Prometheus server.
+
+A fixture writes six hours of history as OpenMetrics, backfills it with
+``promtool tsdb create-blocks-from openmetrics``, starts ``prometheus`` on a free loopback
+port over that TSDB and stops it afterwards. The Debian package ``prometheus`` provides both
+binaries (``.ci/run`` installs it); without them these tests fail rather than skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from capplan.cli import app
+from capplan.data.prometheus import PrometheusSource, make_client, pull_history
+from capplan.errors import SourceError
+
+HOURS = 6
+STEP = 60
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: install the Debian package 'prometheus'")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def history_end() -> int:
+    # Whole minutes, two hours back: the head block is not involved, only backfilled blocks.
+    return (int(time.time()) // 3600 - 2) * 3600
+
+
+@pytest.fixture(scope="module")
+def prometheus_url(tmp_path_factory: pytest.TempPathFactory, history_end: int) -> Iterator[str]:
+    promtool, prometheus = _binary("promtool"), _binary("prometheus")
+    work = tmp_path_factory.mktemp("prometheus")
+    start = history_end - HOURS * 3600
+    lines = ["# TYPE cpu_usage gauge"]
+    for job, base in (("api", 40.0), ("worker", 10.0)):
+        for i, ts in enumerate(range(start, history_end + 1, STEP)):
+            lines.append(f'cpu_usage{{job="{job}"}} {base + i * 0.01:.2f} {ts}')
+    lines.append("# EOF")
+    source = work / "history.om"
+    source.write_text("\n".join(lines) + "\n")
+    data = work / "data"
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+        check=True,
+        capture_output=True,
+    )
+    config = work / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1h\n")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=30d",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("prometheus did not become ready within 30 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_query_range_reads_backfilled_history(prometheus_url: str, history_end: int) -> None:
+    src = PrometheusSource(make_client(prometheus_url))
+    start = history_end - HOURS * 3600
+    frame = src.query_range("cpu_usage", start, history_end, step=STEP)
+    assert frame.names == ('cpu_usage{job="api"}', 'cpu_usage{job="worker"}')
+    api = frame.values[frame.codes == 0]
+    assert api.size == HOURS * 60 + 1
+    assert api[0] == pytest.approx(40.0)
+    assert api[-1] == pytest.approx(40.0 + HOURS * 60 * 0.01)
+
+
+def test_long_range_at_a_fine_step_is_split_and_complete(
+    prometheus_url: str, history_end: int
+) -> None:
+    # 6 h at 1 s is 21,601 points: over Prometheus' 11,000-point limit for one request.
+    src = PrometheusSource(make_client(prometheus_url))
+    start = history_end - HOURS * 3600
+    frame = src.query_range('cpu_usage{job="api"}', start, history_end, step=1)
+    stamps = frame.timestamps.astype(np.int64)
+    assert stamps.size == HOURS * 3600 + 1
+    assert np.all(np.diff(stamps) == 1)
+
+
+def test_promql_error_carries_prometheus_message(prometheus_url: str, history_end: int) -> None:
+    src = PrometheusSource(make_client(prometheus_url))
+    with pytest.raises(SourceError, match=r"bad_data.*parse error"):
+        src.query_range("sum(cpu_usage", history_end - 600, history_end, step=60)
+
+
+def test_empty_result_is_a_clear_error(prometheus_url: str, history_end: int) -> None:
+    src = PrometheusSource(make_client(prometheus_url))
+    with pytest.raises(SourceError, match="returned no data"):
+        src.query_range("no_such_metric", history_end - 600, history_end, step=60)
+
+
+def test_pull_history_with_a_name_and_the_cli(
+    prometheus_url: str, history_end: int, tmp_path: Path
+) -> None:
+    frame = pull_history(
+        make_client(prometheus_url),
+        ['avg(cpu_usage{job="api"})'],
+        since="1h",
+        step="5m",
+        name="api_cpu",
+        now=history_end,
+    )
+    assert frame.names == ("api_cpu",)
+    assert frame.values.size == 13
+    store = tmp_path / "p.duckdb"
+    result = CliRunner().invoke(
+        app,
+        [
+            "ingest",
+            "--prometheus",
+            prometheus_url,
+            "--query",
+            "cpu_usage",
+            "--since",
+            "30d",
+            "--step",
+            "10m",
+            "--store",
+            str(store),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    listed = CliRunner().invoke(app, ["series", "--store", str(store), "--format", "json"])
+    assert 'cpu_usage{job=\\"api\\"}' in listed.stdout
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    src = PrometheusSource(make_client(f"http://127.0.0.1:{_free_port()}"), retries=0)
+    with pytest.raises(SourceError, match="cannot reach Prometheus"):
+        src.query_range("up", 0, 60, 15)
