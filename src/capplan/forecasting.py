@@ -3,6 +3,7 @@ runway to a threshold, and the rows the CLI and the service print."""
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from capplan.forecast import MODELS, Forecast, Runway, backtest, forecast, recom
 from capplan.forecast.backtest import BacktestResult
 from capplan.formatting import json_float
 from capplan.plan.durations import duration_seconds
+from capplan.plan.models import Plan
 
 __all__ = [
     "ForecastRun",
@@ -24,6 +26,7 @@ __all__ = [
     "infer_step",
     "parse_levels",
     "parse_threshold",
+    "plan_runways",
     "run_backtest",
     "run_forecast",
 ]
@@ -116,6 +119,7 @@ class ForecastRun:
     future: npt.NDArray[np.datetime64]  # (n, h)
     threshold: Threshold | None = None
     runways: list[Runway] = field(default_factory=list)
+    plan_runway: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -141,17 +145,14 @@ class ForecastRun:
     def runway_rows(self) -> list[dict[str, Any]]:
         """One row per series: threshold, p10 / p50 / p90 crossing dates and the message."""
 
-        def day(d: np.datetime64 | None) -> str | None:
-            return None if d is None else str(np.datetime_as_string(d, unit="s")) + "Z"
-
         return [
             {
                 "series": self.panel.ids[r.series_index],
                 "threshold": r.threshold,
                 "direction": r.direction,
-                "p10": day(r.p10),
-                "p50": day(r.p50),
-                "p90": day(r.p90),
+                "p10": _stamp(r.p10),
+                "p50": _stamp(r.p50),
+                "p90": _stamp(r.p90),
                 "message": r.message,
             }
             for r in self.runways
@@ -170,6 +171,7 @@ class ForecastRun:
             "models": dict(zip(self.panel.ids, self.result.model, strict=True)),
             "forecast": self.rows(),
             "runway": self.runway_rows(),
+            "plan_runway": self.plan_runway,
             "recommendations": self.recommendations(),
             "warnings": list(self.result.warnings),
         }
@@ -200,36 +202,80 @@ def run_forecast(
     future = panel.future_timestamps(h)
     run = ForecastRun(panel, h, result, future, threshold)
     if threshold is not None:
-        lv = 80 if 80 in result.levels else result.levels[0]
-        run.runways = (
-            runway(result, threshold.value, threshold.direction, future[0], level=lv)
-            if _same_end(panel)
-            else _runways_per_series(result, threshold, future, lv)
-        )
+        run.runways = _runways(result, threshold.value, threshold.direction, future)
     return run
 
 
-def _same_end(panel: Panel) -> bool:
-    return bool((panel.end == panel.end[0]).all())
+def _subset(result: Forecast, rows: Sequence[int]) -> Forecast:
+    idx = list(rows)
+    return Forecast(
+        result.mean[idx],
+        {lv: b[idx] for lv, b in result.lower.items()},
+        {lv: b[idx] for lv, b in result.upper.items()},
+        [result.model[i] for i in idx],
+    )
 
 
-def _runways_per_series(
-    result: Forecast, threshold: Threshold, future: npt.NDArray[np.datetime64], level: int
+def _runways(
+    result: Forecast, value: float, direction: str, future: npt.NDArray[np.datetime64]
 ) -> list[Runway]:
-    """Series that end at different times have their own forecast instants."""
+    """Runways of every series of ``result``; series ending at different times have their
+    own forecast instants, so they are done one at a time."""
+    level = 80 if 80 in result.levels else result.levels[0]
+    way: Literal["above", "below"] = "above" if direction == "above" else "below"
+    if bool((future[:, 0] == future[0, 0]).all()):
+        return runway(result, value, way, future[0], level=level)
     out: list[Runway] = []
     for i in range(result.mean.shape[0]):
-        one = Forecast(
-            result.mean[i : i + 1],
-            {lv: b[i : i + 1] for lv, b in result.lower.items()},
-            {lv: b[i : i + 1] for lv, b in result.upper.items()},
-            result.model[i : i + 1],
-        )
-        r = runway(one, threshold.value, threshold.direction, future[i], level=level)[0]
+        r = runway(_subset(result, [i]), value, way, future[i], level=level)[0]
         out.append(
             Runway(i, r.threshold, r.p10, r.p50, r.p90, r.message, r.direction, r.horizon_end)
         )
     return out
+
+
+def plan_runways(run: ForecastRun, plan: Plan) -> list[dict[str, Any]]:
+    """The runway of every series to every warning / critical / emergency level of the plan's
+    thresholds on observed metrics, soonest first. A metric's series are those matching its
+    ``series`` glob, else those named after it (``cpu`` or ``cpu{job="api"}``)."""
+    rows: list[dict[str, Any]] = []
+    for tname, thr in plan.thresholds.items():
+        metric = plan.metrics.get(thr.metric)
+        if metric is None or metric.expr is not None:
+            continue
+        pattern = metric.series or thr.metric
+        idx = [
+            i
+            for i, sid in enumerate(run.panel.ids)
+            if fnmatch.fnmatchcase(sid, pattern) or sid.split("{", 1)[0] == pattern
+        ]
+        if not idx:
+            continue
+        part = _subset(run.result, idx)
+        for level_name, level in thr.levels():
+            if level_name == "target":
+                continue
+            found = _runways(part, level.value, thr.direction, run.future[idx])
+            for r in found:
+                rows.append(
+                    {
+                        "series": run.panel.ids[idx[r.series_index]],
+                        "threshold": tname,
+                        "level": level_name,
+                        "value": level.value,
+                        "direction": thr.direction,
+                        "p10": _stamp(r.p10),
+                        "p50": _stamp(r.p50),
+                        "p90": _stamp(r.p90),
+                        "message": r.message,
+                    }
+                )
+    rows.sort(key=lambda r: (r["p10"] or r["p50"] or "9999", r["series"]))
+    return rows
+
+
+def _stamp(day: np.datetime64 | None) -> str | None:
+    return None if day is None else str(np.datetime_as_string(day, unit="s")) + "Z"
 
 
 def run_backtest(

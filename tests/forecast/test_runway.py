@@ -65,7 +65,7 @@ def test_per_series_thresholds_and_recommendations() -> None:
     assert lines == [
         "api p95 CPU crosses 80% between 2026-03-26 and 2026-04-05 (80% interval), most"
         " likely 2026-03-31: act before 2026-03-26.",
-        "db CPU crosses 90%: not within the horizon (to 2026-04-30).",
+        "db CPU reaching 90%: not within the horizon (to 2026-04-30).",
     ]
     assert recommend(runway(fc, 70.0, "below", days(60)), ["a", "b"], "GB")[1] == (
         "b falls below 70 GB between 2026-03-02 and 2026-03-02 (80% interval), most likely"

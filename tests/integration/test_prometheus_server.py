@@ -174,3 +174,46 @@ def test_unreachable_server_is_a_clear_error() -> None:
     src = PrometheusSource(make_client(f"http://127.0.0.1:{_free_port()}"), retries=0)
     with pytest.raises(SourceError, match="cannot reach Prometheus"):
         src.query_range("up", 0, 60, 15)
+
+
+def test_forecast_pulls_plan_metrics_and_gives_runway_per_level(
+    prometheus_url: str, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "system: api\n"
+        "drivers: {users: {initial: 1}}\n"
+        "metrics:\n"
+        "  api_cpu: {unit: '%', query: 'cpu_usage{job=\"api\"}'}\n"
+        "thresholds:\n"
+        "  cpu: {metric: api_cpu, warning: 44, critical: 60}\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "forecast",
+            "--plan",
+            str(plan),
+            "--prometheus",
+            prometheus_url,
+            "--since",
+            "1d",
+            "--step",
+            "5m",
+            "--horizon",
+            "1d",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    data = json.loads(result.stdout)
+    levels = {(r["threshold"], r["level"]): r for r in data["plan_runway"]}
+    assert set(levels) == {("cpu", "warning"), ("cpu", "critical")}
+    assert levels[("cpu", "warning")]["series"] == 'api_cpu{job="api"}'
+    # 40 + 0.6 per hour ends at 43.6: 44 is plausible within the day; 60 is days away.
+    assert levels[("cpu", "warning")]["p10"] is not None
+    assert levels[("cpu", "critical")]["p10"] is None
+    assert levels[("cpu", "critical")]["message"].startswith("not within the horizon")

@@ -8,6 +8,19 @@ code   meaning
 70     internal error (a bug: please report it with the command)
 130    interrupted
 =====  ==========================================================
+
+``capplan check`` is meant for cron and CI, so its codes say what it found (as Nagios
+plugins do); its errors use 3 instead of 2, which there means critical:
+
+=====  ==========================================================
+code   ``capplan check``
+=====  ==========================================================
+0      every observed threshold is ok
+1      a warning level is firing, or a metric has no data
+2      a critical (or emergency) level is firing
+3      error: bad plan, bad data, missing store, bad argument
+70     internal error
+=====  ==========================================================
 """
 
 from __future__ import annotations
@@ -22,9 +35,17 @@ import typer
 from capplan.cli.output import err_console
 from capplan.errors import CapplanError, PlanError
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "exit_code", "handle_errors"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_CHECK_ERROR",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "exit_code",
+    "handle_errors",
+]
 
 EXIT_BAD_INPUT = 2
+EXIT_CHECK_ERROR = 3  # `capplan check` only: its 2 means critical
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 

@@ -15,15 +15,18 @@ from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
 from capplan.cli.output import emit, err_console, write_text
 from capplan.data import DEFAULT_STORE, MetricFrame, Store, concat, read_file
+from capplan.data.prometheus import make_client, pull_plan_metrics
 from capplan.errors import UsageError
 from capplan.forecasting import (
     ForecastRun,
     parse_levels,
     parse_threshold,
+    plan_runways,
     run_backtest,
     run_forecast,
 )
 from capplan.formatting import fmt_number
+from capplan.plan import load_plan
 from capplan.plan.durations import duration_seconds
 from capplan.report.formats import csv_text
 from capplan.report.plots import MAX_PLOTTED_SERIES, SeriesPlot, forecast_html
@@ -104,6 +107,26 @@ def _runway_table(run: ForecastRun) -> Table:
     return table
 
 
+def _plan_runway_table(rows: list[dict[str, object]]) -> Table:
+    table = Table(
+        title="Runway to the plan's thresholds, soonest first",
+        title_justify="left",
+        header_style="bold",
+    )
+    for heading in ("series", "threshold", "level", "earliest (p10)", "most likely (p50)", ""):
+        table.add_column(heading)
+    for r in rows:
+        table.add_row(
+            str(r["series"]),
+            f"{r['threshold']} {'>' if r['direction'] == 'above' else '<'} {r['value']:g}",
+            str(r["level"]),
+            str(r["p10"] or "-")[:16],
+            str(r["p50"] or "-")[:16],
+            Text(str(r["message"]), style="red" if r["p10"] else "green"),
+        )
+    return table
+
+
 def _plot(run: ForecastRun, path: Path) -> None:
     plots = []
     thr = run.threshold
@@ -151,8 +174,21 @@ def forecast_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
     plot: Path | None = typer.Option(None, "--plot", help="Write an HTML chart (offline)."),
+    plan_file: Path | None = typer.Option(
+        None, "--plan", help="Runway to every level of this plan's thresholds."
+    ),
+    prometheus: str | None = typer.Option(
+        None, "--prometheus", help="With --plan: pull the plan metrics' queries from here."
+    ),
+    bearer_token: str | None = typer.Option(
+        None, "--bearer-token", envvar="CAPPLAN_PROMETHEUS_TOKEN", help="Bearer token."
+    ),
 ) -> None:
     """Forecast metric history with intervals, and the runway to a threshold.
+
+    With `--plan`, the runway is computed to each warning, critical and emergency level of
+    the plan's thresholds on observed metrics; with `--prometheus` too, fresh history is
+    pulled for every metric of the plan that names a `query` (over `--since`, default 30d).
 
     CSV output is long format: series,timestamp,mean,lo80,hi80,lo95,hi95; with a threshold
     the runway table goes to stderr (or, with --output, to FILE.runway.csv).
@@ -164,25 +200,39 @@ def forecast_command(
     thr = parse_threshold(threshold, capacity, direction) if threshold is not None else None
     if thr is None and capacity is not None:
         raise UsageError("--capacity needs --threshold, e.g. --threshold 90% --capacity 500")
-    frame = load_history(files, store, glob, since)
+    plan = load_plan(plan_file) if plan_file is not None else None
+    if prometheus is not None:
+        if plan is None:
+            raise UsageError("--prometheus needs --plan (whose metrics name the queries)")
+        frame = pull_plan_metrics(
+            plan, make_client(prometheus, bearer_token=bearer_token), since or "30d", step
+        )
+    else:
+        frame = load_history(files, store, glob, since)
     run = run_forecast(
         frame, horizon, step=step, agg=agg, model=model, levels=parse_levels(levels), threshold=thr
     )
+    if plan is not None:
+        run.plan_runway = plan_runways(run, plan)
     for warning in run.result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     if fmt == "json":
         emit(json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n", output)
     elif fmt == "csv":
         emit(csv_text(run.rows()), output)
-        if run.runways:
-            text = csv_text(run.runway_rows())
+        if run.runways or run.plan_runway:
+            text = csv_text(run.plan_runway or run.runway_rows())
             if output is not None:
                 write_text(output.with_suffix(".runway.csv"), text)
             else:
                 err_console.print(text, end="", soft_wrap=True, markup=False)
     else:
-        recs = Text("\n".join(f"• {r}" for r in run.recommendations()))
-        emit(Group(_summary(run), recs) if run.runways else _summary(run), output)
+        parts: list[RenderableType] = [_summary(run)]
+        if run.plan_runway:
+            parts.append(_plan_runway_table(run.plan_runway))
+        if run.runways:
+            parts.append(Text("\n".join(f"• {r}" for r in run.recommendations())))
+        emit(Group(*parts), output)
     if plot is not None:
         _plot(run, plot)
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from capplan.data.frame import MetricFrame, concat, series_id
 from capplan.errors import SourceError
+from capplan.plan.models import Plan
 
 __all__ = [
     "MAX_POINTS",
@@ -30,6 +31,7 @@ __all__ = [
     "choose_step",
     "make_client",
     "pull_history",
+    "pull_plan_metrics",
     "split_range",
 ]
 
@@ -243,3 +245,18 @@ def pull_history(
     step_seconds = float(parse_step(step)) if step is not None else None
     source = PrometheusSource(client)
     return source.query_many([RangeQuery(q, end - span, end, step_seconds, name) for q in queries])
+
+
+def pull_plan_metrics(
+    plan: Plan, client: httpx.Client, since: str = "30d", step: str | None = None
+) -> MetricFrame:
+    """Fresh history of every observed metric of the plan that names a ``query``, each
+    series named after its metric."""
+    named = {name: m.query for name, m in plan.metrics.items() if m.query and m.expr is None}
+    if not named:
+        raise SourceError(f"no metric of {plan.source} names a query to pull from Prometheus")
+    frames = [
+        pull_history(client, [query], since=since, step=step, name=name)
+        for name, query in named.items()
+    ]
+    return concat(frames)

@@ -129,7 +129,7 @@ def recommend(runways: Sequence[Runway], names: Sequence[str], unit: str = "") -
         verb = "crosses" if rw.direction == "above" else "falls below"
         thr = _format_threshold(rw.threshold, unit)
         if rw.p50 is None:
-            lines.append(f"{name} {verb} {thr}: {rw.message}.")
+            lines.append(f"{name} reaching {thr}: {rw.message}.")
             continue
         act = rw.p10 if rw.p10 is not None else rw.p50
         lines.append(f"{name} {verb} {thr} {rw.message}: act before {_day(act)}.")

@@ -1,0 +1,199 @@
+"""``capplan check``: the plan's thresholds against metric history, for cron and CI.
+
+Exit codes (Nagios style): 0 ok, 1 warning (or a metric with no data), 2 critical (emergency
+counts as critical), 3 for any error: bad plan or data, missing store, bad argument. Only this
+command uses 3 for errors; see :mod:`capplan.cli.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from typer._click.exceptions import UsageError as ClickUsageError
+from typer.core import TyperCommand
+
+from capplan.cli.app import SET_HELP, _load, app
+from capplan.cli.errors import EXIT_CHECK_ERROR, handle_errors, report
+from capplan.cli.forecasting import INPUT_HELP, load_history
+from capplan.cli.output import emit, err_console
+from capplan.errors import CapplanError, UsageError
+from capplan.formatting import fmt_number
+from capplan.plan.durations import format_duration
+from capplan.policy.evaluate import CheckReport, CheckResult, check_plan
+
+__all__ = ["check_command"]
+
+_STYLE = {
+    "ok": "green",
+    "warning": "yellow",
+    "critical": "bold red",
+    "no data": "yellow",
+    "not observed": "dim",
+}
+
+
+class _CheckCommand(TyperCommand):
+    """A command whose command-line usage errors exit 3, not click's 2 (2 means critical)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except ClickUsageError as exc:
+            exc.exit_code = EXIT_CHECK_ERROR
+            raise
+
+
+def _time(t: np.datetime64 | None) -> str:
+    return "-" if t is None else np.datetime_as_string(t, unit="m").replace("T", " ")
+
+
+def _per_level(result: CheckResult, what: str) -> str:
+    ev = result.evaluation
+    if ev is None:
+        return "-"
+    parts = []
+    for lv in ev.levels:
+        if lv.level == "target":
+            continue
+        if what == "firings" and lv.firings:
+            parts.append(f"{lv.level} {lv.firings}")
+        elif what == "time" and lv.seconds_firing:
+            parts.append(f"{lv.level} {format_duration(lv.seconds_firing)}")
+        elif what == "flapping" and lv.flapping:
+            parts.append(f"{lv.level} ({lv.flaps} flaps)")
+    return ", ".join(parts) or ("0" if what == "firings" else "-" if what == "time" else "no")
+
+
+def _status_table(checked: list[CheckResult]) -> Table:
+    table = Table(title="Threshold check", title_justify="left", header_style="bold")
+    for heading in ("threshold", "metric / series", "value", "status", "level", "since"):
+        table.add_column(heading, justify="right" if heading == "value" else "left")
+    for heading in ("firings", "time firing", "flapping"):
+        table.add_column(heading)
+    for r in checked:
+        ev = r.evaluation
+        value = "-"
+        if ev is not None:
+            value = f"{fmt_number(ev.last_value)}{r.unit}"
+        where = r.metric if r.series in (None, r.metric) else f"{r.metric} / {r.series}"
+        level = r.level or "-"
+        if r.pending:
+            level = f"{level} ({r.pending} pending)" if r.level else f"{r.pending} pending"
+        table.add_row(
+            r.threshold,
+            where,
+            value,
+            Text(r.status, style=_STYLE[r.status]),
+            level if r.status != "no data" else r.message,
+            _time(r.since),
+            _per_level(r, "firings"),
+            _per_level(r, "time"),
+            _per_level(r, "flapping"),
+        )
+    return table
+
+
+def _timeline_table(checked: list[CheckResult]) -> RenderableType:
+    table = Table(title="Alert timeline", title_justify="left", header_style="bold")
+    for heading in ("threshold", "series", "level", "state", "start", "end", "duration"):
+        table.add_column(heading)
+    rows = 0
+    for r in checked:
+        if r.evaluation is None:
+            continue
+        for iv in r.evaluation.timeline:
+            rows += 1
+            table.add_row(
+                r.threshold,
+                r.series or "-",
+                iv.level,
+                Text(iv.state, style="red" if iv.state == "firing" else "yellow"),
+                _time(iv.start),
+                "ongoing" if iv.ongoing else _time(iv.end),
+                format_duration(iv.seconds),
+            )
+    return table if rows else Text("Alert timeline: no level was pending or firing.")
+
+
+def _render(rep: CheckReport, timeline: bool) -> RenderableType:
+    checked = rep.checked
+    parts: list[RenderableType] = []
+    if checked:
+        parts.append(_status_table(checked))
+    else:
+        parts.append(Text("No threshold of the plan is on an observed metric."))
+    if timeline and checked:
+        parts.append(_timeline_table(checked))
+    skipped = [r for r in rep.results if r.status == "not observed"]
+    if skipped:
+        names = ", ".join(f"{r.threshold} ({r.metric})" for r in skipped)
+        parts.append(
+            Text(f"Not observed (computed by the plan; see `capplan plan`): {names}", style="dim")
+        )
+    status = Text("Status: ")
+    status.append(rep.status, style=_STYLE[rep.status])
+    status.append(f" (exit {rep.exit_code})")
+    parts.append(status)
+    return Group(*parts)
+
+
+def _run(
+    plan_file: Path,
+    files: list[Path] | None,
+    store: Path | None,
+    since: str | None,
+    sets: list[str] | None,
+    fmt: str,
+    timeline: bool,
+    output: Path | None,
+) -> int:
+    if fmt not in ("table", "json"):
+        raise UsageError(f"unknown --format '{fmt}'; available: json, table")
+    plan = _load(plan_file, sets)
+    frame = load_history(files, store, None, since)
+    for warning in frame.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    rep = check_plan(plan, frame)
+    if fmt == "json":
+        emit(json.dumps(rep.to_dict(timeline), indent=2, allow_nan=False) + "\n", output)
+    else:
+        emit(_render(rep, timeline), output)
+    return rep.exit_code
+
+
+@app.command("check", cls=_CheckCommand)
+@handle_errors
+def check_command(
+    plan_file: Path = typer.Argument(..., help="Plan file (YAML or JSON).", metavar="PLAN"),
+    files: list[Path] | None = typer.Argument(None, help=INPUT_HELP, show_default=False),
+    store: Path | None = typer.Option(
+        None, "--store", help="DuckDB store to read from (default ./capplan.duckdb)."
+    ),
+    since: str | None = typer.Option(
+        "7d", "--since", help="History checked, back from the latest sample."
+    ),
+    sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    timeline: bool = typer.Option(False, "--timeline", help="Also show the alert timeline."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Check the plan's thresholds on metric history: the status of each observed metric.
+
+    Levels follow Prometheus alerting: pending, then firing once the condition has held for
+    the level's duration. Exit code: 0 ok, 1 warning or no data, 2 critical, 3 error.
+
+    Example: `capplan check plan.yaml --store capplan.duckdb --since 7d`
+    """
+    try:
+        code = _run(plan_file, files, store, since, sets, fmt, timeline, output)
+    except CapplanError as exc:
+        report(exc)
+        raise typer.Exit(EXIT_CHECK_ERROR) from None
+    raise typer.Exit(code)

@@ -1,0 +1,543 @@
+"""Threshold evaluation over metric history, with Prometheus ``for:`` semantics.
+
+Each level of a :class:`~capplan.plan.models.Threshold` (target, warning, critical, emergency)
+is an alerting rule ``value > level`` (``<`` for a threshold ``below``) with its own ``for``
+(the level's, else the threshold's, else ``0s``). Its state at each evaluation instant:
+
+* **inactive** while the condition is false;
+* **pending** from the first instant the condition holds;
+* **firing** from the first instant at which the condition has held continuously for at least
+  ``for`` (``t - run_start >= for``); with ``for: 0s`` the level fires at once (no pending);
+* back to inactive (the alert **resolves**) at the first instant the condition is false.
+
+Choices (documented, tested):
+
+* **Evaluation instants** are the samples' own timestamps (the data's step), unless
+  ``eval_interval_seconds`` is given: then a regular grid from the first sample, each instant
+  taking the latest sample at most :data:`LOOKBACK_SECONDS` old (Prometheus' lookback delta),
+  like a rule evaluated every ``eval_interval_seconds``.
+* **Missing values** (NaN) make the condition false, as an absent series does in PromQL.
+* **Gaps**: the step is the median spacing of the instants; a gap longer than
+  :data:`GAP_STEPS` steps means the series was absent, which ends any pending or firing
+  interval (it resolves one step after the last sample before the gap) and restarts ``for``.
+* **Interval ends** are exclusive: an interval ended by a false sample ends at that sample; one
+  ended by a gap ends one step after its last sample; one still active at the last sample
+  (``ongoing``) ends at the last sample. Times in a state are sums of ``end - start``.
+* **Flapping** (Prometheus' notion: an alert that resolves and fires again shortly after): a
+  firing that starts less than ``flap_window`` after the previous firing of the same level
+  resolved is a *flap*; the window is ``max(15m, 3 × for)`` unless given. A level is
+  ``flapping`` when it flapped at least :data:`FLAP_MIN` times in the history evaluated.
+
+Everything is vectorized per level: runs of true conditions are found with ``np.flatnonzero``
+on the edges, and the firing start of every run with one ``np.searchsorted``; a week of 15 s
+samples (40,320 points) with four levels evaluates in 1–5 ms (more runs, more time); the
+alert timeline (``intervals``) is built from the run arrays only when asked for.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from capplan.data.frame import MetricFrame
+from capplan.plan.durations import duration_seconds
+from capplan.plan.models import Plan, Threshold
+
+__all__ = [
+    "FLAP_MIN",
+    "GAP_STEPS",
+    "LOOKBACK_SECONDS",
+    "AlertInterval",
+    "AlertState",
+    "CheckReport",
+    "CheckResult",
+    "CheckStatus",
+    "LevelEvaluation",
+    "ThresholdEvaluation",
+    "check_plan",
+    "evaluate_level",
+    "evaluate_threshold",
+]
+
+AlertState = Literal["inactive", "pending", "firing"]
+GAP_STEPS = 2
+LOOKBACK_SECONDS = 300
+FLAP_MIN = 2
+_DEFAULT_FLAP_WINDOW = 900.0
+_FLAP_FOR_FACTOR = 3.0
+_SEVERITY = {"target": 0, "warning": 1, "critical": 2, "emergency": 3}
+
+
+@dataclass(frozen=True)
+class AlertInterval:
+    """One stretch of a level in the pending or firing state; ``end`` is exclusive.
+
+    ``ongoing`` when the state still holds at the last sample (``end`` is that sample's time).
+    """
+
+    level: str
+    state: Literal["pending", "firing"]
+    start: np.datetime64
+    end: np.datetime64
+    ongoing: bool = False
+
+    @property
+    def seconds(self) -> float:
+        """Length of the interval in seconds."""
+        return float((self.end - self.start) / np.timedelta64(1, "s"))
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (UTC times ending in Z)."""
+        return {
+            "level": self.level,
+            "state": self.state,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "seconds": self.seconds,
+            "ongoing": self.ongoing,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class _Runs:
+    """Runs of a true condition, as epoch-second arrays: start, firing start (``end`` when
+    it never fired), exclusive end; whether each fired and whether it is still going on."""
+
+    start: NDArray[np.int64]
+    fire: NDArray[np.int64]
+    end: NDArray[np.int64]
+    fires: NDArray[np.bool_]
+    ongoing: NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class LevelEvaluation:
+    """The alert timeline and its summary for one level of a threshold."""
+
+    level: str
+    value: float
+    for_seconds: float
+    runs: _Runs = field(repr=False)
+    seconds_pending: float
+    seconds_firing: float
+    firings: int
+    resolutions: int
+    flaps: int
+    flapping: bool
+    state: AlertState
+    state_since: np.datetime64 | None
+    last_value: float
+    last_time: np.datetime64 | None
+
+    @cached_property
+    def intervals(self) -> tuple[AlertInterval, ...]:
+        """The pending and firing intervals, in time order (built on first use)."""
+        r, out = self.runs, []
+        for k in range(len(r.start)):
+            if r.fire[k] > r.start[k] or not r.fires[k]:
+                ongoing = bool(r.ongoing[k] and not r.fires[k])
+                out.append(
+                    AlertInterval(self.level, "pending", _dt(r.start[k]), _dt(r.fire[k]), ongoing)
+                )
+            if r.fires[k]:
+                out.append(
+                    AlertInterval(
+                        self.level, "firing", _dt(r.fire[k]), _dt(r.end[k]), bool(r.ongoing[k])
+                    )
+                )
+        return tuple(out)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready summary (without the timeline)."""
+        return {
+            "level": self.level,
+            "value": self.value,
+            "for_seconds": self.for_seconds,
+            "state": self.state,
+            "state_since": _iso(self.state_since),
+            "seconds_pending": self.seconds_pending,
+            "seconds_firing": self.seconds_firing,
+            "firings": self.firings,
+            "resolutions": self.resolutions,
+            "flaps": self.flaps,
+            "flapping": self.flapping,
+        }
+
+
+@dataclass(frozen=True)
+class ThresholdEvaluation:
+    """Every level of one threshold evaluated on one series."""
+
+    direction: Literal["above", "below"]
+    levels: tuple[LevelEvaluation, ...]
+    samples: int
+    step_seconds: float
+    last_value: float
+    last_time: np.datetime64 | None
+
+    def level(self, name: str) -> LevelEvaluation:
+        """The evaluation of the level called ``name``; ``KeyError`` if the threshold lacks it."""
+        for lv in self.levels:
+            if lv.level == name:
+                return lv
+        raise KeyError(name)
+
+    @property
+    def timeline(self) -> list[AlertInterval]:
+        """Every interval of every level, by start time (then by severity)."""
+        items = [iv for lv in self.levels for iv in lv.intervals]
+        return sorted(items, key=lambda iv: (iv.start, _SEVERITY.get(iv.level, 9)))
+
+    def highest(self, state: AlertState) -> LevelEvaluation | None:
+        """The most severe level (target excluded) currently in ``state``, or None."""
+        found = [lv for lv in self.levels if lv.state == state and lv.level != "target"]
+        return max(found, key=lambda lv: _SEVERITY.get(lv.level, 0)) if found else None
+
+    def to_dict(self, timeline: bool = False) -> dict[str, object]:
+        """JSON-ready form; the alert timeline only when ``timeline``."""
+        data: dict[str, object] = {
+            "direction": self.direction,
+            "samples": self.samples,
+            "step_seconds": self.step_seconds,
+            "last_value": _json_float(self.last_value),
+            "last_time": _iso(self.last_time),
+            "levels": [lv.to_dict() for lv in self.levels],
+        }
+        if timeline:
+            data["timeline"] = [iv.to_dict() for iv in self.timeline]
+        return data
+
+
+def _iso(t: np.datetime64 | None) -> str | None:
+    return None if t is None else f"{np.datetime_as_string(t, unit='s')}Z"
+
+
+def _json_float(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
+
+
+def _level_for(threshold: Threshold, name: str) -> float:
+    lv = getattr(threshold, name)
+    text = lv.for_ or threshold.for_ or "0s"
+    return duration_seconds(text)
+
+
+def _regular_grid(
+    seconds: NDArray[np.int64], values: NDArray[np.float64], interval: int
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Instants every ``interval`` s from the first sample; each takes the latest fresh sample."""
+    grid = np.arange(seconds[0], seconds[-1] + 1, interval, dtype=np.int64)
+    idx = np.searchsorted(seconds, grid, side="right") - 1
+    fresh = grid - seconds[idx] <= LOOKBACK_SECONDS
+    return grid, np.where(fresh, values[idx], np.nan)
+
+
+def evaluate_level(
+    seconds: NDArray[np.int64],
+    condition: NDArray[np.bool_],
+    *,
+    level: str,
+    value: float,
+    for_seconds: float,
+    step_seconds: float,
+    last_value: float = float("nan"),
+    flap_window_seconds: float | None = None,
+) -> LevelEvaluation:
+    """Timeline and summary of one level from the condition at each (sorted) instant.
+
+    ``seconds`` are epoch seconds of the evaluation instants, ``condition`` whether the level
+    was crossed at each. See the module docstring for the semantics.
+    """
+    n = len(seconds)
+    if n == 0:
+        empty, never = np.zeros(0, np.int64), np.zeros(0, bool)
+        return LevelEvaluation(
+            level,
+            value,
+            for_seconds,
+            _Runs(empty, empty, empty, never, never),
+            0.0,
+            0.0,
+            0,
+            0,
+            0,
+            False,
+            "inactive",
+            None,
+            last_value,
+            None,
+        )
+    gap = np.zeros(n, dtype=bool)  # gap[i]: the series was absent just before instant i
+    gap[1:] = np.diff(seconds) > GAP_STEPS * step_seconds
+    prev = np.zeros(n, dtype=bool)
+    prev[1:] = condition[:-1]
+    nxt = np.zeros(n, dtype=bool)
+    nxt[:-1] = condition[1:] & ~gap[1:]
+    starts = np.flatnonzero(condition & (~prev | gap))
+    ends = np.flatnonzero(condition & ~nxt)  # last true instant of each run
+    start_s = seconds[starts]
+    # Exclusive end of each run: the false instant after it, one step after it before a gap,
+    # or the last instant when it is still going on.
+    after = np.minimum(ends + 1, n - 1)
+    ongoing = ends == n - 1
+    end_s = np.where(
+        ongoing,
+        seconds[ends],
+        np.where(gap[after], seconds[ends] + int(step_seconds), seconds[after]),
+    )
+    # Firing starts at the first instant of the run with t - start >= for.
+    fire_idx = np.searchsorted(seconds, start_s + for_seconds, side="left")
+    fires = fire_idx <= ends
+    fire_s = np.where(fires, seconds[np.minimum(fire_idx, n - 1)], end_s).astype(np.int64)
+    end_s = end_s.astype(np.int64)
+
+    pending_s = fire_s - start_s
+    firing_s = np.where(fires, end_s - fire_s, 0)
+    fired = np.flatnonzero(fires)
+    firings = len(fired)
+    resolutions = int(np.count_nonzero(fires & ~ongoing))
+    window = (
+        flap_window_seconds
+        if flap_window_seconds is not None
+        else max(_DEFAULT_FLAP_WINDOW, _FLAP_FOR_FACTOR * for_seconds)
+    )
+    flaps = 0
+    if firings > 1:
+        quiet = fire_s[fired][1:] - end_s[fired][:-1]
+        flaps = int(np.count_nonzero(quiet < window))
+
+    state: AlertState = "inactive"
+    since: np.datetime64 | None = None
+    if len(starts) and ongoing[-1]:
+        state = "firing" if fires[-1] else "pending"
+        since = _dt(fire_s[-1] if fires[-1] else start_s[-1])
+    return LevelEvaluation(
+        level=level,
+        value=value,
+        for_seconds=for_seconds,
+        runs=_Runs(start_s, fire_s, end_s, fires, ongoing),
+        seconds_pending=float(pending_s.sum()),
+        seconds_firing=float(firing_s.sum()),
+        firings=firings,
+        resolutions=resolutions,
+        flaps=flaps,
+        flapping=flaps >= FLAP_MIN,
+        state=state,
+        state_since=since,
+        last_value=last_value,
+        last_time=_dt(seconds[-1]),
+    )
+
+
+def _dt(seconds: np.integer | int) -> np.datetime64:
+    return np.datetime64(int(seconds), "s")
+
+
+def evaluate_threshold(
+    timestamps: ArrayLike,
+    values: ArrayLike,
+    threshold: Threshold,
+    *,
+    eval_interval_seconds: int | None = None,
+    flap_window_seconds: float | None = None,
+) -> ThresholdEvaluation:
+    """Evaluate every level of ``threshold`` on one series, as Prometheus would alert on it.
+
+    ``timestamps`` (``datetime64``, any unit, or epoch seconds) need not be sorted; values are
+    floats, NaN meaning missing. Returns the alert timeline and a summary per level.
+    """
+    ts = np.asarray(timestamps)
+    if ts.dtype.kind == "M":
+        seconds = ts.astype("datetime64[s]").astype(np.int64)
+    else:
+        seconds = np.asarray(ts, dtype=np.int64)
+    vals = np.asarray(values, dtype=np.float64).reshape(-1)
+    seconds = seconds.reshape(-1)
+    if len(seconds) != len(vals):
+        raise ValueError(f"{len(seconds)} timestamps but {len(vals)} values")
+    if len(seconds) > 1 and bool(np.any(seconds[1:] < seconds[:-1])):
+        order = np.argsort(seconds, kind="stable")
+        seconds, vals = seconds[order], vals[order]
+    if eval_interval_seconds is not None:
+        if eval_interval_seconds <= 0:
+            raise ValueError(f"eval_interval_seconds must be > 0, got {eval_interval_seconds}")
+        if len(seconds):
+            seconds, vals = _regular_grid(seconds, vals, eval_interval_seconds)
+        step = float(eval_interval_seconds)
+    else:
+        diffs = np.diff(seconds)
+        diffs = diffs[diffs > 0]
+        step = float(np.median(diffs)) if diffs.size else 0.0
+    last_value = float(vals[-1]) if len(vals) else float("nan")
+    with np.errstate(invalid="ignore"):
+        levels = []
+        for name, lv in threshold.levels():
+            crossed = vals > lv.value if threshold.direction == "above" else vals < lv.value
+            levels.append(
+                evaluate_level(
+                    seconds,
+                    crossed & ~np.isnan(vals),
+                    level=name,
+                    value=lv.value,
+                    for_seconds=_level_for(threshold, name),
+                    step_seconds=step,
+                    last_value=last_value,
+                    flap_window_seconds=flap_window_seconds,
+                )
+            )
+    return ThresholdEvaluation(
+        direction=threshold.direction,
+        levels=tuple(levels),
+        samples=len(seconds),
+        step_seconds=step,
+        last_value=last_value,
+        last_time=_dt(seconds[-1]) if len(seconds) else None,
+    )
+
+
+# --- checking a plan's thresholds against history ------------------------------------------
+
+CheckStatus = Literal["ok", "warning", "critical", "no data", "not observed"]
+_STATUS_RANK: dict[str, int] = {"ok": 0, "no data": 1, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The current status of one threshold on one series (or on none, see ``status``).
+
+    ``status`` is the most severe level FIRING at the last sample (``emergency`` counts as
+    ``critical``; ``target`` never changes it), ``no data`` when no stored series matches an
+    observed metric, ``not observed`` for a threshold on a plan-computed quantity.
+    """
+
+    threshold: str
+    metric: str
+    series: str | None
+    status: CheckStatus
+    level: str | None = None
+    pending: str | None = None
+    since: np.datetime64 | None = None
+    unit: str = ""
+    evaluation: ThresholdEvaluation | None = None
+    message: str = ""
+
+    def to_dict(self, timeline: bool = False) -> dict[str, object]:
+        """JSON-ready form."""
+        ev = self.evaluation
+        return {
+            "threshold": self.threshold,
+            "metric": self.metric,
+            "series": self.series,
+            "status": self.status,
+            "level": self.level,
+            "pending": self.pending,
+            "since": _iso(self.since),
+            "unit": self.unit,
+            "message": self.message,
+            "evaluation": ev.to_dict(timeline) if ev is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every threshold of a plan checked against metric history."""
+
+    results: tuple[CheckResult, ...]
+
+    @property
+    def checked(self) -> list[CheckResult]:
+        """Results of thresholds on observed metrics (the ones that set the exit code)."""
+        return [r for r in self.results if r.status != "not observed"]
+
+    @property
+    def status(self) -> Literal["ok", "warning", "critical"]:
+        """Overall status: critical if any is, else warning if any is warning or has no data."""
+        rank = max((_STATUS_RANK[r.status] for r in self.checked), default=0)
+        return ("ok", "warning", "critical")[rank]
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok, 1 warning (or no data), 2 critical."""
+        return _STATUS_RANK[self.status]
+
+    def to_dict(self, timeline: bool = False) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "results": [r.to_dict(timeline) for r in self.results],
+        }
+
+
+def _status(name: str, metric: str, series: str, unit: str, ev: ThresholdEvaluation) -> CheckResult:
+    firing = ev.highest("firing")
+    pending = ev.highest("pending")
+    rank = _SEVERITY[firing.level] if firing else 0
+    if pending is not None and _SEVERITY[pending.level] <= rank:
+        pending = None
+    status: CheckStatus = "ok"
+    if firing is not None:
+        status = "critical" if _SEVERITY[firing.level] >= _SEVERITY["critical"] else "warning"
+    return CheckResult(
+        threshold=name,
+        metric=metric,
+        series=series,
+        status=status,
+        level=firing.level if firing else None,
+        pending=pending.level if pending else None,
+        since=firing.state_since if firing else None,
+        unit=unit,
+        evaluation=ev,
+    )
+
+
+def check_plan(
+    plan: Plan, frame: MetricFrame, *, eval_interval_seconds: int | None = None
+) -> CheckReport:
+    """Evaluate every threshold of ``plan`` on the observed metrics' history in ``frame``.
+
+    A metric is observed when it has no expression; its series are those of ``frame`` whose id
+    matches ``Metric.series`` (a glob, default the metric's name), each checked on its own.
+    Thresholds on drivers, derived metrics and component outputs are plan events, reported as
+    ``not observed``; an observed metric without a matching series is ``no data``.
+    """
+    frame = frame.sorted()
+    results: list[CheckResult] = []
+    for name, thr in plan.thresholds.items():
+        metric = plan.metrics.get(thr.metric)
+        if metric is None or metric.expr is not None:
+            results.append(
+                CheckResult(
+                    name,
+                    thr.metric,
+                    None,
+                    "not observed",
+                    unit=thr.unit,
+                    message="computed by the plan, not observed; see `capplan plan`",
+                )
+            )
+            continue
+        glob = metric.series or thr.metric
+        matched = [s for s in frame.names if fnmatch.fnmatchcase(s, glob)]
+        if not matched:
+            results.append(
+                CheckResult(
+                    name,
+                    thr.metric,
+                    None,
+                    "no data",
+                    unit=thr.unit or metric.unit,
+                    message=f"no series matches '{glob}'",
+                )
+            )
+            continue
+        for series in matched:
+            ts, vals = frame.get(series)
+            ev = evaluate_threshold(ts, vals, thr, eval_interval_seconds=eval_interval_seconds)
+            results.append(_status(name, thr.metric, series, thr.unit or metric.unit, ev))
+    return CheckReport(tuple(results))
