@@ -34,8 +34,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work
 
 
+PROMETHEUS = "http://localhost:9090"
+
+
 @pytest.mark.parametrize("command", readme_commands())
-def test_readme_command_runs(command: str, workdir: Path) -> None:
+def test_readme_command_runs(command: str, workdir: Path, request: pytest.FixtureRequest) -> None:
+    if PROMETHEUS in command:  # the README's Prometheus is the real one the fixture starts
+        command = command.replace(PROMETHEUS, request.getfixturevalue("prometheus_url"))
     args = shlex.split(command)[1:]
     result = subprocess.run(
         [sys.executable, "-m", "capplan", *args],

@@ -1,0 +1,94 @@
+"""Fixtures shared by several test modules: a real Prometheus server with backfilled history.
+
+``prometheus_url`` writes six hours of ``cpu_usage{job="api"|"worker"}`` history as
+OpenMetrics (ending two hours ago), backfills it with ``promtool tsdb create-blocks-from
+openmetrics``, starts ``prometheus`` on a free loopback port and stops it at the end of the
+session. The Debian package ``prometheus`` provides both binaries (``.ci/run`` installs it);
+without them the tests that use it fail rather than skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+HOURS = 6
+STEP = 60
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: install the Debian package 'prometheus'")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def history_end() -> int:
+    # Whole minutes, two hours back: the head block is not involved, only backfilled blocks.
+    return (int(time.time()) // 3600 - 2) * 3600
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(tmp_path_factory: pytest.TempPathFactory, history_end: int) -> Iterator[str]:
+    promtool, prometheus = _binary("promtool"), _binary("prometheus")
+    work = tmp_path_factory.mktemp("prometheus")
+    start = history_end - HOURS * 3600
+    lines = ["# TYPE cpu_usage gauge"]
+    for job, base in (("api", 40.0), ("worker", 10.0)):
+        for i, ts in enumerate(range(start, history_end + 1, STEP)):
+            lines.append(f'cpu_usage{{job="{job}"}} {base + i * 0.01:.2f} {ts}')
+    lines.append("# EOF")
+    source = work / "history.om"
+    source.write_text("\n".join(lines) + "\n")
+    data = work / "data"
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+        check=True,
+        capture_output=True,
+    )
+    config = work / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1h\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=30d",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("prometheus did not become ready within 30 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
