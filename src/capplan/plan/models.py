@@ -12,8 +12,6 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -24,8 +22,35 @@ from pydantic import (
 
 from capplan.errors import UsageError, line_for
 from capplan.plan.base import Strict, suggest
-from capplan.plan.durations import duration_seconds, parse_start_date
-from capplan.plan.policies import Deploy, Policy
+from capplan.plan.components import (
+    Component,
+    FormulaComponent,
+    HorizontalComponent,
+    InstanceShape,
+    Price,
+    Rung,
+    Tier,
+    TierComponent,
+    VerticalComponent,
+)
+from capplan.plan.drivers import (
+    AnnualGrowth,
+    CompoundGrowth,
+    ConstantGrowth,
+    Driver,
+    DriverOverride,
+    Growth,
+    GrowthOverride,
+    LinearGrowth,
+    LogisticGrowth,
+    PointsGrowth,
+    Scenario,
+    Step,
+    Uncertainty,
+)
+from capplan.plan.durations import parse_start_date
+from capplan.plan.fields import Duration, Expr, Finite, NonNeg
+from capplan.plan.policies import Policy
 
 __all__ = [
     "AnnualGrowth",
@@ -64,186 +89,6 @@ MAX_PERIODS = {"month": 120, "week": 520, "day": 1830}
 LEVEL_NAMES = ("target", "warning", "critical", "emergency")
 
 
-def _check_duration(text: str) -> str:
-    duration_seconds(text)
-    return text.strip()
-
-
-def _number_or_text(value: Any) -> Any:
-    """Expressions may be written as bare numbers; keep them as text for one code path."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected an expression or a number, got {value!r}")
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
-    return value
-
-
-Duration = Annotated[str, AfterValidator(_check_duration)]
-Expr = Annotated[str, BeforeValidator(_number_or_text), Field(min_length=1)]
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-PeriodRef = int | dt.date | str
-
-
-# --- growth -------------------------------------------------------------------------------
-
-
-def _point_keys_as_text(cls: type, value: Any) -> Any:
-    """YAML reads ``6: 5000`` with an int key and ``2025-06: 5000`` with a str key: one type."""
-    if isinstance(value, dict):
-        return {str(k): v for k, v in value.items()}
-    return value
-
-
-class Uncertainty(Strict):
-    """Uncertainty on a growth rate, sampled once per Monte Carlo path (or per period)."""
-
-    dist: Literal["normal", "triangular", "uniform"]
-    sd: NonNeg | None = Field(None, description="Standard deviation (normal).")
-    low: Finite | None = Field(None, description="Lowest rate (triangular, uniform).")
-    high: Finite | None = Field(None, description="Highest rate (triangular, uniform).")
-    per: Literal["path", "period"] = Field(
-        "path", description="Draw one rate per path, or a new rate every period."
-    )
-
-    @model_validator(mode="after")
-    def _parameters(self) -> Uncertainty:
-        if self.dist == "normal" and self.sd is None:
-            raise ValueError("a normal uncertainty needs 'sd'")
-        if self.dist != "normal":
-            if self.low is None or self.high is None:
-                raise ValueError(f"a {self.dist} uncertainty needs 'low' and 'high'")
-            if self.low > self.high:
-                raise ValueError(f"'low' ({self.low}) must not exceed 'high' ({self.high})")
-        return self
-
-
-class CompoundGrowth(Strict):
-    """``x *= 1 + rate - churn`` every month (rates are monthly, converted for other steps)."""
-
-    model: Literal["compound"]
-    rate: Finite = Field(description="Monthly growth rate, 0.25 for 25%.")
-    churn: Fraction = Field(0.0, description="Monthly churn rate, subtracted from the rate.")
-    uncertainty: Uncertainty | None = None
-
-
-class AnnualGrowth(Strict):
-    """Compound growth given as a yearly rate (``0.5`` = +50% a year), spread over months."""
-
-    model: Literal["annual"]
-    rate: Finite = Field(description="Yearly growth rate.")
-    uncertainty: Uncertainty | None = None
-
-
-class LinearGrowth(Strict):
-    """A straight line: ``per_month`` units added every month (negative to shrink)."""
-
-    model: Literal["linear"]
-    per_month: Finite
-    uncertainty: Uncertainty | None = None
-
-
-class LogisticGrowth(Strict):
-    """S-curve growth at monthly ``rate`` that saturates at ``capacity``."""
-
-    model: Literal["logistic"]
-    rate: Positive
-    capacity: Positive
-    uncertainty: Uncertainty | None = None
-
-
-class PointsGrowth(Strict):
-    """Explicit values at periods or dates, interpolated in between (a quarterly table)."""
-
-    model: Literal["points"]
-    points: dict[str, NonNeg] = Field(
-        description="Period number (1, 3, 6) or date (2025-03) → value.", min_length=1
-    )
-    interpolation: Literal["linear", "exponential", "step"] = "linear"
-    after: Literal["hold", "extrapolate"] = "hold"
-
-    _keys_as_text = field_validator("points", mode="before")(_point_keys_as_text)
-
-
-class ConstantGrowth(Strict):
-    """No growth: the value stays at its initial level (plus any steps)."""
-
-    model: Literal["none"]
-
-
-Growth = Annotated[
-    CompoundGrowth | AnnualGrowth | LinearGrowth | LogisticGrowth | PointsGrowth | ConstantGrowth,
-    Field(discriminator="model"),
-]
-
-
-class GrowthOverride(Strict):
-    """Fields a scenario changes in a driver's growth; unset fields keep the base value."""
-
-    model: Literal["compound", "annual", "linear", "logistic", "points", "none"] | None = None
-    rate: Finite | None = None
-    churn: Fraction | None = None
-    per_month: Finite | None = None
-    capacity: Positive | None = None
-    points: dict[str, NonNeg] | None = None
-    interpolation: Literal["linear", "exponential", "step"] | None = None
-    after: Literal["hold", "extrapolate"] | None = None
-    uncertainty: Uncertainty | None = None
-
-    _keys_as_text = field_validator("points", mode="before")(_point_keys_as_text)
-
-
-class Step(Strict):
-    """A one-off change from a period on: a launch adds users, a migration doubles data."""
-
-    at: PeriodRef = Field(description="Period number or date the step takes effect.")
-    add: Finite | None = None
-    multiply: Positive | None = None
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _one_change(self) -> Step:
-        if (self.add is None) == (self.multiply is None):
-            raise ValueError("a step needs exactly one of 'add' or 'multiply'")
-        return self
-
-
-class DriverOverride(Strict):
-    """What one scenario changes in a driver."""
-
-    initial: NonNeg | None = None
-    growth: GrowthOverride | None = None
-    steps: list[Step] | None = None
-
-
-class Driver(Strict):
-    """A base quantity (registered users, agents, requests/s) with its growth."""
-
-    initial: NonNeg = Field(description="Value in period 0 (today).")
-    unit: str = ""
-    description: str = ""
-    growth: Growth = Field(default_factory=lambda: ConstantGrowth(model="none"))
-    steps: list[Step] = Field(default_factory=list)
-    scenarios: dict[str, DriverOverride] = Field(
-        default_factory=dict, description="Per-scenario changes to initial, growth or steps."
-    )
-
-
-class Scenario(Strict):
-    """A named growth scenario (conservative / moderate / aggressive)."""
-
-    description: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _text_is_description(cls, data: Any) -> Any:
-        if data is None:
-            return {}
-        return {"description": data} if isinstance(data, str) else data
-
-
 # --- metrics --------------------------------------------------------------------------------
 
 
@@ -269,175 +114,6 @@ class Metric(Strict):
         if isinstance(data, str | int | float) and not isinstance(data, bool):
             return {"expr": data}
         return data
-
-
-# --- components -------------------------------------------------------------------------------
-
-
-class InstanceShape(Strict):
-    """Resources of one instance."""
-
-    vcpu: NonNeg = 0.0
-    memory_gb: NonNeg = 0.0
-    storage_gb: NonNeg = 0.0
-
-
-class Price(Strict):
-    """Monthly prices; a component's cost is the sum of the parts that apply."""
-
-    fixed: NonNeg = Field(0.0, description="Flat monthly amount.")
-    per_instance: NonNeg = 0.0
-    per_vcpu: NonNeg = 0.0
-    per_memory_gb: NonNeg = 0.0
-    per_storage_gb: NonNeg = 0.0
-    reserved_discount: Fraction | None = Field(
-        None, description="Discount for reserved (committed) capacity, 0.2 for 20%."
-    )
-
-
-class _ComponentBase(Strict):
-    description: str = ""
-    lead_time: Duration | None = Field(
-        None, description="Time to carry out a change (4h, 2w); action dates are moved earlier."
-    )
-    price: Price = Field(default_factory=Price)
-    deploy: Deploy | None = Field(None, description="Kubernetes / compose settings.")
-
-
-class HorizontalComponent(_ComponentBase):
-    """Identical instances behind a load balancer, sized from a demand and a per-instance
-    capacity: ``ceil(demand / (capacity × target)) + ceil(base × buffer) + redundancy``."""
-
-    kind: Literal["horizontal"]
-    demand: Expr
-    capacity_per_instance: Positive
-    target_utilization: Annotated[float, Field(gt=0, le=1)] = 1.0
-    buffer: NonNeg = Field(0.0, description="Extra instances as a share of the base, 0.2 = 20%.")
-    redundancy: Annotated[int, Field(ge=0)] = Field(0, description="Spare instances (N+1 → 1).")
-    min_instances: Annotated[int, Field(ge=0)] = 1
-    max_instances: Annotated[int, Field(ge=1)] | None = None
-    instance: InstanceShape = Field(default_factory=InstanceShape)
-
-    @model_validator(mode="after")
-    def _bounds(self) -> HorizontalComponent:
-        if self.max_instances is not None and self.min_instances > self.max_instances:
-            raise ValueError(
-                f"min_instances ({self.min_instances}) must not exceed max_instances "
-                f"({self.max_instances})"
-            )
-        return self
-
-
-class Rung(Strict):
-    """One size of a vertically scaled component (a managed database plan)."""
-
-    name: str
-    limits: dict[str, NonNeg | None] = Field(
-        description="Resource → limit; null means unlimited (custom)."
-    )
-    price: NonNeg = Field(0.0, description="Monthly price of this size.")
-    vcpu: NonNeg = 0.0
-    memory_gb: NonNeg = 0.0
-    storage_gb: NonNeg = 0.0
-    lead_time: Duration | None = Field(
-        None, description="Time to move up to this rung; overrides the component's lead_time."
-    )
-
-
-class VerticalComponent(_ComponentBase):
-    """A ladder of sizes; the cheapest rung whose limits hold the demand with headroom wins."""
-
-    kind: Literal["vertical"]
-    demand: dict[str, Expr] = Field(min_length=1, description="Resource → demand expression.")
-    headroom: Annotated[float, Field(ge=0, lt=1)] = Field(
-        0.2, description="Share of each limit kept free: 0.25 means use at most 75%."
-    )
-    rungs: list[Rung] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _limits_cover_demand(self) -> VerticalComponent:
-        names = [r.name for r in self.rungs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"rung names must be unique, got {names}")
-        for i, rung in enumerate(self.rungs):
-            missing = sorted(set(self.demand) - set(rung.limits))
-            if missing:
-                raise ValueError(
-                    f"rungs[{i}] ({rung.name}) has no limit for {', '.join(missing)}; every rung "
-                    "needs a limit (or null for unlimited) for each demand"
-                )
-        return self
-
-
-class Tier(Strict):
-    """A named bundle of allocations sized for a capacity (Starter 1K, Growth 10K...)."""
-
-    name: str
-    capacity: Positive = Field(description="Demand the tier is built for (concurrent users).")
-    price: NonNeg = Field(0.0, description="Monthly cost of the whole tier.")
-    allocations: dict[str, dict[str, NonNeg]] = Field(
-        default_factory=dict,
-        description="Part → resource → amount, e.g. backend: {instances: 6, vcpu: 12}.",
-    )
-    lead_time: Duration | None = Field(
-        None,
-        description="Time to move up to this tier (a 4h procedure); overrides the "
-        "component's lead_time.",
-    )
-
-
-class TierComponent(_ComponentBase):
-    """A ladder of bundles; the next tier is due when demand reaches ``trigger`` × capacity."""
-
-    kind: Literal["tiers"]
-    demand: Expr
-    trigger: Annotated[float, Field(gt=0, le=1)] = 0.7
-    interpolate: bool = Field(
-        False, description="Scale allocations and price between tiers instead of jumping."
-    )
-    tiers: list[Tier] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _ascending(self) -> TierComponent:
-        caps = [t.capacity for t in self.tiers]
-        if any(b <= a for a, b in itertools.pairwise(caps)):
-            raise ValueError(f"tiers must be listed by ascending capacity, got {caps}")
-        names = [t.name for t in self.tiers]
-        if len(set(names)) != len(names):
-            raise ValueError(f"tier names must be unique, got {names}")
-        return self
-
-
-class FormulaComponent(_ComponentBase):
-    """Resources given directly as expressions (the runbook formulas), with optional
-    provisioned capacity (for utilization) and a cost expression."""
-
-    kind: Literal["formula"]
-    resources: dict[str, Expr] = Field(
-        min_length=1,
-        description="Resource → expression; instances, vcpu, memory_gb and storage_gb are "
-        "priced and totalled, others (connections) are reported as they are.",
-    )
-    capacity: dict[str, Expr] = Field(
-        default_factory=dict, description="Resource → provisioned amount, for utilization."
-    )
-    cost: Expr | None = Field(None, description="Extra monthly cost expression (API usage).")
-
-    @model_validator(mode="after")
-    def _capacity_names(self) -> FormulaComponent:
-        unknown = sorted(set(self.capacity) - set(self.resources))
-        if unknown:
-            raise ValueError(
-                f"capacity names {', '.join(unknown)} are not among resources "
-                f"({', '.join(self.resources)})"
-            )
-        return self
-
-
-Component = Annotated[
-    HorizontalComponent | VerticalComponent | TierComponent | FormulaComponent,
-    Field(discriminator="kind"),
-]
 
 
 # --- thresholds, budget, simulation ---------------------------------------------------------

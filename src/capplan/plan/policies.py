@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from capplan.plan.base import Strict
-from capplan.plan.durations import duration_seconds
+from capplan.plan.fields import Duration
 
 __all__ = [
     "CPU_QUANTITY",
@@ -63,11 +63,6 @@ def memory_bytes(quantity: str) -> float:
     return float(match.group(1)) * _MEMORY_UNITS[match.group(3)]
 
 
-def _duration(text: str) -> str:
-    duration_seconds(text)
-    return text.strip()
-
-
 def _cpu(text: Any) -> str:
     cpu_cores(str(text))
     return str(text).strip()
@@ -78,44 +73,18 @@ def _memory(text: Any) -> str:
     return str(text).strip()
 
 
-Duration = Annotated[str, Field(min_length=1)]
-CpuQuantity = Annotated[str, Field(min_length=1)]
-MemoryQuantity = Annotated[str, Field(min_length=1)]
+CpuQuantity = Annotated[str, BeforeValidator(str), AfterValidator(_cpu)]
+MemoryQuantity = Annotated[str, BeforeValidator(str), AfterValidator(_memory)]
 
 
-class _Strict(Strict):
-    @model_validator(mode="after")
-    def _check_quantities(self) -> Any:
-        for name, value in self:
-            if value is None:
-                continue
-            if name in _DURATION_FIELDS:
-                _duration(value)
-            elif name == "cpu":
-                _cpu(value)
-            elif name == "memory":
-                _memory(value)
-        return self
-
-
-_DURATION_FIELDS = {
-    "for_",
-    "cooldown",
-    "startup",
-    "sync_period",
-    "stabilization_window",
-    "period",
-}
-
-
-class Resources(_Strict):
+class Resources(Strict):
     """A Kubernetes-style resource pair: ``cpu: 250m``, ``memory: 256Mi``."""
 
     cpu: CpuQuantity | None = None
     memory: MemoryQuantity | None = None
 
 
-class Deploy(_Strict):
+class Deploy(Strict):
     """How a component runs, for Kubernetes manifests and compose files; requests and limits
     default to the component's instance shape."""
 
@@ -126,7 +95,7 @@ class Deploy(_Strict):
     limits: Resources | None = None
 
 
-class StepRule(_Strict):
+class StepRule(Strict):
     """One direction of a step policy: when ``metric`` has been past ``threshold`` for
     ``for``, change by ``step`` instances (or ``percent``), then wait ``cooldown``."""
 
@@ -150,7 +119,7 @@ class StepRule(_Strict):
         return ("step", float(self.step or 1))
 
 
-class _PolicyBase(_Strict):
+class _PolicyBase(Strict):
     component: str = Field(description="The (horizontal) component this policy scales.")
     description: str = ""
     min_replicas: Annotated[int, Field(ge=0)] = 1
@@ -186,7 +155,7 @@ class StepPolicy(_PolicyBase):
         return self
 
 
-class HpaRule(_Strict):
+class HpaRule(Strict):
     """One HPA behavior policy: at most ``value`` pods or percent per ``period``."""
 
     type: Literal["Pods", "Percent"]
@@ -194,7 +163,7 @@ class HpaRule(_Strict):
     period: Duration = "15s"
 
 
-class HpaDirection(_Strict):
+class HpaDirection(Strict):
     """HPA behavior for one direction."""
 
     stabilization_window: Duration | None = None
@@ -202,7 +171,7 @@ class HpaDirection(_Strict):
     policies: list[HpaRule] | None = None
 
 
-class HpaBehavior(_Strict):
+class HpaBehavior(Strict):
     scale_up: HpaDirection = Field(default_factory=HpaDirection)
     scale_down: HpaDirection = Field(default_factory=HpaDirection)
 
@@ -219,7 +188,7 @@ class HpaPolicy(_PolicyBase):
     behavior: HpaBehavior = Field(default_factory=HpaBehavior)
 
 
-class VpaPolicy(_Strict):
+class VpaPolicy(Strict):
     """A Kubernetes VerticalPodAutoscaler for a component."""
 
     kind: Literal["vpa"]

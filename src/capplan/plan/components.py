@@ -1,0 +1,184 @@
+"""Components of a plan: horizontal, vertical ladders, tier bundles and formula-sized, with
+their prices and instance shapes."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from capplan.plan.base import Strict
+from capplan.plan.fields import Duration, Expr, Fraction, NonNeg, Positive
+from capplan.plan.policies import Deploy
+
+# --- components -------------------------------------------------------------------------------
+
+
+class InstanceShape(Strict):
+    """Resources of one instance."""
+
+    vcpu: NonNeg = 0.0
+    memory_gb: NonNeg = 0.0
+    storage_gb: NonNeg = 0.0
+
+
+class Price(Strict):
+    """Monthly prices; a component's cost is the sum of the parts that apply."""
+
+    fixed: NonNeg = Field(0.0, description="Flat monthly amount.")
+    per_instance: NonNeg = 0.0
+    per_vcpu: NonNeg = 0.0
+    per_memory_gb: NonNeg = 0.0
+    per_storage_gb: NonNeg = 0.0
+    reserved_discount: Fraction | None = Field(
+        None, description="Discount for reserved (committed) capacity, 0.2 for 20%."
+    )
+
+
+class _ComponentBase(Strict):
+    description: str = ""
+    lead_time: Duration | None = Field(
+        None, description="Time to carry out a change (4h, 2w); action dates are moved earlier."
+    )
+    price: Price = Field(default_factory=Price)
+    deploy: Deploy | None = Field(None, description="Kubernetes / compose settings.")
+
+
+class HorizontalComponent(_ComponentBase):
+    """Identical instances behind a load balancer, sized from a demand and a per-instance
+    capacity: ``ceil(demand / (capacity × target)) + ceil(base × buffer) + redundancy``."""
+
+    kind: Literal["horizontal"]
+    demand: Expr
+    capacity_per_instance: Positive
+    target_utilization: Annotated[float, Field(gt=0, le=1)] = 1.0
+    buffer: NonNeg = Field(0.0, description="Extra instances as a share of the base, 0.2 = 20%.")
+    redundancy: Annotated[int, Field(ge=0)] = Field(0, description="Spare instances (N+1 → 1).")
+    min_instances: Annotated[int, Field(ge=0)] = 1
+    max_instances: Annotated[int, Field(ge=1)] | None = None
+    instance: InstanceShape = Field(default_factory=InstanceShape)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> HorizontalComponent:
+        if self.max_instances is not None and self.min_instances > self.max_instances:
+            raise ValueError(
+                f"min_instances ({self.min_instances}) must not exceed max_instances "
+                f"({self.max_instances})"
+            )
+        return self
+
+
+class Rung(Strict):
+    """One size of a vertically scaled component (a managed database plan)."""
+
+    name: str
+    limits: dict[str, NonNeg | None] = Field(
+        description="Resource → limit; null means unlimited (custom)."
+    )
+    price: NonNeg = Field(0.0, description="Monthly price of this size.")
+    vcpu: NonNeg = 0.0
+    memory_gb: NonNeg = 0.0
+    storage_gb: NonNeg = 0.0
+    lead_time: Duration | None = Field(
+        None, description="Time to move up to this rung; overrides the component's lead_time."
+    )
+
+
+class VerticalComponent(_ComponentBase):
+    """A ladder of sizes; the cheapest rung whose limits hold the demand with headroom wins."""
+
+    kind: Literal["vertical"]
+    demand: dict[str, Expr] = Field(min_length=1, description="Resource → demand expression.")
+    headroom: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.2, description="Share of each limit kept free: 0.25 means use at most 75%."
+    )
+    rungs: list[Rung] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _limits_cover_demand(self) -> VerticalComponent:
+        names = [r.name for r in self.rungs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"rung names must be unique, got {names}")
+        for i, rung in enumerate(self.rungs):
+            missing = sorted(set(self.demand) - set(rung.limits))
+            if missing:
+                raise ValueError(
+                    f"rungs[{i}] ({rung.name}) has no limit for {', '.join(missing)}; every rung "
+                    "needs a limit (or null for unlimited) for each demand"
+                )
+        return self
+
+
+class Tier(Strict):
+    """A named bundle of allocations sized for a capacity (Starter 1K, Growth 10K...)."""
+
+    name: str
+    capacity: Positive = Field(description="Demand the tier is built for (concurrent users).")
+    price: NonNeg = Field(0.0, description="Monthly cost of the whole tier.")
+    allocations: dict[str, dict[str, NonNeg]] = Field(
+        default_factory=dict,
+        description="Part → resource → amount, e.g. backend: {instances: 6, vcpu: 12}.",
+    )
+    lead_time: Duration | None = Field(
+        None,
+        description="Time to move up to this tier (a 4h procedure); overrides the "
+        "component's lead_time.",
+    )
+
+
+class TierComponent(_ComponentBase):
+    """A ladder of bundles; the next tier is due when demand reaches ``trigger`` × capacity."""
+
+    kind: Literal["tiers"]
+    demand: Expr
+    trigger: Annotated[float, Field(gt=0, le=1)] = 0.7
+    interpolate: bool = Field(
+        False, description="Scale allocations and price between tiers instead of jumping."
+    )
+    tiers: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ascending(self) -> TierComponent:
+        caps = [t.capacity for t in self.tiers]
+        if any(b <= a for a, b in itertools.pairwise(caps)):
+            raise ValueError(f"tiers must be listed by ascending capacity, got {caps}")
+        names = [t.name for t in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tier names must be unique, got {names}")
+        return self
+
+
+class FormulaComponent(_ComponentBase):
+    """Resources given directly as expressions (the runbook formulas), with optional
+    provisioned capacity (for utilization) and a cost expression."""
+
+    kind: Literal["formula"]
+    resources: dict[str, Expr] = Field(
+        min_length=1,
+        description="Resource → expression; instances, vcpu, memory_gb and storage_gb are "
+        "priced and totalled, others (connections) are reported as they are.",
+    )
+    capacity: dict[str, Expr] = Field(
+        default_factory=dict, description="Resource → provisioned amount, for utilization."
+    )
+    cost: Expr | None = Field(None, description="Extra monthly cost expression (API usage).")
+
+    @model_validator(mode="after")
+    def _capacity_names(self) -> FormulaComponent:
+        unknown = sorted(set(self.capacity) - set(self.resources))
+        if unknown:
+            raise ValueError(
+                f"capacity names {', '.join(unknown)} are not among resources "
+                f"({', '.join(self.resources)})"
+            )
+        return self
+
+
+Component = Annotated[
+    HorizontalComponent | VerticalComponent | TierComponent | FormulaComponent,
+    Field(discriminator="kind"),
+]

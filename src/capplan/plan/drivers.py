@@ -1,0 +1,171 @@
+"""Drivers and their growth: compound, annual, linear, logistic, explicit points, constant;
+one-off steps, per-scenario overrides and rate uncertainty for Monte Carlo."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from capplan.plan.base import Strict
+from capplan.plan.fields import Finite, Fraction, NonNeg, PeriodRef, Positive
+
+# --- growth -------------------------------------------------------------------------------
+
+
+def _point_keys_as_text(cls: type, value: Any) -> Any:
+    """YAML reads ``6: 5000`` with an int key and ``2025-06: 5000`` with a str key: one type."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    return value
+
+
+class Uncertainty(Strict):
+    """Uncertainty on a growth rate, sampled once per Monte Carlo path (or per period)."""
+
+    dist: Literal["normal", "triangular", "uniform"]
+    sd: NonNeg | None = Field(None, description="Standard deviation (normal).")
+    low: Finite | None = Field(None, description="Lowest rate (triangular, uniform).")
+    high: Finite | None = Field(None, description="Highest rate (triangular, uniform).")
+    per: Literal["path", "period"] = Field(
+        "path", description="Draw one rate per path, or a new rate every period."
+    )
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Uncertainty:
+        if self.dist == "normal" and self.sd is None:
+            raise ValueError("a normal uncertainty needs 'sd'")
+        if self.dist != "normal":
+            if self.low is None or self.high is None:
+                raise ValueError(f"a {self.dist} uncertainty needs 'low' and 'high'")
+            if self.low > self.high:
+                raise ValueError(f"'low' ({self.low}) must not exceed 'high' ({self.high})")
+        return self
+
+
+class CompoundGrowth(Strict):
+    """``x *= 1 + rate - churn`` every month (rates are monthly, converted for other steps)."""
+
+    model: Literal["compound"]
+    rate: Finite = Field(description="Monthly growth rate, 0.25 for 25%.")
+    churn: Fraction = Field(0.0, description="Monthly churn rate, subtracted from the rate.")
+    uncertainty: Uncertainty | None = None
+
+
+class AnnualGrowth(Strict):
+    """Compound growth given as a yearly rate (``0.5`` = +50% a year), spread over months."""
+
+    model: Literal["annual"]
+    rate: Finite = Field(description="Yearly growth rate.")
+    uncertainty: Uncertainty | None = None
+
+
+class LinearGrowth(Strict):
+    """A straight line: ``per_month`` units added every month (negative to shrink)."""
+
+    model: Literal["linear"]
+    per_month: Finite
+    uncertainty: Uncertainty | None = None
+
+
+class LogisticGrowth(Strict):
+    """S-curve growth at monthly ``rate`` that saturates at ``capacity``."""
+
+    model: Literal["logistic"]
+    rate: Positive
+    capacity: Positive
+    uncertainty: Uncertainty | None = None
+
+
+class PointsGrowth(Strict):
+    """Explicit values at periods or dates, interpolated in between (a quarterly table)."""
+
+    model: Literal["points"]
+    points: dict[str, NonNeg] = Field(
+        description="Period number (1, 3, 6) or date (2025-03) → value.", min_length=1
+    )
+    interpolation: Literal["linear", "exponential", "step"] = "linear"
+    after: Literal["hold", "extrapolate"] = "hold"
+
+    _keys_as_text = field_validator("points", mode="before")(_point_keys_as_text)
+
+
+class ConstantGrowth(Strict):
+    """No growth: the value stays at its initial level (plus any steps)."""
+
+    model: Literal["none"]
+
+
+Growth = Annotated[
+    CompoundGrowth | AnnualGrowth | LinearGrowth | LogisticGrowth | PointsGrowth | ConstantGrowth,
+    Field(discriminator="model"),
+]
+
+
+class GrowthOverride(Strict):
+    """Fields a scenario changes in a driver's growth; unset fields keep the base value."""
+
+    model: Literal["compound", "annual", "linear", "logistic", "points", "none"] | None = None
+    rate: Finite | None = None
+    churn: Fraction | None = None
+    per_month: Finite | None = None
+    capacity: Positive | None = None
+    points: dict[str, NonNeg] | None = None
+    interpolation: Literal["linear", "exponential", "step"] | None = None
+    after: Literal["hold", "extrapolate"] | None = None
+    uncertainty: Uncertainty | None = None
+
+    _keys_as_text = field_validator("points", mode="before")(_point_keys_as_text)
+
+
+class Step(Strict):
+    """A one-off change from a period on: a launch adds users, a migration doubles data."""
+
+    at: PeriodRef = Field(description="Period number or date the step takes effect.")
+    add: Finite | None = None
+    multiply: Positive | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_change(self) -> Step:
+        if (self.add is None) == (self.multiply is None):
+            raise ValueError("a step needs exactly one of 'add' or 'multiply'")
+        return self
+
+
+class DriverOverride(Strict):
+    """What one scenario changes in a driver."""
+
+    initial: NonNeg | None = None
+    growth: GrowthOverride | None = None
+    steps: list[Step] | None = None
+
+
+class Driver(Strict):
+    """A base quantity (registered users, agents, requests/s) with its growth."""
+
+    initial: NonNeg = Field(description="Value in period 0 (today).")
+    unit: str = ""
+    description: str = ""
+    growth: Growth = Field(default_factory=lambda: ConstantGrowth(model="none"))
+    steps: list[Step] = Field(default_factory=list)
+    scenarios: dict[str, DriverOverride] = Field(
+        default_factory=dict, description="Per-scenario changes to initial, growth or steps."
+    )
+
+
+class Scenario(Strict):
+    """A named growth scenario (conservative / moderate / aggressive)."""
+
+    description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_is_description(cls, data: Any) -> Any:
+        if data is None:
+            return {}
+        return {"description": data} if isinstance(data, str) else data
