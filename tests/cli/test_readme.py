@@ -19,11 +19,12 @@ def readme_commands() -> list[str]:
     text = README.read_text(encoding="utf-8")
     blocks = re.findall(r"```console\n(.*?)```", text, flags=re.S)
     lines = [line for block in blocks for line in block.splitlines()]
-    return [line[2:].split("  #")[0].strip() for line in lines if line.startswith("$ capplan")]
+    tools = ("$ capplan", "$ promtool")
+    return [line[2:].split("  #")[0].strip() for line in lines if line.startswith(tools)]
 
 
 def test_readme_shows_every_command() -> None:
-    shown = {shlex.split(c)[1] for c in readme_commands()}
+    shown = {shlex.split(c)[1] for c in readme_commands() if c.startswith("capplan")}
     assert shown >= {"init", "plan", "scenarios", "validate", "schema"}
 
 
@@ -41,9 +42,16 @@ PROMETHEUS = "http://localhost:9090"
 def test_readme_command_runs(command: str, workdir: Path, request: pytest.FixtureRequest) -> None:
     if PROMETHEUS in command:  # the README's Prometheus is the real one the fixture starts
         command = command.replace(PROMETHEUS, request.getfixturevalue("prometheus_url"))
-    args = shlex.split(command)[1:]
+    tool, *args = shlex.split(command)
+    if tool == "promtool":
+        found = shutil.which("promtool")
+        if found is None:
+            pytest.fail("promtool is not installed: install the Debian package 'prometheus'")
+        argv = [found, *args]
+    else:
+        argv = [sys.executable, "-m", "capplan", *args]
     result = subprocess.run(
-        [sys.executable, "-m", "capplan", *args],
+        argv,
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -54,5 +62,5 @@ def test_readme_command_runs(command: str, workdir: Path, request: pytest.Fixtur
     output = next((a for i, a in enumerate(args) if args[i - 1] in ("--output", "-o")), None)
     if output:
         assert (workdir / output).stat().st_size > 0
-    elif args[0] != "init":
+    elif tool == "capplan" and args[0] != "init":
         assert result.stdout.strip()
