@@ -22,59 +22,36 @@ The data is read from ``../shared/data`` relative to the project root (``--data`
 
 from __future__ import annotations
 
+# Before anything imports NumPy: one thread per pool, one pinned CPU (see one_core.py).
+from one_core import PINNING, THREAD_VARS
+
+# isort: split
+
+import argparse
+import csv
+import gc
+import importlib.metadata
+import json
+import math
 import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
-# Thread pools must be limited before NumPy is imported (capplan imports it).
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-)
-for _var in THREAD_VARS:
-    os.environ[_var] = "1"
+import numpy as np
+import numpy.typing as npt
 
-
-def _pin_to_one_core() -> str:
-    """Pin this process to one CPU; say which, or why not."""
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (os.sched_setaffinity is not available on this platform)"
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-    except OSError as exc:
-        return f"not pinned ({exc})"
-    return f"pinned to CPU {cpu}"
-
-
-PINNING = _pin_to_one_core()
-
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import gc  # noqa: E402
-import importlib.metadata  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, TypeVar  # noqa: E402
-
-import numpy as np  # noqa: E402
-import numpy.typing as npt  # noqa: E402
-
-import capplan  # noqa: E402
-from capplan.data import read_file, to_panel  # noqa: E402
-from capplan.forecast import MODELS, coverage, forecast, mase, smape  # noqa: E402
+import capplan
+from capplan.data import read_file, to_panel
+from capplan.forecast import MODELS, coverage, forecast, mase, smape
 
 Array = npt.NDArray[np.float64]
 Bands = dict[int, tuple[Array, Array]]  # level -> (lower, upper)

@@ -12,55 +12,32 @@ a target is missed). The plan is generated in code, so the benchmark needs no fi
 
 from __future__ import annotations
 
-import os
+# Before anything imports NumPy: one thread per pool, one pinned CPU (see one_core.py).
+from one_core import PINNING, THREAD_VARS
 
-# Thread pools must be limited before NumPy is imported (capplan imports it).
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-)
-for _var in THREAD_VARS:
-    os.environ[_var] = "1"
+# isort: split
 
+import argparse
+import gc
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-def _pin_to_one_core() -> str:
-    """Pin this process to one CPU; say which, or why not."""
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (os.sched_setaffinity is not available on this platform)"
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-    except OSError as exc:
-        return f"not pinned ({exc})"
-    return f"pinned to CPU {cpu}"
+import numpy as np
 
-
-PINNING = _pin_to_one_core()
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import platform  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import capplan  # noqa: E402
-from capplan.evaluate import evaluate  # noqa: E402
-from capplan.events import event_hits  # noqa: E402
-from capplan.plan.compiled import compile_plan  # noqa: E402
-from capplan.plan.loader import validate_plan_data  # noqa: E402
-from capplan.plan.models import Plan  # noqa: E402
-from capplan.timeline import Timeline  # noqa: E402
+import capplan
+from capplan.evaluate import evaluate
+from capplan.events import event_hits
+from capplan.plan.compiled import compile_plan
+from capplan.plan.loader import validate_plan_data
+from capplan.plan.models import Plan
+from capplan.timeline import Timeline
 
 HORIZON = 36
 PATHS = 10_000
