@@ -1,5 +1,16 @@
-"""Policies over metric history: threshold evaluation (Prometheus ``for:`` semantics)."""
+"""Policies over metric history: threshold evaluation (Prometheus ``for:`` semantics) and
+autoscaler simulation (step rules and the Kubernetes HPA)."""
 
+from capplan.policy.autoscale import (
+    ScalingActions,
+    ScalingPolicy,
+    SimulationResult,
+    SimulationSummary,
+    critical_level,
+    scaling_policies,
+    simulate,
+    simulate_plan,
+)
 from capplan.policy.evaluate import (
     AlertInterval,
     AlertState,
@@ -20,8 +31,16 @@ __all__ = [
     "CheckResult",
     "CheckStatus",
     "LevelEvaluation",
+    "ScalingActions",
+    "ScalingPolicy",
+    "SimulationResult",
+    "SimulationSummary",
     "ThresholdEvaluation",
     "check_plan",
+    "critical_level",
     "evaluate_level",
     "evaluate_threshold",
+    "scaling_policies",
+    "simulate",
+    "simulate_plan",
 ]

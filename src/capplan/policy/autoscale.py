@@ -1,0 +1,381 @@
+"""Autoscaler simulation: replay a load trace through a step policy or a Kubernetes HPA.
+
+The trace is *demand* per regular step (requests/s, CPU cores... in the unit of the
+component's ``capacity_per_instance``). With ``ready`` pods serving, utilization is
+``100 × demand / (ready × capacity_per_instance)`` (infinite when demand meets no ready pod).
+
+Controllers decide every ``evaluation_interval`` (step policies) or ``sync_period`` (HPA),
+rounded to whole trace steps, seeing the demand of that step. Pods requested by a scale-up
+serve after ``startup`` (rounded up to whole steps); scale-downs are immediate and cancel
+starting pods first. See :mod:`capplan.policy.sim_common` for the pod model.
+
+**Step policy** (the runbooks): at each evaluation, if utilization has been above
+``scale_up.threshold`` at every evaluation for at least ``for`` (a run that started at
+evaluation ``s`` fires at ``t`` when ``t - s >= for``; ``for: 0s`` fires at once) and at least
+``scale_up.cooldown`` has passed since the last scaling action in either direction, add
+``step`` replicas (or ``ceil(percent % × replicas)``, at least one), capped at
+``max_replicas``. Scale-down is the mirror image (below ``scale_down.threshold``, strictly),
+floored at ``min_replicas``. A rule that would not change the count (already at max or min)
+does not act and does not restart the cooldown.
+
+**HPA** (the Kubernetes controller, ``pkg/controller/podautoscaler``): at each sync, with
+``ratio = utilization / target`` averaged over ready pods, the recommendation is the current
+(requested) replica count when ``|ratio − 1| <= tolerance`` or no pod is ready, else
+``ceil(ready × ratio)`` = ``ceil(demand / (capacity × target))``, clamped to [min, max].
+Every recommendation is kept; the stabilized one is the current count raised to the minimum
+of the recommendations in the scale-up window and lowered to the maximum of those in the
+scale-down window (``stabilizeRecommendationWithBehaviors``; the window holds the records in
+``(now − window, now]``; at the start the history is padded with the initial count, as the
+controller seeds its window). Rate limits follow ``calculateScaleUpLimitWithScalingRules``:
+the controller keeps its scale events, and for each behavior policy the replica count at the
+start of the period is the current count minus the pods added (plus those removed) by events
+in ``(now − period, now]``; Pods policies allow ``± value`` from there, Percent ones
+``ceil(start × (1 + value%))`` up and ``int(start × (1 − value%))`` down; ``select`` Max /
+Min picks among policies and Disabled blocks the direction. Defaults are Kubernetes': no
+scale-up stabilization and max(4 pods, 100%) per 15 s; a 300 s scale-down window and 100% per
+15 s. Simplifications: the metric is exact and instantaneous (no metrics-server averaging, no
+missing metrics, no 0%-for-unready-pods recomputation) and replicas are never 0 at the start
+of a sync when ``min_replicas >= 1``.
+
+**Starting point**: unless ``initial_replicas`` is given, the simulation starts in steady
+state: the fewest replicas that keep the first demand at the HPA target (under the step
+policy's scale-up threshold), clamped to [min, max], all ready.
+
+**Summary**: time above the critical level (``critical``: the plan's critical level for the
+policy's metric if it has one, else 100% = saturation), counted per step where utilization is
+strictly above it; instance-hours of *requested* replicas (starting pods are paid for); cost =
+instance-hours × ``price.per_instance`` / 730 (a month is 730 hours); scale-ups and
+scale-downs; **oscillations**: actions that reverse the direction of the previous action
+within ``oscillation_window`` (10 minutes by default) of it — up then down, or down then up;
+max and mean replicas; mean and p95 utilization (linear interpolation; non-interpolated when
+some steps are infinite).
+
+The work is done by event-driven engines (:mod:`capplan.policy.sim_fast`) whose results are
+identical to the step-by-step reference loops (:mod:`capplan.policy.sim_reference`). Their
+cost grows with the number of scaling actions (tens of microseconds each), not with the
+number of steps: a year at 15 s (2.1 million steps) with ten thousand actions takes well
+under a second; a trace so noisy that the policy acts every few minutes all year is no
+faster than the reference loop.
+
+Example::
+
+    result = simulate(policy, demand, capacity_per_instance=1.0, price_per_instance=150)
+    result.summary.seconds_above_critical, result.summary.cost, len(result.actions)
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from capplan.errors import DataError, UsageError
+from capplan.plan.models import HorizontalComponent, Plan
+from capplan.plan.policies import HpaPolicy, StepPolicy
+from capplan.policy.sim_common import (
+    EventLog,
+    FloatArray,
+    IntArray,
+    compile_hpa,
+    compile_step,
+    initial_replicas,
+)
+from capplan.policy.sim_fast import fast_hpa, fast_step
+from capplan.policy.sim_reference import reference_hpa, reference_step
+
+__all__ = [
+    "DEFAULT_OSCILLATION_WINDOW",
+    "HOURS_PER_MONTH",
+    "ScalingActions",
+    "ScalingPolicy",
+    "SimulationResult",
+    "SimulationSummary",
+    "critical_level",
+    "scaling_policies",
+    "simulate",
+    "simulate_plan",
+]
+
+ScalingPolicy = StepPolicy | HpaPolicy
+HOURS_PER_MONTH = 730.0
+DEFAULT_OSCILLATION_WINDOW = 600.0
+Engine = Literal["fast", "reference"]
+
+
+@dataclass(frozen=True, eq=False)
+class ScalingActions:
+    """Scaling actions: the step index and time of each, replicas before and after."""
+
+    steps: IntArray
+    times: NDArray[np.datetime64]
+    before: IntArray
+    after: IntArray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def ups(self) -> int:
+        return int(np.count_nonzero(self.after > self.before))
+
+    @property
+    def downs(self) -> int:
+        return int(np.count_nonzero(self.after < self.before))
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    """The figures compared between policies; see the module docstring for definitions."""
+
+    steps: int
+    step_seconds: int
+    critical: float
+    seconds_above_critical: float
+    share_above_critical: float
+    instance_hours: float
+    cost: float
+    scale_ups: int
+    scale_downs: int
+    oscillations: int
+    max_replicas: int
+    mean_replicas: float
+    mean_utilization: float
+    p95_utilization: float
+
+    @property
+    def actions(self) -> int:
+        return self.scale_ups + self.scale_downs
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready figures (infinite utilization becomes None)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            out[name] = None if isinstance(value, float) and not math.isfinite(value) else value
+        out["actions"] = self.actions
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Replicas (requested), ready replicas and utilization per step, actions and summary."""
+
+    policy: str
+    kind: str
+    times: NDArray[np.datetime64]
+    demand: FloatArray
+    replicas: IntArray
+    ready: IntArray
+    utilization: FloatArray
+    actions: ScalingActions
+    summary: SimulationSummary
+
+
+def _check_demand(demand: ArrayLike) -> FloatArray:
+    arr = np.asarray(demand, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise DataError(f"a trace must be a non-empty 1-D array of demand, got shape {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise DataError(f"trace step {int(np.argmax(bad))} is not a finite number")
+    if (arr < 0).any():
+        i = int(np.argmax(arr < 0))
+        raise DataError(f"trace step {i}: demand must be >= 0, got {arr[i]:g}")
+    return arr
+
+
+def _run(
+    policy: ScalingPolicy,
+    demand: FloatArray,
+    step: int,
+    capacity: float,
+    r0: int | None,
+    engine: Engine,
+) -> tuple[EventLog, int, int]:
+    if isinstance(policy, HpaPolicy):
+        hp = compile_hpa(policy, step, capacity)
+        dec = demand[:: hp.k]
+        start = (
+            r0
+            if r0 is not None
+            else initial_replicas(float(dec[0]), hp.per_replica, hp.min_r, hp.max_r)
+        )
+        run_h = fast_hpa if engine == "fast" else reference_hpa
+        return run_h(dec, hp, start), start, hp.k
+    sp = compile_step(policy, step, capacity)
+    dec = demand[:: sp.k]
+    start = (
+        r0 if r0 is not None else initial_replicas(float(dec[0]), sp.up_factor, sp.min_r, sp.max_r)
+    )
+    run_s = fast_step if engine == "fast" else reference_step
+    return run_s(dec, sp, start), start, sp.k
+
+
+def _oscillations(steps: IntArray, direction: IntArray, window_steps: float) -> int:
+    if len(steps) < 2:
+        return 0
+    reversed_ = direction[1:] != direction[:-1]
+    close = np.diff(steps) <= window_steps
+    return int(np.count_nonzero(reversed_ & close))
+
+
+def _p95(util: FloatArray) -> float:
+    if np.isfinite(util).all():
+        return float(np.percentile(util, 95))
+    return float(np.percentile(util, 95, method="higher"))
+
+
+def simulate(
+    policy: ScalingPolicy,
+    demand: ArrayLike,
+    *,
+    capacity_per_instance: float,
+    step_seconds: int = 15,
+    start: np.datetime64 | None = None,
+    price_per_instance: float = 0.0,
+    critical: float = 100.0,
+    initial: int | None = None,
+    name: str | None = None,
+    oscillation_window: float = DEFAULT_OSCILLATION_WINDOW,
+    engine: Engine = "fast",
+) -> SimulationResult:
+    """Simulate ``policy`` on ``demand`` (one value per ``step_seconds``); see the module
+    docstring. ``engine="reference"`` runs the step-by-step loop (slow; for checks)."""
+    if capacity_per_instance <= 0:
+        raise UsageError(f"capacity_per_instance must be > 0, got {capacity_per_instance}")
+    if step_seconds < 1:
+        raise UsageError(f"step_seconds must be at least 1, got {step_seconds}")
+    if initial is not None and not policy.min_replicas <= initial <= policy.max_replicas:
+        raise UsageError(
+            f"initial replicas must be within [{policy.min_replicas}, {policy.max_replicas}], "
+            f"got {initial}"
+        )
+    d = _check_demand(demand)
+    n = len(d)
+    log, r0, k = _run(policy, d, step_seconds, capacity_per_instance, initial, engine)
+    act_steps = np.asarray(log.action_decision, dtype=np.int64) * k
+    before = np.asarray(log.action_before, dtype=np.int64)
+    after = np.asarray(log.action_after, dtype=np.int64)
+    replicas = r0 + np.cumsum(np.bincount(act_steps, after - before, minlength=n)).astype(np.int64)
+    r_steps = np.asarray(log.ready_step, dtype=np.int64)
+    inside = r_steps < n
+    ready_delta = np.bincount(
+        r_steps[inside], np.asarray(log.ready_delta, dtype=np.float64)[inside], minlength=n
+    )
+    ready = r0 + np.cumsum(ready_delta).astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = 100.0 * d / (ready * capacity_per_instance)
+    util[(ready == 0) & (d == 0)] = 0.0
+    t0 = np.datetime64(0, "s") if start is None else np.asarray(start).astype("datetime64[s]")
+    times = t0 + np.arange(n, dtype=np.int64).astype("timedelta64[s]") * step_seconds
+    above = int(np.count_nonzero(util > critical))
+    hours = float(replicas.sum()) * step_seconds / 3600.0
+    summary = SimulationSummary(
+        steps=n,
+        step_seconds=step_seconds,
+        critical=float(critical),
+        seconds_above_critical=float(above * step_seconds),
+        share_above_critical=above / n,
+        instance_hours=hours,
+        cost=hours * price_per_instance / HOURS_PER_MONTH,
+        scale_ups=int(np.count_nonzero(after > before)),
+        scale_downs=int(np.count_nonzero(after < before)),
+        oscillations=_oscillations(
+            act_steps, np.sign(after - before), oscillation_window / step_seconds
+        ),
+        max_replicas=int(replicas.max()),
+        mean_replicas=float(replicas.mean()),
+        mean_utilization=float(util.mean()),
+        p95_utilization=_p95(util),
+    )
+    actions = ScalingActions(act_steps, times[act_steps], before, after)
+    return SimulationResult(
+        policy=name or policy.component,
+        kind=policy.kind,
+        times=times,
+        demand=d,
+        replicas=replicas,
+        ready=ready,
+        utilization=util,
+        actions=actions,
+        summary=summary,
+    )
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def scaling_policies(plan: Plan) -> dict[str, ScalingPolicy]:
+    """The plan's step and HPA policies that scale horizontal components, in file order."""
+    return {
+        name: p
+        for name, p in plan.policies.items()
+        if isinstance(p, StepPolicy | HpaPolicy)
+        and isinstance(plan.components.get(p.component), HorizontalComponent)
+    }
+
+
+def critical_level(plan: Plan, policy: ScalingPolicy) -> float:
+    """The critical level of the plan's threshold on the policy's metric (direction above),
+    else 100 (saturation)."""
+    for threshold in plan.thresholds.values():
+        if (
+            threshold.metric == policy.metric
+            and threshold.direction == "above"
+            and threshold.critical is not None
+        ):
+            return float(threshold.critical.value)
+    return 100.0
+
+
+def simulate_plan(
+    plan: Plan,
+    demand: ArrayLike,
+    *,
+    step_seconds: int = 15,
+    start: np.datetime64 | None = None,
+    policies: Sequence[str] | None = None,
+    oscillation_window: float = DEFAULT_OSCILLATION_WINDOW,
+) -> list[SimulationResult]:
+    """Simulate several of the plan's policies on one trace (all scaling policies by default);
+    capacity and price come from each policy's component. An unknown name is a UsageError
+    listing the available ones."""
+    available = scaling_policies(plan)
+    names = list(policies) if policies else list(available)
+    if not names:
+        raise UsageError(
+            f"{plan.source} has no step or hpa policy on a horizontal component to simulate"
+        )
+    for name in names:
+        if name not in available:
+            raise UsageError(
+                f"unknown policy '{name}'{_suggest(name, list(available))}; available: "
+                f"{', '.join(available) or 'none'}"
+            )
+    d = _check_demand(demand)
+    results = []
+    for name in names:
+        policy = available[name]
+        component = plan.components[policy.component]
+        assert isinstance(component, HorizontalComponent)
+        results.append(
+            simulate(
+                policy,
+                d,
+                capacity_per_instance=component.capacity_per_instance,
+                step_seconds=step_seconds,
+                start=start,
+                price_per_instance=component.price.per_instance,
+                critical=critical_level(plan, policy),
+                name=name,
+                oscillation_window=oscillation_window,
+            )
+        )
+    return results

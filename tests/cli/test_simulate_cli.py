@@ -1,0 +1,148 @@
+"""`capplan simulate` end to end on examples/apm.yaml with generated traces."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import capplan.cli.simulate  # noqa: F401  (registers the command)
+from capplan.cli import app
+
+APM = str(Path(__file__).resolve().parents[2] / "examples" / "apm.yaml")
+runner = CliRunner()
+START = np.datetime64("2026-03-01T00:00:00")
+
+
+def write_trace(path: Path, values: np.ndarray, *, drop: slice | None = None) -> Path:
+    """A wide CSV trace of apm_service CPU demand in cores, one row every 15 s."""
+    stamps = START + (np.arange(len(values)) * 15).astype("timedelta64[s]")
+    rows = [f"{s}Z,{v:.4f}" for s, v in zip(stamps, values, strict=True)]
+    if drop is not None:
+        del rows[drop]
+    path.write_text("timestamp,apm_cpu_cores\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture
+def trace(tmp_path: Path) -> Path:
+    """Six hours of a daily-like wave between 1 and 7 cores, with noise."""
+    n = 6 * 240
+    t = np.arange(n)
+    rng = np.random.default_rng(3)
+    values = 4 + 3 * np.sin(2 * np.pi * t / n) + rng.normal(0, 0.2, n)
+    return write_trace(tmp_path / "cpu.csv", np.maximum(values, 0))
+
+
+def test_json_compares_both_policies_and_writes_the_plot(trace: Path, tmp_path: Path) -> None:
+    plot = tmp_path / "sim.html"
+    result = runner.invoke(
+        app, ["simulate", APM, "--trace", str(trace), "-f", "json", "--plot", str(plot)]
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["trace"]["steps"] == 1440
+    assert doc["trace"]["step_seconds"] == 15
+    assert doc["trace"]["start"] == "2026-03-01T00:00:00Z"
+    assert list(doc["policies"]) == ["apm_service_hpa", "apm_service_step"]
+    hpa, step = doc["policies"]["apm_service_hpa"], doc["policies"]["apm_service_step"]
+    assert hpa["kind"] == "hpa"
+    assert step["kind"] == "step"
+    for fig in (hpa, step):
+        assert 2 <= fig["max_replicas"] <= 10
+        assert fig["scale_ups"] > 0
+        assert fig["critical"] == 100.0
+        assert fig["instance_hours"] == pytest.approx(fig["mean_replicas"] * 6)
+    html = plot.read_text()
+    assert "<html>" in html[:100]
+    assert "plotly" in html.lower()
+    assert "apm_service_hpa replicas" in html
+    assert "critical 100%" in html
+
+
+def test_table_and_csv_outputs(trace: Path) -> None:
+    table = runner.invoke(app, ["simulate", APM, "--trace", str(trace)])
+    assert table.exit_code == 0, table.stderr
+    assert "apm_service_hpa" in table.stdout
+    assert "time above critical" in table.stdout
+    one = runner.invoke(
+        app, ["simulate", APM, "--trace", str(trace), "--policy", "apm_service_step", "-f", "csv"]
+    )
+    assert one.exit_code == 0, one.stderr
+    rows = list(csv.reader(io.StringIO(one.stdout)))
+    assert rows[0] == ["figure", "apm_service_step"]
+    assert ["kind", "step"] in rows
+    assert any(r[0] == "oscillations" for r in rows)
+
+
+def test_unknown_policy_lists_the_available_ones(trace: Path) -> None:
+    result = runner.invoke(app, ["simulate", APM, "--trace", str(trace), "--policy", "nope"])
+    assert result.exit_code == 2
+    assert "unknown policy 'nope'" in result.stderr
+    assert "apm_service_hpa, apm_service_step" in result.stderr
+
+
+def test_a_gap_names_the_file_and_the_time_range(tmp_path: Path) -> None:
+    path = write_trace(tmp_path / "gappy.csv", np.full(100, 3.0), drop=slice(40, 44))
+    result = runner.invoke(app, ["simulate", APM, "--trace", str(path)])
+    assert result.exit_code == 2
+    err = " ".join(result.stderr.split())
+    assert "gappy.csv" in err
+    assert "gap: no data from 2026-03-01T00:10:00Z to 2026-03-01T00:11:00Z" in err
+    assert "--fill hold" in err
+    filled = runner.invoke(app, ["simulate", APM, "--trace", str(path), "--fill", "hold"])
+    assert filled.exit_code == 0, filled.stderr
+
+
+def test_negative_load_names_file_line_and_column(tmp_path: Path) -> None:
+    values = np.full(100, 3.0)
+    values[57] = -2.0
+    path = write_trace(tmp_path / "neg.csv", values)
+    result = runner.invoke(app, ["simulate", APM, "--trace", str(path)])
+    assert result.exit_code == 2
+    err = " ".join(result.stderr.split())
+    assert "neg.csv:59 column apm_cpu_cores" in err
+    assert "demand must be >= 0, got -2 at 2026-03-01T00:14:15Z" in err
+
+
+def test_min_greater_than_max_is_a_plan_error(trace: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "simulate", APM, "--trace", str(trace),
+            "--set", "policies.apm_service_step.min_replicas=20",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    err = " ".join(result.stderr.split())
+    assert "apm.yaml" in err
+    assert "apm_service_step" in err
+    assert "min_replicas (20) must not exceed max_replicas (10)" in err
+
+
+def test_several_series_need_series(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    path.write_text("timestamp,a,b\n2026-03-01T00:00:00Z,1,2\n2026-03-01T00:00:15Z,1,2\n")
+    result = runner.invoke(app, ["simulate", APM, "--trace", str(path)])
+    assert result.exit_code == 2
+    assert "holds 2 series (a, b); choose one with --series" in " ".join(result.stderr.split())
+    ok = runner.invoke(app, ["simulate", APM, "--trace", str(path), "--series", "b"])
+    assert ok.exit_code == 0, ok.stderr
+
+
+def test_trace_from_the_store(trace: Path, tmp_path: Path) -> None:
+    store = tmp_path / "metrics.duckdb"
+    assert runner.invoke(app, ["ingest", str(trace), "--store", str(store)]).exit_code == 0
+    args = ["simulate", APM, "--store", str(store), "--series", "apm_cpu_cores", "-f", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    from_file = runner.invoke(app, ["simulate", APM, "--trace", str(trace), "-f", "json"])
+    assert json.loads(result.stdout)["policies"] == json.loads(from_file.stdout)["policies"]
+    both = runner.invoke(app, ["simulate", APM, "--trace", str(trace), "--store", str(store)])
+    assert both.exit_code == 2
+    assert "--trace FILE or --store STORE" in both.stderr
