@@ -1,0 +1,89 @@
+"""``capplan serve``: the dashboard, the JSON API and ``/metrics`` (FastAPI under Uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from capplan.cli.app import app
+from capplan.cli.errors import handle_errors
+from capplan.errors import UsageError
+
+if TYPE_CHECKING:
+    from capplan.web import Settings
+
+__all__ = ["build_settings", "serve"]
+
+
+def build_settings(
+    plans: Path,
+    store: Path | None,
+    host: str,
+    port: int,
+    token: str | None,
+    refresh: float,
+    prometheus: str | None,
+    horizon: str,
+    max_body: int,
+) -> Settings:
+    """Checked :class:`capplan.web.Settings` from the command-line options."""
+    from capplan.web import Settings
+
+    if not plans.is_dir():
+        raise UsageError(f"--plans {plans} is not a directory")
+    if not 0 < port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, got {port}")
+    if refresh < 0:
+        raise UsageError(f"--refresh must be 0 (off) or a number of seconds, got {refresh}")
+    if max_body < 1:
+        raise UsageError(f"--max-body must be at least 1 byte, got {max_body}")
+    if store is not None and store.is_dir():
+        raise UsageError(f"--store {store} is a directory, not a store file")
+    return Settings(
+        plans_dir=plans,
+        store=store,
+        host=host,
+        port=port,
+        token=token or None,
+        max_body_bytes=max_body,
+        refresh_seconds=refresh,
+        forecast_horizon=horizon,
+        prometheus_url=prometheus,
+    )
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    store: Path | None = typer.Option(None, "--store", help="Metric store (DuckDB file)."),
+    plans: Path = typer.Option(Path("."), "--plans", help="Directory of plan files."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+    token: str | None = typer.Option(
+        None, "--token", envvar="CAPPLAN_TOKEN", help="Bearer token required by write endpoints."
+    ),
+    refresh: float = typer.Option(
+        300, "--refresh", help="Seconds between background refreshes (0: off)."
+    ),
+    prometheus: str | None = typer.Option(
+        None, "--prometheus", help="Prometheus URL to pull observed metrics from on refresh."
+    ),
+    horizon: str = typer.Option("7d", "--horizon", help="Forecast horizon, e.g. 7d or 14d."),
+    max_body: int = typer.Option(
+        1024 * 1024, "--max-body", help="Largest accepted request body, in bytes."
+    ),
+) -> None:
+    """Serve the dashboard, the JSON API (docs at /docs) and /metrics for Prometheus.
+
+    Example: `capplan serve --plans examples --store metrics.duckdb --port 8080`
+    """
+    import uvicorn
+
+    from capplan.web import create_app
+
+    settings = build_settings(
+        plans, store, host, port, token, refresh, prometheus, horizon, max_body
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -1,0 +1,129 @@
+"""Plotly charts of the dashboard, rendered to ``<div>``s (plotly.js is served once, locally)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from capplan.forecasting import ForecastRun
+from capplan.projection import Projection
+from capplan.web.snapshot import RunwayRow
+
+__all__ = ["cost_chart", "events_chart", "forecast_chart", "scenario_chart"]
+
+_SEVERITY_COLOURS = {"info": "#1f77b4", "warning": "#ff7f0e", "critical": "#d62728"}
+_BAND_COLOURS = {80: "rgba(31, 119, 180, 0.30)", 95: "rgba(31, 119, 180, 0.15)"}
+
+
+def _div(fig: go.Figure, height: int = 380) -> str:
+    fig.update_layout(template="plotly_white", height=height, margin={"t": 50, "b": 40})
+    return str(pio.to_html(fig, include_plotlyjs=False, full_html=False))
+
+
+def cost_chart(p: Projection) -> str:
+    """Monthly cost per component, stacked, and the cumulative cost."""
+    dates = [p.timeline.date(t).isoformat() for t in range(p.timeline.periods + 1)]
+    fig = go.Figure()
+    for name in p.plan.components:
+        col = p.values.get(f"{name}.cost")
+        if col is not None:
+            fig.add_trace(go.Bar(x=dates, y=np.asarray(col).tolist(), name=name))
+    fig.add_trace(
+        go.Scatter(
+            x=dates,
+            y=np.asarray(p.values["total.cumulative_cost"]).tolist(),
+            name="cumulative",
+            yaxis="y2",
+            line={"color": "#444", "dash": "dot"},
+        )
+    )
+    fig.update_layout(
+        barmode="stack",
+        title=f"Cost per period ({p.plan.currency})",
+        yaxis2={"overlaying": "y", "side": "right", "title": "cumulative"},
+    )
+    return _div(fig)
+
+
+def events_chart(p: Projection) -> str:
+    """Scaling events and alerts over time, one row per component, coloured by severity."""
+    fig = go.Figure()
+    for severity, colour in _SEVERITY_COLOURS.items():
+        events = [e for e in p.events if e.severity == severity]
+        if not events:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[p.timeline.date(e.period).isoformat() for e in events],
+                y=[e.component or "plan" for e in events],
+                mode="markers",
+                marker={"size": 12, "color": colour},
+                name=severity,
+                text=[e.message for e in events],
+                hovertemplate="%{x}<br>%{text}<extra></extra>",
+            )
+        )
+    fig.update_layout(title="Scaling events and alerts")
+    return _div(fig, 320)
+
+
+def scenario_chart(projections: Mapping[str, Projection]) -> str:
+    """Monthly cost of every scenario over the horizon."""
+    fig = go.Figure()
+    for name, p in projections.items():
+        dates = [p.timeline.date(t).isoformat() for t in range(p.timeline.periods + 1)]
+        fig.add_trace(go.Scatter(x=dates, y=np.asarray(p.values["total.cost"]).tolist(), name=name))
+    first = next(iter(projections.values()))
+    fig.update_layout(title=f"Cost per period by scenario ({first.plan.currency})")
+    return _div(fig)
+
+
+def forecast_chart(
+    run: ForecastRun, series: str, history: tuple[object, object], runways: list[RunwayRow]
+) -> str:
+    """History, forecast mean, interval bands (widest first) and the threshold levels."""
+    i = run.panel.index(series)
+    future = [str(t) for t in run.future[i].astype("datetime64[s]")]
+    fig = go.Figure()
+    for lv in sorted(run.levels, reverse=True):
+        lo, hi = run.result.lower[lv][i], run.result.upper[lv][i]
+        fig.add_trace(
+            go.Scatter(
+                x=future + future[::-1],
+                y=np.concatenate([hi, lo[::-1]]).tolist(),
+                fill="toself",
+                fillcolor=_BAND_COLOURS.get(lv, "rgba(31, 119, 180, 0.2)"),
+                line={"width": 0},
+                name=f"{lv}% interval",
+                hoverinfo="skip",
+            )
+        )
+    ts, ys = history
+    fig.add_trace(
+        go.Scatter(
+            x=[str(t) for t in np.asarray(ts).astype("datetime64[s]")],
+            y=np.asarray(ys, dtype=np.float64).tolist(),
+            mode="lines",
+            name="history",
+            line={"color": "#444", "width": 1},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=future,
+            y=run.result.mean[i].tolist(),
+            mode="lines",
+            name="forecast",
+            line={"color": "#1f77b4", "dash": "dash"},
+        )
+    )
+    for row in {(r.level, r.value) for r in runways}:
+        colour = "#ff7f0e" if row[0] == "warning" else "#d62728"
+        fig.add_hline(
+            y=row[1], line={"color": colour, "dash": "dot"}, annotation_text=f"{row[0]} {row[1]:g}"
+        )
+    fig.update_layout(title=series, hovermode="x unified")
+    return _div(fig, 460)

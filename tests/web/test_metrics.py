@@ -1,0 +1,75 @@
+"""``/metrics``: the capacity gauges and the request metrics, in Prometheus text."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def samples(client: TestClient) -> dict[str, list[tuple[dict[str, str], float]]]:
+    r = client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    out: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(r.text):
+        for s in family.samples:
+            out.setdefault(s.name, []).append((s.labels, s.value))
+    return out
+
+
+def test_capacity_metrics(client: TestClient) -> None:
+    got = samples(client)
+    runway = got["capplan_runway_seconds"]
+    assert runway
+    now = time.time()
+    for labels, value in runway:
+        assert labels["quantile"] in {"0.1", "0.5", "0.9"}
+        assert labels["series"] in {"avg_cpu_usage", "avg_memory_usage"}
+        assert 0 <= value < 10 * 365 * 86400 + (now - now)
+    head = got["capplan_headroom_ratio"]
+    assert {lb["plan"] for lb, _ in head} >= {"svc"}
+    svc_api = [v for lb, v in head if lb == {"component": "api", "plan": "svc"}]
+    assert svc_api
+    assert abs(svc_api[0] - (1 - 100 / 150)) < 1e-9
+    fc = got["capplan_forecast_value"]
+    quantiles = {lb["quantile"] for lb, _ in fc}
+    assert quantiles == {"mean", "0.1", "0.9", "0.025", "0.975"}
+    assert {lb["series"] for lb, _ in fc} == {
+        "avg_cpu_usage",
+        "avg_memory_usage",
+        "requests_per_second",
+    }
+    monthly = {lb["plan"]: v for lb, v in got["capplan_plan_monthly_cost"]}
+    assert monthly["svc"] == 300
+    total = {lb["plan"]: v for lb, v in got["capplan_plan_total_cost"]}
+    assert set(total) == {"svc", "apm", "the_bot"}
+    assert all(v > 0 for v in total.values())
+
+
+def test_runway_ordering_of_quantiles(client: TestClient) -> None:
+    got = samples(client)
+    by_key: dict[tuple[str, str, str], dict[str, float]] = {}
+    for lb, v in got["capplan_runway_seconds"]:
+        by_key.setdefault((lb["series"], lb["threshold"], lb["level"]), {})[lb["quantile"]] = v
+    for qs in by_key.values():
+        if "0.1" in qs and "0.5" in qs:
+            assert qs["0.1"] <= qs["0.5"]
+
+
+def test_request_metrics_use_route_templates(client: TestClient) -> None:
+    client.get("/api/plans/apm")
+    client.get("/api/plans/nope")
+    got = samples(client)
+    reqs = got["capplan_http_requests_total"]
+    routes = {(lb["route"], lb["status"]) for lb, _ in reqs}
+    assert ("/api/plans/{name}", "200") in routes
+    assert ("/api/plans/{name}", "404") in routes
+    assert not any("apm" in r for r, _ in routes)
+    assert "capplan_http_request_duration_seconds_bucket" in got
+
+
+def test_registry_per_app(client: TestClient, token_client: TestClient) -> None:
+    client.get("/api/plans")
+    assert client.app.state.registry is not token_client.app.state.registry  # type: ignore[attr-defined]
