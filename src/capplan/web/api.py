@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from capplan.errors import PlanError
@@ -107,8 +109,13 @@ async def validate_plan(request: Request) -> dict[str, Any]:
 @router.get(
     "/plans/{name}", summary="One plan: scenarios, components, thresholds", responses=_ERRORS
 )
-def read_plan(request: Request, name: PlanName) -> dict[str, Any]:
-    return plan_summary(name, state_of(request).plan(name))
+async def read_plan(request: Request, name: PlanName) -> Response:
+    state = state_of(request)
+
+    def build() -> bytes:
+        return state.cached_json(name, ("summary",), lambda: plan_summary(name, state.plan(name)))
+
+    return await _cached_response(state, name, ("summary",), build)
 
 
 @router.put(
@@ -133,7 +140,7 @@ async def write_plan(
 
 
 @router.get("/plans/{name}/projection", summary="Project a plan month by month", responses=_ERRORS)
-def projection(
+async def projection(
     request: Request,
     name: PlanName,
     months: Months = None,
@@ -142,12 +149,17 @@ def projection(
 ) -> Response:
     if simulations == 1:
         raise ApiError(400, "usage_error", "simulations must be 0 or at least 2")
-    data = state_of(request).projection_json(name, scenario, months, simulations)
-    return Response(data, media_type="application/json")
+    state = state_of(request)
+    return await _cached_response(
+        state,
+        name,
+        ("pj", scenario, months, simulations),
+        lambda: state.projection_json(name, scenario, months, simulations),
+    )
 
 
 @router.get("/plans/{name}/scenarios", summary="Compare every scenario", responses=_ERRORS)
-def scenarios(request: Request, name: PlanName, months: Months = None) -> Response:
+async def scenarios(request: Request, name: PlanName, months: Months = None) -> Response:
     state = state_of(request)
 
     def build() -> dict[str, Any]:
@@ -157,7 +169,20 @@ def scenarios(request: Request, name: PlanName, months: Months = None) -> Respon
             "scenarios": {n: p.to_dict() for n, p in projections.items()},
         }
 
-    return Response(state.cached_json(name, ("sj", months), build), media_type="application/json")
+    return await _cached_response(
+        state, name, ("sj", months), lambda: state.cached_json(name, ("sj", months), build)
+    )
+
+
+async def _cached_response(
+    state: AppState, name: str, what: tuple[object, ...], compute: Callable[[], bytes]
+) -> Response:
+    """Cached JSON straight from the event loop; anything to load or compute runs in a
+    worker thread so it never blocks other requests."""
+    data = state.peek_json(name, what)
+    if data is None:
+        data = await run_in_threadpool(compute)
+    return Response(data, media_type="application/json")
 
 
 @router.get(

@@ -170,6 +170,20 @@ class AppState:
             lambda: self.projection(name, scenario, months, simulations).to_dict(),
         )
 
+    def peek_json(self, name: str, what: tuple[object, ...]) -> bytes | None:
+        """The cached JSON of plan ``name`` when it is still fresh, else None: a check cheap
+        enough for the event loop (one stat, no parsing, no computing)."""
+        with self._lock:
+            cached = self._plans.get(name)
+        if cached is None:
+            return None
+        try:
+            mtime = cached.path.stat().st_mtime_ns
+        except OSError:
+            return None
+        hit = self._cached(("json", name, *what), mtime) if mtime == cached.mtime_ns else None
+        return hit if isinstance(hit, bytes) else None
+
     def cached_json(
         self, name: str, what: tuple[object, ...], build: Callable[[], object]
     ) -> bytes:
