@@ -78,19 +78,8 @@ def _level_test(spec: AlertSpec) -> dict[str, Any]:
     before = 10 + wait  # the series crosses at 11m; the alert fires at 11m + for
     after = before + 5
     values = f"{fmt_number(safe)}+0x10 {fmt_number(crossing)}+0x{after + 10 - 11}"
-    return {
-        "name": f"{spec.name}: past {fmt_number(spec.value)} for {spec.for_text or '0s'}",
-        "interval": "1m",
-        "input_series": [{"series": spec.selector, "values": values}],
-        "alert_rule_test": [
-            {"eval_time": f"{before}m", "alertname": spec.name, "exp_alerts": []},
-            {
-                "eval_time": f"{after}m",
-                "alertname": spec.name,
-                "exp_alerts": [_expected(spec, crossing)],
-            },
-        ],
-    }
+    name = f"{spec.name}: past {fmt_number(spec.value)} for {spec.for_text or '0s'}"
+    return _case(name, spec, values, before, after, _expected(spec, crossing))
 
 
 def _runway_test(spec: AlertSpec) -> dict[str, Any]:
@@ -104,17 +93,22 @@ def _runway_test(spec: AlertSpec) -> dict[str, Any]:
     after = wait + 6
     sign = "+" if spec.direction == "above" else "-"
     values = f"{fmt_number(safe)}{sign}{fmt_number(slope)}x{after + 10}"
+    name = f"{spec.name}: trend crosses {fmt_number(spec.value)} within {spec.runway_horizon}"
+    return _case(name, spec, values, before, after, _expected(spec, None))
+
+
+def _case(
+    name: str, spec: AlertSpec, values: str, before: int, after: int, expected: dict[str, Any]
+) -> dict[str, Any]:
+    """One promtool test: the input series, no alert at ``before`` minutes, the expected one
+    at ``after``."""
     return {
-        "name": f"{spec.name}: trend crosses {fmt_number(spec.value)} within {spec.runway_horizon}",
+        "name": name,
         "interval": "1m",
         "input_series": [{"series": spec.selector, "values": values}],
         "alert_rule_test": [
             {"eval_time": f"{before}m", "alertname": spec.name, "exp_alerts": []},
-            {
-                "eval_time": f"{after}m",
-                "alertname": spec.name,
-                "exp_alerts": [_expected(spec, None)],
-            },
+            {"eval_time": f"{after}m", "alertname": spec.name, "exp_alerts": [expected]},
         ],
     }
 

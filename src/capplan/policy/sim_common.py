@@ -27,6 +27,8 @@ from capplan.plan.policies import HpaPolicy, HpaRule, StepPolicy
 __all__ = [
     "DEFAULT_SCALE_DOWN_RULES",
     "DEFAULT_SCALE_UP_RULES",
+    "END",
+    "NEVER",
     "EventLog",
     "FloatArray",
     "HpaParams",
@@ -55,6 +57,10 @@ DEFAULT_SCALE_DOWN_RULES: tuple[tuple[str, int, float], ...] = (("Percent", 100,
 """Kubernetes' default scale-down behavior: 100% per 15 s."""
 DEFAULT_SCALE_DOWN_WINDOW = 300.0
 _EPS = 1e-9
+
+#: Step indexes meaning "long before the trace" and "after its end" in event bookkeeping.
+NEVER = -(10**12)
+END = 10**15
 
 
 @dataclass

@@ -28,6 +28,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from capplan.policy.sim_common import (
+    END,
+    NEVER,
     EventLog,
     FloatArray,
     HpaParams,
@@ -42,8 +44,6 @@ from capplan.policy.sim_common import (
 
 __all__ = ["fast_hpa", "fast_step"]
 
-_NEVER = -(10**12)
-_END = 10**15
 _FIRST_CHUNK = 128
 _GROWTH = 4
 _MAX_CHUNK = 1 << 18
@@ -137,7 +137,7 @@ def fast_step(demand: FloatArray, params: StepParams, replicas: int) -> EventLog
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)
     n, k = len(demand), params.k
-    up_start, down_start, last = 0, 0, _NEVER
+    up_start, down_start, last = 0, 0, NEVER
     m, size = 0, _FIRST_CHUNK
     index = np.arange(n, dtype=np.int64)
     fd = params.down_factor
@@ -184,7 +184,7 @@ def fast_step(demand: FloatArray, params: StepParams, replicas: int) -> EventLog
         up_start = _carry(cu, start_u, hit, m)
         down_start = j + 1 if cd is None else _carry(cd, start_d, hit, m)
         m, size = j + 1, _FIRST_CHUNK
-    pods.advance(_END)  # pods still starting at the end: logged, cut off by the caller
+    pods.advance(END)  # pods still starting at the end: logged, cut off by the caller
     return log
 
 
@@ -271,5 +271,5 @@ def fast_hpa(demand: FloatArray, params: HpaParams, replicas: int) -> EventLog:
             size = _FIRST_CHUNK
         # else: blocked by the rate limits; look again from the next decision
         m = j + 1
-    pods.advance(_END)  # pods still starting at the end: logged, cut off by the caller
+    pods.advance(END)  # pods still starting at the end: logged, cut off by the caller
     return log

@@ -8,6 +8,8 @@ random traces, the benchmark measures the speed-up against them).
 from __future__ import annotations
 
 from capplan.policy.sim_common import (
+    END,
+    NEVER,
     EventLog,
     FloatArray,
     HpaParams,
@@ -21,9 +23,6 @@ from capplan.policy.sim_common import (
 
 __all__ = ["reference_hpa", "reference_step"]
 
-_NEVER = -(10**12)
-_END = 10**15
-
 
 def reference_step(demand: FloatArray, params: StepParams, replicas: int) -> EventLog:
     """Simulate a step policy decision by decision; ``demand`` is sampled at decisions."""
@@ -31,7 +30,7 @@ def reference_step(demand: FloatArray, params: StepParams, replicas: int) -> Eve
     pods = Pods(replicas, params.startup_steps, log)
     up_run: int | None = None
     down_run: int | None = None
-    last = _NEVER
+    last = NEVER
     for j in range(len(demand)):
         step = j * params.k
         pods.advance(step)
@@ -57,7 +56,7 @@ def reference_step(demand: FloatArray, params: StepParams, replicas: int) -> Eve
         ):
             pods.scale(j, step, step_change(params, False, now))
             last = j
-    pods.advance(_END)  # pods still starting at the end: logged, cut off by the caller
+    pods.advance(END)  # pods still starting at the end: logged, cut off by the caller
     return log
 
 
@@ -89,5 +88,5 @@ def reference_hpa(demand: FloatArray, params: HpaParams, replicas: int) -> Event
         if new != now:
             record_event(new, now, j, params, up_ev, down_ev)
             pods.scale(j, step, new)
-    pods.advance(_END)  # pods still starting at the end: logged, cut off by the caller
+    pods.advance(END)  # pods still starting at the end: logged, cut off by the caller
     return log
