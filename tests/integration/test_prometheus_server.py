@@ -143,3 +143,21 @@ def test_forecast_pulls_plan_metrics_and_gives_runway_per_level(
     assert levels[("cpu", "warning")]["p10"] is not None
     assert levels[("cpu", "critical")]["p10"] is None
     assert levels[("cpu", "critical")]["message"].startswith("not within the horizon")
+
+
+def test_check_pulls_plan_metrics_from_prometheus(prometheus_url: str, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "system: api\n"
+        "drivers: {users: {initial: 1}}\n"
+        "metrics:\n"
+        "  api_cpu: {unit: '%', query: 'cpu_usage{job=\"api\"}'}\n"
+        "thresholds:\n"
+        "  cpu: {metric: api_cpu, warning: 42, critical: 60}\n"
+    )
+    # The api series rises from 40 to 43.6: above 42 for its last 2.6 hours.
+    result = CliRunner().invoke(
+        app, ["check", str(plan), "--prometheus", prometheus_url, "--since", "1d", "-f", "json"]
+    )
+    assert result.exit_code == 1, result.stderr
+    assert '"status": "warning"' in result.stdout

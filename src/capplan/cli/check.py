@@ -23,6 +23,7 @@ from capplan.cli.app import SET_HELP, _load, app
 from capplan.cli.errors import EXIT_CHECK_ERROR, handle_errors, report
 from capplan.cli.forecasting import INPUT_HELP, load_history
 from capplan.cli.output import emit, err_console
+from capplan.data.prometheus import make_client, pull_plan_metrics
 from capplan.errors import CapplanError, UsageError
 from capplan.formatting import fmt_number
 from capplan.plan.durations import format_duration
@@ -153,11 +154,19 @@ def _run(
     fmt: str,
     timeline: bool,
     output: Path | None,
+    prometheus: str | None = None,
+    bearer_token: str | None = None,
 ) -> int:
     if fmt not in ("table", "json"):
         raise UsageError(f"unknown --format '{fmt}'; available: json, table")
     plan = _load(plan_file, sets)
-    frame = load_history(files, store, None, since)
+    if prometheus is not None:
+        if files or store is not None:
+            raise UsageError("give metric files, --store or --prometheus, not several")
+        client = make_client(prometheus, bearer_token=bearer_token)
+        frame = pull_plan_metrics(plan, client, since or "7d")
+    else:
+        frame = load_history(files, store, None, since)
     for warning in frame.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     rep = check_plan(plan, frame)
@@ -183,6 +192,12 @@ def check_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     timeline: bool = typer.Option(False, "--timeline", help="Also show the alert timeline."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    prometheus: str | None = typer.Option(
+        None, "--prometheus", help="Pull the plan metrics' queries from this Prometheus."
+    ),
+    bearer_token: str | None = typer.Option(
+        None, "--bearer-token", envvar="CAPPLAN_PROMETHEUS_TOKEN", help="Bearer token."
+    ),
 ) -> None:
     """Check the plan's thresholds on metric history: the status of each observed metric.
 
@@ -192,7 +207,9 @@ def check_command(
     Example: `capplan check plan.yaml --store capplan.duckdb --since 7d`
     """
     try:
-        code = _run(plan_file, files, store, since, sets, fmt, timeline, output)
+        code = _run(
+            plan_file, files, store, since, sets, fmt, timeline, output, prometheus, bearer_token
+        )
     except CapplanError as exc:
         report(exc)
         raise typer.Exit(EXIT_CHECK_ERROR) from None
