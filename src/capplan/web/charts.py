@@ -43,7 +43,9 @@ def cost_chart(p: Projection) -> str:
     fig.update_layout(
         barmode="stack",
         title=f"Cost per period ({p.plan.currency})",
-        yaxis2={"overlaying": "y", "side": "right", "title": "cumulative"},
+        yaxis={"rangemode": "tozero"},
+        yaxis2={"overlaying": "y", "side": "right", "title": "cumulative", "rangemode": "tozero"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     )
     return _div(fig)
 

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from plotly.offline import get_plotlyjs
 
 from capplan.errors import CapplanError
+from capplan.formatting import fmt_number
 from capplan.report.formats import cell, scenario_summary, summary_columns
 from capplan.web.api import state_of
 from capplan.web.charts import cost_chart, events_chart, forecast_chart, scenario_chart
@@ -24,6 +25,7 @@ _HERE = Path(__file__).parent
 def make_router() -> APIRouter:
     """The dashboard routes (excluded from the OpenAPI spec)."""
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    templates.env.filters["figure"] = fmt_number
     plotly_js = get_plotlyjs()
     router = APIRouter(include_in_schema=False)
 
