@@ -195,3 +195,16 @@ def test_client_carries_auth_and_headers() -> None:
     assert isinstance(basic.auth, httpx.BasicAuth)
     flow = basic.auth.auth_flow(request)
     assert next(flow).headers["Authorization"].startswith("Basic ")
+
+
+def test_partial_answers_keep_their_warnings() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(echo_range(request).content)
+        body["warnings"] = ["store 10.0.0.7:10901 did not respond"]
+        return httpx.Response(200, json=body)
+
+    frame = source(handler).query_range("up", 0, 600, 60)
+    assert frame.values.size == 11
+    (warning,) = frame.warnings
+    assert warning.code == "partial"
+    assert "store 10.0.0.7:10901 did not respond" in warning.message

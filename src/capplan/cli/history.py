@@ -74,6 +74,8 @@ def ingest(
         with Store(store) as db:
             result = ingest_frame(db, frame, f"{prometheus} {' | '.join(queries)}")
         emit(_ingest_table([result], store), None)
+        for warning in frame.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {warning.message}", soft_wrap=True)
         return
     if not files:
         raise UsageError("give metric files, or --prometheus URL --query PROMQL")

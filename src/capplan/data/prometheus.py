@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from capplan.data.frame import MetricFrame, concat, series_id
+from capplan.data.frame import FrameWarning, MetricFrame, concat, series_id
 from capplan.errors import SourceError
 from capplan.plan.models import Plan
 
@@ -139,7 +139,11 @@ class PrometheusSource:
         if not frames:
             shown = ", ".join(q.query for q in queries)
             raise SourceError(f"the query returned no data over the range: {shown}")
-        return concat(frames)
+        notes = [
+            FrameWarning("partial", f"Prometheus warned (the data may be partial): {text}")
+            for text in dict.fromkeys(self.warnings)
+        ]
+        return concat(frames).with_warnings(*notes)
 
     def _fetch(self, q: RangeQuery, start: float, end: float, step: float) -> MetricFrame:
         params = {"query": q.query, "start": _num(start), "end": _num(end), "step": _num(step)}
@@ -166,7 +170,9 @@ class PrometheusSource:
             if response.status_code in _RETRY_STATUS:
                 last_problem = f"HTTP {response.status_code}"
                 continue
-            return _payload(response, where)
+            data, warnings = _payload(response, where)
+            self.warnings.extend(warnings)  # list.append is atomic: safe across the pool
+            return data
         raise SourceError(
             f"Prometheus at {where} failed {self.retries + 1} times (last: {last_problem})"
         )
@@ -176,7 +182,9 @@ def _num(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-def _payload(response: httpx.Response, where: str) -> Any:
+def _payload(response: httpx.Response, where: str) -> tuple[Any, list[str]]:
+    """``data`` of a successful answer and its ``warnings`` (set when the answer is partial,
+    e.g. a Thanos store or a Mimir ingester did not respond)."""
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -193,7 +201,8 @@ def _payload(response: httpx.Response, where: str) -> Any:
     data = body.get("data")
     if not isinstance(data, dict) or "result" not in data:
         raise SourceError(f"Prometheus at {where} answered without data.result: {body!r:.200}")
-    return data
+    warnings = body.get("warnings") or []
+    return data, [str(w) for w in warnings] if isinstance(warnings, list) else [str(warnings)]
 
 
 def _to_frame(data: dict[str, Any], q: RangeQuery) -> MetricFrame:
