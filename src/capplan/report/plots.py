@@ -10,7 +10,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["MAX_PLOTTED_SERIES", "SeriesPlot", "forecast_html"]
+__all__ = ["MAX_PLOTTED_SERIES", "SeriesPlot", "forecast_html", "forecast_traces"]
 
 MAX_PLOTTED_SERIES = 12
 _BAND_COLOURS = {80: "rgba(31, 119, 180, 0.30)", 95: "rgba(31, 119, 180, 0.15)"}
@@ -36,6 +36,49 @@ def _times(values: npt.NDArray[np.datetime64]) -> list[str]:
     return [str(t) for t in values.astype("datetime64[s]")]
 
 
+def forecast_traces(s: SeriesPlot, *, legend: bool = True) -> list[go.Scatter]:
+    """The interval bands (widest first), the history line and the dashed forecast mean of
+    one series: the traces every forecast chart draws."""
+    future = _times(s.future_t)
+    traces = [
+        go.Scatter(
+            x=future + future[::-1],
+            y=np.concatenate([hi, lo[::-1]]).tolist(),
+            fill="toself",
+            fillcolor=_BAND_COLOURS.get(level, "rgba(31, 119, 180, 0.2)"),
+            line={"width": 0},
+            name=f"{level}% interval",
+            legendgroup=f"band{level}",
+            showlegend=legend,
+            hoverinfo="skip",
+        )
+        for level, (lo, hi) in sorted(s.bands.items(), reverse=True)
+    ]
+    traces.append(
+        go.Scatter(
+            x=_times(s.history_t),
+            y=s.history_y.tolist(),
+            mode="lines",
+            name="history",
+            line={"color": "#444", "width": 1},
+            legendgroup="history",
+            showlegend=legend,
+        )
+    )
+    traces.append(
+        go.Scatter(
+            x=future,
+            y=s.mean.tolist(),
+            mode="lines",
+            name="forecast",
+            line={"color": "#1f77b4", "dash": "dash"},
+            legendgroup="forecast",
+            showlegend=legend,
+        )
+    )
+    return traces
+
+
 def forecast_html(series: Sequence[SeriesPlot], title: str) -> str:
     """One stacked panel per series (at most ``MAX_PLOTTED_SERIES``): history as a line, the
     forecast mean dashed, intervals as shaded bands (widest first), the threshold as a red
@@ -50,51 +93,8 @@ def forecast_html(series: Sequence[SeriesPlot], title: str) -> str:
         vertical_spacing=min(0.08, 0.5 / rows),
     )
     for row, s in enumerate(shown, start=1):
-        legend = row == 1
-        future = _times(s.future_t)
-        for level in sorted(s.bands, reverse=True):
-            lo, hi = s.bands[level]
-            fig.add_trace(
-                go.Scatter(
-                    x=future + future[::-1],
-                    y=np.concatenate([hi, lo[::-1]]).tolist(),
-                    fill="toself",
-                    fillcolor=_BAND_COLOURS.get(level, "rgba(31, 119, 180, 0.2)"),
-                    line={"width": 0},
-                    name=f"{level}% interval",
-                    legendgroup=f"band{level}",
-                    showlegend=legend,
-                    hoverinfo="skip",
-                ),
-                row=row,
-                col=1,
-            )
-        fig.add_trace(
-            go.Scatter(
-                x=_times(s.history_t),
-                y=s.history_y.tolist(),
-                mode="lines",
-                name="history",
-                line={"color": "#444", "width": 1},
-                legendgroup="history",
-                showlegend=legend,
-            ),
-            row=row,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=future,
-                y=s.mean.tolist(),
-                mode="lines",
-                name="forecast",
-                line={"color": "#1f77b4", "dash": "dash"},
-                legendgroup="forecast",
-                showlegend=legend,
-            ),
-            row=row,
-            col=1,
-        )
+        for trace in forecast_traces(s, legend=row == 1):
+            fig.add_trace(trace, row=row, col=1)
         if s.threshold is not None:
             fig.add_hline(
                 y=s.threshold,

@@ -10,12 +10,12 @@ import plotly.io as pio
 
 from capplan.forecasting import ForecastRun
 from capplan.projection import Projection
+from capplan.report.plots import SeriesPlot, forecast_traces
 from capplan.web.snapshot import RunwayRow
 
 __all__ = ["cost_chart", "events_chart", "forecast_chart", "scenario_chart"]
 
 _SEVERITY_COLOURS = {"info": "#1f77b4", "warning": "#ff7f0e", "critical": "#d62728"}
-_BAND_COLOURS = {80: "rgba(31, 119, 180, 0.30)", 95: "rgba(31, 119, 180, 0.15)"}
 
 
 def _div(fig: go.Figure, height: int = 380) -> str:
@@ -88,40 +88,16 @@ def forecast_chart(
 ) -> str:
     """History, forecast mean, interval bands (widest first) and the threshold levels."""
     i = run.panel.index(series)
-    future = [str(t) for t in run.future[i].astype("datetime64[s]")]
-    fig = go.Figure()
-    for lv in sorted(run.levels, reverse=True):
-        lo, hi = run.result.lower[lv][i], run.result.upper[lv][i]
-        fig.add_trace(
-            go.Scatter(
-                x=future + future[::-1],
-                y=np.concatenate([hi, lo[::-1]]).tolist(),
-                fill="toself",
-                fillcolor=_BAND_COLOURS.get(lv, "rgba(31, 119, 180, 0.2)"),
-                line={"width": 0},
-                name=f"{lv}% interval",
-                hoverinfo="skip",
-            )
-        )
     ts, ys = history
-    fig.add_trace(
-        go.Scatter(
-            x=[str(t) for t in np.asarray(ts).astype("datetime64[s]")],
-            y=np.asarray(ys, dtype=np.float64).tolist(),
-            mode="lines",
-            name="history",
-            line={"color": "#444", "width": 1},
-        )
+    plot = SeriesPlot(
+        name=series,
+        history_t=np.asarray(ts).astype("datetime64[s]"),
+        history_y=np.asarray(ys, dtype=np.float64),
+        future_t=run.future[i],
+        mean=run.result.mean[i],
+        bands={lv: (run.result.lower[lv][i], run.result.upper[lv][i]) for lv in run.levels},
     )
-    fig.add_trace(
-        go.Scatter(
-            x=future,
-            y=run.result.mean[i].tolist(),
-            mode="lines",
-            name="forecast",
-            line={"color": "#1f77b4", "dash": "dash"},
-        )
-    )
+    fig = go.Figure(forecast_traces(plot))
     for row in {(r.level, r.value) for r in runways}:
         colour = "#ff7f0e" if row[0] == "warning" else "#d62728"
         fig.add_hline(
