@@ -135,19 +135,25 @@ class ForecastRun:
 
     def rows(self) -> list[dict[str, Any]]:
         """Long format: series, timestamp, mean, lo80, hi80, lo95, hi95 ..."""
-        out = []
+        return [
+            {"series": name, **row}
+            for i, name in enumerate(self.panel.ids)
+            for row in self.series_rows(i)
+        ]
+
+    def series_rows(self, i: int) -> list[dict[str, Any]]:
+        """The forecast of series ``i``: timestamp, mean and a lo/hi pair per level."""
         fc = self.result
-        for i, name in enumerate(self.panel.ids):
-            for k in range(self.h):
-                row: dict[str, Any] = {
-                    "series": name,
-                    "timestamp": str(self.future[i, k]) + "Z",
-                    "mean": json_float(float(fc.mean[i, k])),
-                }
-                for lv in self.levels:
-                    row[f"lo{lv}"] = json_float(float(fc.lower[lv][i, k]))
-                    row[f"hi{lv}"] = json_float(float(fc.upper[lv][i, k]))
-                out.append(row)
+        out = []
+        for k in range(self.h):
+            row: dict[str, Any] = {
+                "timestamp": str(self.future[i, k]) + "Z",
+                "mean": json_float(float(fc.mean[i, k])),
+            }
+            for lv in self.levels:
+                row[f"lo{lv}"] = json_float(float(fc.lower[lv][i, k]))
+                row[f"hi{lv}"] = json_float(float(fc.upper[lv][i, k]))
+            out.append(row)
         return out
 
     def runway_rows(self) -> list[dict[str, Any]]:

@@ -99,23 +99,12 @@ class Snapshot:
         assert self.run is not None
         run = self.run
         i = run.panel.index(series)
-        fc = run.result
-        rows = []
-        for k in range(run.h):
-            row: dict[str, Any] = {
-                "timestamp": str(run.future[i, k]) + "Z",
-                "mean": json_float(float(fc.mean[i, k])),
-            }
-            for lv in run.levels:
-                row[f"lo{lv}"] = json_float(float(fc.lower[lv][i, k]))
-                row[f"hi{lv}"] = json_float(float(fc.upper[lv][i, k]))
-            rows.append(row)
         return {
             "series": series,
             "model": self.run.result.model[i],
             "step_seconds": self.run.panel.step_seconds,
             "levels": list(self.run.levels),
-            "forecast": rows,
+            "forecast": run.series_rows(i),
             "runway": [r.to_dict() for r in self.runways if r.series == series],
         }
 
