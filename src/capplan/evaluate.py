@@ -4,12 +4,14 @@ Every quantity is an array of shape ``(paths, periods + 1)``; one call evaluates
 run (one path) or a whole Monte Carlo batch with the same NumPy operations. :func:`evaluate`
 returns every figure; :func:`stream` hands each figure to a :class:`ColumnSink` as soon as it is
 final and keeps only the arrays later figures read, so a large batch never holds all its
-figures at once.
+figures at once. A large batch is evaluated a block of paths at a time (:mod:`capplan.blocks`),
+and a figure that follows from another (:class:`~capplan.derivations.Derived`) and that nothing
+else reads is never assembled whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
@@ -17,7 +19,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from capplan.blocks import Gather, row_blocks, rows_of
 from capplan.cost import component_cost
+from capplan.derivations import Derived, apply_expression, component_derivations, rebase
 from capplan.errors import EvaluationError
 from capplan.growth import project_driver, sample_rates
 from capplan.plan.compiled import CompiledPlan, Node
@@ -26,7 +30,6 @@ from capplan.plan.models import (
     Component,
     FormulaComponent,
     HorizontalComponent,
-    Price,
     TierComponent,
     VerticalComponent,
 )
@@ -47,7 +50,6 @@ TOTALS = (
     "total.cost_per_unit",
 )
 _SUMMED = ("instances", "vcpu", "memory_gb", "storage_gb", "cost")
-_SIZED = ("instances", "vcpu", "memory_gb", "storage_gb", "utilization")
 
 #: Sampled growth rates per driver, shape (paths, 1) or (paths, periods); None: central rate.
 Rates = Mapping[str, Array | None]
@@ -62,28 +64,18 @@ class Evaluation:
     paths: int
 
 
-@dataclass(frozen=True)
-class Derived:
-    """How a figure follows from one other array, ``values`` (the figure or level named
-    ``source``): the figure is ``apply(values)`` element by element, and ``apply`` never
-    decreases as its input grows. The figure's order statistics over paths are therefore
-    ``apply`` of the source's, which ``parent`` tells how to find when it is itself derived."""
-
-    source: str
-    values: npt.NDArray[Any]
-    apply: Callable[[npt.NDArray[Any]], Array]
-    parent: Derived | None = None
-
-
 class ColumnSink(Protocol):
     """Receives the figures of a run as they are computed (see :func:`stream`)."""
 
-    def column(self, name: str, values: Array, derived: Derived | None = None) -> None:
+    def column(self, name: str, values: Array | None, derived: Derived | None = None) -> None:
         """One figure, shape (paths, periods + 1), final and not to be modified; with
-        ``derived`` when it is a non-decreasing function of one other array."""
+        ``derived`` when it is a non-decreasing function of one other array. ``values`` is
+        None only when streaming, for a derived figure that nothing else reads and the sink
+        did not ask to keep."""
 
-    def component(self, name: str, sized: Sized) -> None:
-        """The sizing of a component, handed over before the component's columns."""
+    def component(self, name: str, sized: Sized, rows: slice) -> None:
+        """The sizing of a component for the paths ``rows``, handed over before the
+        component's columns: once for all paths, or once per block of paths when streaming."""
 
 
 class _Collect:
@@ -93,10 +85,11 @@ class _Collect:
         self.values: dict[str, Array] = {}
         self.sized: dict[str, Sized] = {}
 
-    def column(self, name: str, values: Array, derived: Derived | None = None) -> None:
+    def column(self, name: str, values: Array | None, derived: Derived | None = None) -> None:
+        assert values is not None, "evaluate() assembles every figure"
         self.values[name] = values
 
-    def component(self, name: str, sized: Sized) -> None:
+    def component(self, name: str, sized: Sized, rows: slice) -> None:
         self.sized[name] = sized
 
 
@@ -159,7 +152,7 @@ def evaluate(
     """Evaluate the plan for ``paths`` paths. Uncertain rates are taken from ``rates`` when
     given, else sampled with ``rng``; with neither, every driver grows at its central rate."""
     sink = _Collect()
-    _run(compiled, scenario, timeline, paths, sink, rng, rates, release=False)
+    _Run(compiled, scenario, timeline, paths, sink, rates, rng=rng).run()
     return Evaluation(sink.values, sink.sized, paths)
 
 
@@ -170,11 +163,16 @@ def stream(
     paths: int,
     sink: ColumnSink,
     rates: Rates | None = None,
+    keep: Collection[str] = (),
 ) -> None:
     """Evaluate like :func:`evaluate`, handing each sizing and figure to ``sink`` in the same
     order as soon as it is final. Only the arrays that later figures read are kept, so memory
-    grows with the number of figures in use at once rather than with all the figures."""
-    _run(compiled, scenario, timeline, paths, sink, None, rates, release=True)
+    grows with the number of figures in use at once rather than with all the figures.
+
+    Paths are evaluated a block at a time; the figures named in ``keep``, those later figures
+    read and those that do not follow from another are handed over whole, the others as None
+    with how they follow (see :class:`ColumnSink`)."""
+    _Run(compiled, scenario, timeline, paths, sink, rates, keep).run()
 
 
 def _releases(compiled: CompiledPlan, keep: str) -> tuple[set[str], list[list[str]]]:
@@ -191,102 +189,210 @@ def _releases(compiled: CompiledPlan, keep: str) -> tuple[set[str], list[list[st
     return set(last) | {keep}, after
 
 
-def _run(
-    compiled: CompiledPlan,
-    scenario: str,
-    timeline: Timeline,
-    paths: int,
-    sink: ColumnSink,
-    rng: np.random.Generator | None,
-    rates: Rates | None,
-    release: bool,
-) -> None:
-    plan = compiled.plan
-    shape = (paths, timeline.periods + 1)
-    per = plan.budget.per or next(iter(plan.drivers))
-    needed, after = _releases(compiled, per) if release else (None, None)
-    env: dict[str, Array] = {}
-    # How figures follow from others (kept while streaming, for the sink's summaries).
-    derivations: dict[str, Derived] | None = {} if release else None
+class _Run:
+    """One evaluation: the drivers, then each metric and component in order, then the totals.
 
-    def put(name: str, values: Array, derived: Derived | None = None) -> None:
-        if needed is None or name in needed:
-            env[name] = values
-            if derivations is not None:
+    Streaming (``keep`` given), arrays no later figure reads are released, paths are evaluated
+    a block at a time and how figures follow from others is handed to the sink; otherwise
+    every figure is kept whole and computed over all paths at once.
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledPlan,
+        scenario: str,
+        timeline: Timeline,
+        paths: int,
+        sink: ColumnSink,
+        rates: Rates | None,
+        keep: Collection[str] | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.compiled = compiled
+        self.plan = compiled.plan
+        self.scenario = scenario
+        self.timeline = timeline
+        self.paths = paths
+        self.sink = sink
+        self.rates = rates
+        self.rng = rng
+        self.shape = (paths, timeline.periods + 1)
+        self.per = self.plan.budget.per or next(iter(self.plan.drivers))
+        self.env: dict[str, Array] = {}
+        self.totals: dict[str, Array] = {}
+        # Streaming: what later figures read, what each node is the last to read, and how
+        # the figures in use follow from others (for the sink's summaries).
+        self.needed: set[str] | None = None
+        self.after: list[list[str]] | None = None
+        self.derivations: dict[str, Derived] | None = None
+        self.keep: set[str] = set()
+        self.blocks = [slice(0, paths)]
+        if keep is not None:
+            self.needed, self.after = _releases(compiled, self.per)
+            self.derivations = {}
+            self.keep = set(keep) | self.needed
+            self.blocks = row_blocks(paths, timeline.periods + 1)
+
+    def put(self, name: str, values: Array | None, derived: Derived | None = None) -> None:
+        if self.needed is None or name in self.needed:
+            assert values is not None, name
+            self.env[name] = values
+            if self.derivations is not None:
                 if derived is None:
-                    derivations.pop(name, None)
+                    self.derivations.pop(name, None)
                 else:
-                    derivations[name] = derived
-        sink.column(name, values, derived)
+                    self.derivations[name] = derived
+        self.sink.column(name, values, derived)
 
-    def from_expression(expr: Expression) -> Derived | None:
+    def from_expression(self, expr: Expression) -> Derived | None:
         source = expr.rising_in
-        if derivations is None or source is None or source not in env:
+        if self.derivations is None or source is None or source not in self.env:
             return None
-        apply = partial(_apply_expression, expr, source)
-        return Derived(source, env[source], apply, derivations.get(source))
+        apply = partial(apply_expression, expr, source)
+        return Derived(source, self.env[source], apply, self.derivations.get(source))
 
-    for name, spec in compiled.drivers[scenario].items():
-        if rates is not None:
-            rate = rates.get(name)
-        elif rng is not None:
-            rate = sample_rates(spec.growth, paths, timeline.periods, rng)
-        else:
-            rate = None
-        put(name, _full(project_driver(spec, timeline, rate), shape))
+    def run(self) -> None:
+        for name, spec in self.compiled.drivers[self.scenario].items():
+            if self.rates is not None:
+                rate = self.rates.get(name)
+            elif self.rng is not None:
+                rate = sample_rates(spec.growth, self.paths, self.timeline.periods, self.rng)
+            else:
+                rate = None
+            self.put(name, _full(project_driver(spec, self.timeline, rate), self.shape))
+        for i, node in enumerate(self.compiled.order):
+            if node.kind == "metric":
+                self.metric(node)
+            else:
+                self.component(node)
+            if self.after is not None:
+                for name in self.after[i]:
+                    self.env.pop(name, None)
+                    if self.derivations is not None:
+                        self.derivations.pop(name, None)
+        self.put_totals()
 
-    totals: dict[str, Array] = {}
-    for i, node in enumerate(compiled.order):
-        if node.kind == "metric":
-            metric = plan.metrics[node.name]
-            expr = node.exprs["expr"]
+    def metric(self, node: Node) -> None:
+        name, expr = node.name, node.exprs["expr"]
+        allow_negative = self.plan.metrics[name].allow_negative
+        how = self.from_expression(expr)
+
+        def values(env: Mapping[str, Array], shape: tuple[int, int]) -> Array:
             result = _full(expr.evaluate(env), shape)
-            _check(result, f"metrics.{node.name}", f"metric '{node.name}'", metric.allow_negative)
-            put(node.name, result, from_expression(expr))
-        else:
-            s, outputs, derived = _component(
-                node,
-                plan.components[node.name],
-                env,
-                shape,
-                totals,
-                from_expression if derivations is not None else None,
-            )
-            sink.component(node.name, s)
+            _check(result, f"metrics.{name}", f"metric '{name}'", allow_negative)
+            return result
+
+        if len(self.blocks) == 1:
+            self.put(name, values(self.env, self.shape), how)
+            return
+        # Evaluated (and checked) block by block; assembled whole only when needed.
+        gather = Gather(self.shape) if how is None or name in self.keep else None
+        for rows in self.blocks:
+            block = values(rows_of(self.env, expr.names, rows), _rows(rows, self.shape))
+            if gather is not None:
+                gather.add(rows, {name: block})
+        self.put(name, None if gather is None else gather.result()[name], how)
+
+    def component(self, node: Node) -> None:
+        """Size a component, add it to the totals and hand over its sizing and columns
+        (sized resources, cost, extras) with how they follow from other figures."""
+        comp = self.plan.components[node.name]
+        priced_by_expression = isinstance(comp, FormulaComponent) and "cost" in node.exprs
+        price = None if priced_by_expression else comp.price
+        # Summed component by component, in order: the same additions as np.sum.
+        fresh = [field for field in _SUMMED if field not in self.totals]
+        for field in fresh:
+            self.totals[field] = np.empty(self.shape)
+        if len(self.blocks) == 1:
+            s, outputs, inputs = _size_and_price(node, comp, self.env, self.shape)
+            self.add_to_totals(outputs, self.blocks[0], fresh)
+            self.sink.component(node.name, s, self.blocks[0])
+            derived: dict[str, Derived] = {}
+            if self.derivations is not None:
+                derived = component_derivations(
+                    node, s, outputs, inputs, price, self.from_expression
+                )
             for key, arr in outputs.items():
-                put(f"{node.name}.{key}", arr, derived.get(key))
-        if after is not None:
-            for name in after[i]:
-                env.pop(name, None)
-                if derivations is not None:
-                    derivations.pop(name, None)
+                self.put(f"{node.name}.{key}", arr, derived.get(key))
+            return
 
-    summed = {f: totals[f] if f in totals else np.zeros(shape) for f in _SUMMED}
-    for field in _SUMMED:
-        put(f"total.{field}", summed[field])
-    period_cost = summed["cost"] * timeline.months_per_period
-    put("total.period_cost", period_cost)
-    cumulative = np.zeros(shape)
-    np.cumsum(period_cost[:, 1:], axis=1, out=cumulative[:, 1:])
-    put("total.cumulative_cost", cumulative)
-    units = env[per]
-    put(
-        "total.cost_per_unit",
-        np.divide(summed["cost"], units, out=np.full(shape, np.nan), where=units > 0),
-    )
+        names = frozenset[str]().union(*(expr.names for expr in node.exprs.values()))
+        rows = self.blocks[0]
+        first = _size_and_price(node, comp, rows_of(self.env, names, rows), _rows(rows, self.shape))
+        # How outputs follow from others, found on the first block; what must be assembled
+        # whole: the outputs that do not follow, those read later or asked for, and the
+        # arrays the others follow from.
+        derived = component_derivations(node, *first, price, self.from_expression)
+        sources = set()
+        for how in derived.values():
+            link: Derived | None = how
+            while link is not None:
+                sources.add(id(link.values))
+                link = link.parent
+        flat = _flatten(*first)
+        wanted = [
+            key
+            for key, arr in flat.items()
+            if id(arr) in sources
+            or (
+                key.startswith("o:")
+                and (key[2:] not in derived or f"{node.name}.{key[2:]}" in self.keep)
+            )
+        ]
+        gather = Gather(self.shape)
+        for j, rows in enumerate(self.blocks):
+            block = first
+            if j:
+                env = rows_of(self.env, names, rows)
+                block = _size_and_price(node, comp, env, _rows(rows, self.shape))
+                flat = _flatten(*block)
+            self.add_to_totals(block[1], rows, fresh)
+            self.sink.component(node.name, block[0], rows)
+            gather.add(rows, {key: flat[key] for key in wanted})
+        whole = gather.result()
+        first_flat = _flatten(*first)
+        by_id = {id(first_flat[key]): whole[key] for key in wanted}
+        for key in first[1]:
+            follows = derived.get(key)
+            self.put(
+                f"{node.name}.{key}",
+                whole.get(f"o:{key}"),
+                None if follows is None else rebase(follows, by_id),
+            )
+
+    def add_to_totals(self, outputs: Mapping[str, Array], rows: slice, fresh: list[str]) -> None:
+        for field in _SUMMED:
+            total = self.totals[field][rows]
+            if field in fresh:
+                total[...] = outputs[field]
+            else:
+                np.add(total, outputs[field], out=total)
+
+    def put_totals(self) -> None:
+        shape = self.shape
+        summed = {f: self.totals[f] if f in self.totals else np.zeros(shape) for f in _SUMMED}
+        for field in _SUMMED:
+            self.put(f"total.{field}", summed[field])
+        period_cost = summed["cost"] * self.timeline.months_per_period
+        self.put("total.period_cost", period_cost)
+        cumulative = np.zeros(shape)
+        np.cumsum(period_cost[:, 1:], axis=1, out=cumulative[:, 1:])
+        self.put("total.cumulative_cost", cumulative)
+        units = self.env[self.per]
+        self.put(
+            "total.cost_per_unit",
+            np.divide(summed["cost"], units, out=np.full(shape, np.nan), where=units > 0),
+        )
 
 
-def _component(
-    node: Node,
-    comp: Component,
-    env: dict[str, Array],
-    shape: tuple[int, int],
-    totals: dict[str, Array],
-    from_expression: Callable[[Expression], Derived | None] | None,
-) -> tuple[Sized, dict[str, Array], dict[str, Derived]]:
-    """Size a component and add it to ``totals``: its sizing, its output columns (sized
-    resources, cost, extras) and, when asked (``from_expression``), how outputs follow from
-    other figures."""
+def _rows(rows: slice, shape: tuple[int, int]) -> tuple[int, int]:
+    return (rows.stop - rows.start, shape[1])
+
+
+def _size_and_price(
+    node: Node, comp: Component, env: Mapping[str, Array], shape: tuple[int, int]
+) -> tuple[Sized, dict[str, Array], dict[str, Array]]:
+    """A component's sizing, its output columns, and its expressions' results by key."""
     inputs: dict[str, Array] = {}
     s = _size(node, comp, env, shape, inputs)
     extra_cost = None
@@ -302,86 +408,16 @@ def _component(
         "utilization": s.utilization,
     }
     outputs.update(s.extra)
-    # Summed component by component, in order: the same additions as np.sum.
-    for field in _SUMMED:
-        if field in totals:
-            np.add(totals[field], outputs[field], out=totals[field])
-        else:
-            totals[field] = np.array(outputs[field], dtype=np.float64)
-    derived: dict[str, Derived] = {}
-    if from_expression is not None:
-        derived = _component_derivations(node, s, outputs, inputs, from_expression)
-        if extra_cost is None and (how := _cost_derivation(comp.price, s, derived)):
-            derived["cost"] = how
-    return s, outputs, derived
+    return s, outputs, inputs
 
 
-def _apply_expression(expr: Expression, name: str, values: npt.NDArray[Any]) -> Array:
-    return expr.evaluate({name: values})
-
-
-def _sized_output(s: Sized, key: str) -> Array | None:
-    if key in _SIZED:
-        value: Array = getattr(s, key)
-        return value
-    return s.extra.get(key)
-
-
-def _component_derivations(
-    node: Node,
-    s: Sized,
-    outputs: dict[str, Array],
-    inputs: dict[str, Array],
-    from_expression: Callable[[Expression], Derived | None],
-) -> dict[str, Derived]:
-    """The outputs of a component that follow from one other array: an expression's result
-    (a demand, a formula resource) or what the sizing says it derives from its demand or
-    level (and ``level_price``)."""
-    derived: dict[str, Derived] = {}
-    for key, arr in outputs.items():
-        for expr_key, result in inputs.items():
-            if arr is result and (how := from_expression(node.exprs[expr_key])) is not None:
-                derived[key] = how
-                break
-    for key, (source, apply) in s.derived.items():
-        if key in outputs and outputs[key] is not _sized_output(s, key):
-            continue  # replaced by a formula resource of the same name
-        values = s.level if source == "level" else outputs.get(source)
-        if values is not None:
-            derived[key] = Derived(f"{node.name}.{source}", values, apply, derived.get(source))
-    return derived
-
-
-def _cost_derivation(price: Price, s: Sized, derived: dict[str, Derived]) -> Derived | None:
-    """The cost follows from the same array as every priced resource (and the level price)
-    when they all do: prices are >= 0, so it never decreases either."""
-    priced = {
-        "instances": price.per_instance,
-        "vcpu": price.per_vcpu,
-        "memory_gb": price.per_memory_gb,
-        "storage_gb": price.per_storage_gb,
-    }
-    keys = [key for key, unit_price in priced.items() if unit_price != 0]
-    if not isinstance(s.level_price, float):
-        keys.append("level_price")
-    parts = [derived.get(key) for key in keys]
-    first = parts[0] if parts else None
-    if first is None or any(p is None or p.values is not first.values for p in parts):
-        return None
-    hows = {key: p.apply for key, p in zip(keys, parts, strict=True) if p is not None}
-
-    def apply(values: npt.NDArray[Any]) -> Array:
-        zeros = np.zeros(values.shape)
-        got = {key: how(values) for key, how in hows.items()}
-        at = Sized(
-            instances=got.get("instances", zeros),
-            vcpu=got.get("vcpu", zeros),
-            memory_gb=got.get("memory_gb", zeros),
-            storage_gb=got.get("storage_gb", zeros),
-            utilization=zeros,
-            exceeded=np.zeros(values.shape, dtype=bool),
-            level_price=got.get("level_price", s.level_price),
-        )
-        return component_cost(price, at)
-
-    return Derived(first.source, first.values, apply, first.parent)
+def _flatten(
+    s: Sized, outputs: dict[str, Array], inputs: dict[str, Array]
+) -> dict[str, npt.NDArray[Any]]:
+    """Every array of one block's level, outputs and inputs, under one name each."""
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    if s.level is not None:
+        arrays["s:level"] = s.level
+    arrays.update({f"o:{key}": value for key, value in outputs.items()})
+    arrays.update({f"i:{key}": value for key, value in inputs.items()})
+    return arrays

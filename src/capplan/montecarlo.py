@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from capplan.evaluate import Derived, Evaluation, stream
+from capplan.derivations import Derived
+from capplan.evaluate import Evaluation, stream
 from capplan.events import EventProbability, component_hits, threshold_hits
 from capplan.growth import sample_rates
 from capplan.plan.compiled import CompiledPlan
@@ -65,7 +66,7 @@ def simulate(
     rng = np.random.default_rng(seed)
     rates = draw_rates(compiled, scenario, timeline, paths, rng, chunk)
     summary = _Summary(compiled.plan, base, paths, timeline.periods + 1, progress)
-    stream(compiled, scenario, timeline, paths, summary, rates)
+    stream(compiled, scenario, timeline, paths, summary, rates, keep=summary.thresholds)
     if progress is not None and summary.reported < paths:
         progress(paths)
     return summary.result()
@@ -118,7 +119,8 @@ class _Summary:
         self.base = base
         self.paths = paths
         self.quantiles: dict[str, Array] = {}
-        self.component_counts: list[tuple[str, str, IntArray]] = []
+        # Per component event, its description and paths reached by period (summed by block).
+        self.component_counts: dict[str, tuple[str, IntArray]] = {}
         self.threshold_counts: dict[str, list[tuple[str, str, IntArray]]] = {}
         self.thresholds: dict[str, list[tuple[str, Threshold]]] = {}
         for tname, thr in plan.thresholds.items():
@@ -131,17 +133,26 @@ class _Summary:
         self.seen = 0
         self.reported = 0
 
-    def component(self, name: str, sized: Sized) -> None:
+    def component(self, name: str, sized: Sized, rows: slice) -> None:
         for key, text, hit in component_hits(name, sized, self.base.sized[name]):
-            self.component_counts.append((key, text, reached_by_period(hit)))
+            counts = reached_by_period(hit)
+            if key in self.component_counts:
+                counts = counts + self.component_counts[key][1]
+            self.component_counts[key] = (text, counts)
 
-    def column(self, name: str, values: Array, derived: Derived | None = None) -> None:
-        if values.dtype == np.float64:
+    def column(self, name: str, values: Array | None, derived: Derived | None = None) -> None:
+        if values is None:
+            assert derived is not None, name
+            self.quantiles[name] = self.summarise.from_statistics(
+                self._statistics(name, None, derived)
+            )
+        elif values.dtype == np.float64:
             stats = self._statistics(name, values, derived)
             self.quantiles[name] = self.summarise.from_statistics(stats)
         else:
             self.quantiles[name] = _np_quantiles(values)
         for tname, thr in self.thresholds.get(name, ()):
+            assert values is not None, name
             self.threshold_counts[tname] = [
                 (key, text, reached_by_period(hit))
                 for key, text, hit in threshold_hits(tname, thr, values)
@@ -154,12 +165,13 @@ class _Summary:
                 self.progress(done)
 
     def _statistics(
-        self, name: str, values: npt.NDArray[Any], derived: Derived | None
+        self, name: str, values: npt.NDArray[Any] | None, derived: Derived | None
     ) -> Statistics:
         """The order statistics of a figure: known already, derived from its source's
-        (found the same way, once), or found by partitioning its values."""
+        (found the same way, once), or found by partitioning its values. ``values`` is None
+        only for a derived figure that nothing else derives from."""
         known = self.statistics.get(name)
-        if known is not None and known[0]() is values:
+        if known is not None and values is not None and known[0]() is values:
             return known[1]
         if derived is not None:
             source = self._statistics(derived.source, derived.values, derived.parent)
@@ -167,12 +179,14 @@ class _Summary:
             applied = derived.apply(np.stack([source[r] for r in ranks]))
             stats = dict(zip(ranks, applied, strict=True))
         else:
+            assert values is not None, name
             stats = self.summarise.order_statistics(values)
-        self.statistics[name] = (weakref.ref(values), stats)
+        if values is not None:
+            self.statistics[name] = (weakref.ref(values), stats)
         return stats
 
     def result(self) -> MonteCarlo:
-        hits = list(self.component_counts)
+        hits = [(key, text, counts) for key, (text, counts) in self.component_counts.items()]
         for tname in self.plan.thresholds:
             hits += self.threshold_counts.get(tname, [])
         reached: dict[str, IntArray] = {}

@@ -1,0 +1,128 @@
+"""Evaluating a large batch of paths a block of rows at a time.
+
+For 10,000 paths each figure is an array of a few MB, larger than a core's cache: a chain of
+NumPy operations on whole arrays sends every intermediate result through main memory, and
+each fresh array costs page faults. Evaluated a block of rows at a time, the intermediates of
+one step stay in the cache and only the step's results are written out whole.
+
+Every operation of the engine works element by element along the paths (nothing mixes two
+paths), so the figures are the same to the bit whatever the block size. :class:`Gather`
+assembles the blocks' results and keeps which results are the same array (the engine finds
+how figures follow from one another by identity) and which repeat one row on every path.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["BLOCK_CELLS", "Gather", "row_blocks", "rows_of"]
+
+#: Cells (paths × periods) of one block: 256 KB per float64 array, so a step's few
+#: intermediates fit a core's L2 cache together.
+BLOCK_CELLS = 32_768
+
+AnyArray = npt.NDArray[Any]
+
+
+def row_blocks(paths: int, periods: int, cells: int | None = None) -> list[slice]:
+    """Slices of rows (paths) covering ``range(paths)``, each of about ``cells`` cells
+    (:data:`BLOCK_CELLS` by default)."""
+    rows = max(1, (BLOCK_CELLS if cells is None else cells) // max(1, periods))
+    if paths <= rows:
+        return [slice(0, paths)]
+    count = -(-paths // rows)  # blocks of nearly equal size
+    bounds = np.linspace(0, paths, count + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def rows_of(env: Mapping[str, AnyArray], names: Iterable[str], rows: slice) -> dict[str, AnyArray]:
+    """The rows ``rows`` of the arrays named ``names`` (views, no copies)."""
+    return {name: env[name][rows] for name in names if name in env}
+
+
+class _Slot:
+    """One assembled array: a row repeated on every path until a block differs, then a full
+    array."""
+
+    def __init__(self, shape: tuple[int, int], rows: slice, block: AnyArray) -> None:
+        self.shape = shape
+        self.full: AnyArray | None = None
+        self.row: AnyArray | None = None
+        if block.strides[0] == 0:
+            self.row = block[0].copy()
+        else:
+            self._materialize(rows, block)
+
+    def _materialize(self, rows: slice, block: AnyArray) -> None:
+        full = np.empty(self.shape, dtype=block.dtype)
+        if self.row is not None:
+            full[: rows.start] = self.row
+        full[rows] = block
+        self.full, self.row = full, None
+
+    def write(self, rows: slice, block: AnyArray) -> None:
+        if self.full is not None:
+            self.full[rows] = block
+        elif not (
+            block.strides[0] == 0
+            and self.row is not None
+            and np.array_equal(block[0], self.row, equal_nan=True)
+        ):
+            self._materialize(rows, block)
+
+    def result(self) -> AnyArray:
+        if self.full is not None:
+            return self.full
+        assert self.row is not None
+        return np.broadcast_to(self.row, self.shape)
+
+
+class Gather:
+    """Assembles named arrays computed block by block into arrays of the whole ``shape``.
+
+    Names whose arrays are the same object in a block get the same assembled array; an array
+    that repeats one row on every path in every block stays a read-only broadcast of that row.
+    """
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
+        self.slots: dict[str, _Slot] = {}
+        self.same_as: dict[str, str] = {}  # name → the first name holding the same array
+
+    def add(self, rows: slice, arrays: Mapping[str, AnyArray]) -> None:
+        """The block of rows ``rows`` of every named array (each of shape (rows, periods))."""
+        first: dict[int, str] = {}
+        for name, block in arrays.items():
+            block = np.broadcast_to(block, (rows.stop - rows.start, self.shape[1]))
+            owner = first.setdefault(id(arrays[name]), name)
+            if name not in self.slots and name not in self.same_as:  # the first block
+                if owner != name:
+                    self.same_as[name] = owner
+                else:
+                    self.slots[name] = _Slot(self.shape, rows, block)
+                continue
+            if self.same_as.get(name) == owner:
+                continue
+            if name in self.same_as:  # no longer the same array: a copy of its own from here
+                self.slots[name] = self._split(self.same_as.pop(name), rows)
+            self.slots[name].write(rows, block)
+
+    def _split(self, owner: str, rows: slice) -> _Slot:
+        slot = self.slots[owner]
+        split = _Slot.__new__(_Slot)
+        split.shape = self.shape
+        split.full = None if slot.full is None else slot.full.copy()
+        split.row = None if slot.row is None else slot.row.copy()
+        return split
+
+    def result(self) -> dict[str, AnyArray]:
+        """Every named array, whole; names that shared an array share the assembled one."""
+        done = {name: slot.result() for name, slot in self.slots.items()}
+        for name, owner in self.same_as.items():
+            done[name] = done[owner]
+        return done

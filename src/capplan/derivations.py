@@ -1,0 +1,125 @@
+"""How one figure follows from another, so that its order statistics over paths follow too.
+
+When a figure is a non-decreasing function of one other array (``users * 0.15``; a tier's
+price as a function of its demand), its P10/P50/P90 are the function applied to that array's
+own: the Monte Carlo summary partitions the source once and derives the rest. This module
+finds those relations for derived metrics and for the outputs of a sized component.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from capplan.cost import component_cost
+from capplan.plan.compiled import Node
+from capplan.plan.expressions import Expression
+from capplan.plan.models import Price
+from capplan.sizing import Sized
+from capplan.sizing.result import Array
+
+__all__ = ["Derived", "apply_expression", "component_derivations", "rebase"]
+
+_SIZED = ("instances", "vcpu", "memory_gb", "storage_gb", "utilization")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """How a figure follows from one other array, ``values`` (the figure or level named
+    ``source``): the figure is ``apply(values)`` element by element, and ``apply`` never
+    decreases as its input grows. The figure's order statistics over paths are therefore
+    ``apply`` of the source's, which ``parent`` tells how to find when it is itself derived."""
+
+    source: str
+    values: npt.NDArray[Any]
+    apply: Callable[[npt.NDArray[Any]], Array]
+    parent: Derived | None = None
+
+
+def apply_expression(expr: Expression, name: str, values: npt.NDArray[Any]) -> Array:
+    """``expr`` evaluated with ``values`` for the one name it reads."""
+    return expr.evaluate({name: values})
+
+
+def rebase(derived: Derived, whole: Mapping[int, npt.NDArray[Any]]) -> Derived:
+    """``derived`` (and its parents) with each source array found in ``whole`` (by the id of
+    the array it replaces) swapped for the whole one: relations found on one block of paths,
+    applied to the arrays assembled from every block."""
+    parent = None if derived.parent is None else rebase(derived.parent, whole)
+    values = whole.get(id(derived.values), derived.values)
+    return Derived(derived.source, values, derived.apply, parent)
+
+
+def _sized_output(s: Sized, key: str) -> Array | None:
+    if key in _SIZED:
+        value: Array = getattr(s, key)
+        return value
+    return s.extra.get(key)
+
+
+def component_derivations(
+    node: Node,
+    s: Sized,
+    outputs: Mapping[str, Array],
+    inputs: Mapping[str, Array],
+    price: Price | None,
+    from_expression: Callable[[Expression], Derived | None],
+) -> dict[str, Derived]:
+    """The outputs of a component that follow from one other array: an expression's result
+    (a demand, a formula resource) or what the sizing says it derives from its demand or
+    level; and the cost (priced at ``price``; None when an expression adds to it)."""
+    derived: dict[str, Derived] = {}
+    for key, arr in outputs.items():
+        for expr_key, result in inputs.items():
+            if arr is result and (how := from_expression(node.exprs[expr_key])) is not None:
+                derived[key] = how
+                break
+    for key, (source, apply) in s.derived.items():
+        if key in outputs and outputs[key] is not _sized_output(s, key):
+            continue  # replaced by a formula resource of the same name
+        values = s.level if source == "level" else outputs.get(source)
+        if values is not None:
+            derived[key] = Derived(f"{node.name}.{source}", values, apply, derived.get(source))
+    if price is not None and (how := _cost_derivation(price, s, derived)):
+        derived["cost"] = how
+    return derived
+
+
+def _cost_derivation(price: Price, s: Sized, derived: dict[str, Derived]) -> Derived | None:
+    """The cost follows from the same array as every priced resource (and the level price)
+    when they all do: prices are >= 0, so it never decreases either."""
+    priced = {
+        "instances": price.per_instance,
+        "vcpu": price.per_vcpu,
+        "memory_gb": price.per_memory_gb,
+        "storage_gb": price.per_storage_gb,
+    }
+    keys = [key for key, unit_price in priced.items() if unit_price != 0]
+    if not isinstance(s.level_price, float):
+        keys.append("level_price")
+    parts = [derived.get(key) for key in keys]
+    first = parts[0] if parts else None
+    if first is None or any(p is None or p.values is not first.values for p in parts):
+        return None
+    hows = {key: p.apply for key, p in zip(keys, parts, strict=True) if p is not None}
+    fixed_level_price = s.level_price if isinstance(s.level_price, float) else 0.0
+
+    def apply(values: npt.NDArray[Any]) -> Array:
+        zeros = np.zeros(values.shape)
+        got = {key: how(values) for key, how in hows.items()}
+        at = Sized(
+            instances=got.get("instances", zeros),
+            vcpu=got.get("vcpu", zeros),
+            memory_gb=got.get("memory_gb", zeros),
+            storage_gb=got.get("storage_gb", zeros),
+            utilization=zeros,
+            exceeded=np.zeros(values.shape, dtype=bool),
+            level_price=got.get("level_price", fixed_level_price),
+        )
+        return component_cost(price, at)
+
+    return Derived(first.source, first.values, apply, first.parent)

@@ -1,0 +1,237 @@
+"""Monte Carlo summaries against a brute-force reference: every path evaluated whole, then
+``np.quantile`` of every figure and the share of paths on which each event has happened.
+
+The summaries are computed block of paths by block, with order statistics derived from other
+figures where they can be, and figures nothing reads never assembled; none of that may change
+a single figure, so the comparisons are exact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import capplan.blocks
+from capplan.blocks import Gather, row_blocks
+from capplan.evaluate import evaluate
+from capplan.events import event_hits
+from capplan.montecarlo import QUANTILES, draw_rates, simulate
+from capplan.plan.compiled import compile_plan
+from capplan.plan.loader import load_plan, validate_plan_data
+from capplan.plan.models import Plan
+from capplan.timeline import Timeline
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.yaml"))
+
+
+def _mixed_plan() -> Plan:
+    """Every kind of component, thresholds on outputs that follow from others, a metric that
+    reads a component's output, and a formula priced by an expression."""
+    uncertain = {"dist": "triangular", "low": 0.02, "high": 0.12}
+    data: dict[str, Any] = {
+        "system": "mixed",
+        "start": "2026-01",
+        "horizon": 18,
+        "drivers": {
+            "users": {
+                "initial": 2_000,
+                "growth": {"model": "compound", "rate": 0.07, "uncertainty": uncertain},
+            },
+            "data_gb": {
+                "initial": 300,
+                "growth": {
+                    "model": "compound",
+                    "rate": 0.05,
+                    "uncertainty": {"dist": "normal", "sd": 0.02},
+                },
+            },
+            "flat": {"initial": 10},
+        },
+        "metrics": {
+            "rps": {"expr": "users * 0.02"},
+            "mixed": {"expr": "rps + data_gb * 0.1"},
+            "fleet": {"expr": "api.vcpu + 3"},
+            "constant": {"expr": "flat * 2"},
+        },
+        "components": {
+            "api": {
+                "kind": "horizontal",
+                "demand": "rps",
+                "capacity_per_instance": 10,
+                "buffer": 0.2,
+                "max_instances": 12,
+                "instance": {"vcpu": 2, "memory_gb": 4},
+                "price": {"per_vcpu": 20, "per_memory_gb": 3},
+            },
+            "db": {
+                "kind": "vertical",
+                "demand": {"connections": "users * 0.05", "storage_gb": "data_gb"},
+                "headroom": 0.2,
+                "rungs": [
+                    {
+                        "name": f"r{k}",
+                        "limits": {"connections": 150 * 2**k, "storage_gb": 400 * 2**k},
+                        "price": 100 * 2**k,
+                        "vcpu": 2**k,
+                        "memory_gb": 4 * 2**k,
+                        "storage_gb": 400 * 2**k,
+                    }
+                    for k in range(4)
+                ],
+            },
+            "cluster": {
+                "kind": "tiers",
+                "demand": "users",
+                "tiers": [
+                    {
+                        "name": f"t{k}",
+                        "capacity": 3_000 * 3**k,
+                        "price": 500 * 3**k,
+                        "allocations": {"app": {"instances": 2 * 3**k, "vcpu": 4 * 3**k}},
+                    }
+                    for k in range(3)
+                ],
+            },
+            "smooth": {
+                "kind": "tiers",
+                "demand": "mixed",
+                "interpolate": True,
+                "tiers": [
+                    {"name": "s", "capacity": 100, "price": 50},
+                    {"name": "m", "capacity": 400, "price": 150},
+                ],
+            },
+            "pipeline": {
+                "kind": "formula",
+                "resources": {
+                    "instances": "ceil(rps / 15) + 1",
+                    "memory_gb": "max(4, rps / 3)",
+                    "connections": "ceil(rps * 2)",
+                },
+                "capacity": {"connections": 200},
+                "price": {"per_instance": 30, "per_memory_gb": 2},
+            },
+            "egress": {
+                "kind": "formula",
+                "resources": {"storage_gb": "data_gb * 0.5 + fleet"},
+                "cost": "data_gb * 0.02 + 5",
+            },
+        },
+        "thresholds": {
+            "api_vcpu": {"metric": "api.vcpu", "warning": 16},
+            "cluster_price": {"metric": "cluster.cost", "warning": 1_000},
+            "db_busy": {"metric": "db.utilization", "warning": 0.6, "critical": 0.9},
+            "mixed_high": {"metric": "mixed", "warning": 150},
+        },
+        "budget": {"per": "users"},
+    }
+    return validate_plan_data(data, "mixed.yaml", {})
+
+
+def _reference(plan: Plan, scenario: str, paths: int, seed: int) -> tuple[Any, dict[str, Any]]:
+    """Every path evaluated whole with the rates simulate() draws for ``seed``."""
+    compiled = compile_plan(plan)
+    timeline = Timeline.for_today(plan.step, plan.horizon, plan.start)
+    rates = draw_rates(compiled, scenario, timeline, paths, np.random.default_rng(seed))
+    base = evaluate(compiled, scenario, timeline)
+    every = evaluate(compiled, scenario, timeline, paths, rates=rates)
+    reached: dict[str, Any] = {}
+    for key, _text, hit in event_hits(plan, every, base):
+        ever = np.logical_or.accumulate(hit, axis=1).sum(axis=0)
+        reached[key] = reached[key] + ever if key in reached else ever
+    summary = simulate(compiled, scenario, timeline, paths, base, seed=seed)
+    return every, {"summary": summary, "reached": reached}
+
+
+def _assert_same_as_every_path(plan: Plan, paths: int, seed: int = 7) -> None:
+    for scenario in plan.scenarios or [plan.resolve_scenario(None)]:
+        every, got = _reference(plan, scenario, paths, seed)
+        summary = got["summary"]
+        assert set(summary.quantiles) == set(every.values)
+        for name, values in every.values.items():
+            expected = np.quantile(values, QUANTILES, axis=0)
+            np.testing.assert_array_equal(summary.quantiles[name], expected, err_msg=name)
+        for prob in summary.probabilities:
+            expected = [round(float(c) / paths, 4) for c in got["reached"][prob.key]]
+            assert prob.by_period == expected, prob.key
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of a few paths, so that a small run is split into many."""
+    monkeypatch.setattr(capplan.blocks, "BLOCK_CELLS", 200)
+
+
+@pytest.mark.usefixtures("small_blocks")
+@pytest.mark.parametrize("paths", [2, 37, 450])
+def test_mixed_plan_summaries_equal_those_of_every_path(paths: int) -> None:
+    _assert_same_as_every_path(_mixed_plan(), paths)
+
+
+@pytest.mark.usefixtures("small_blocks")
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_summaries_equal_those_of_every_path(path: Path) -> None:
+    _assert_same_as_every_path(load_plan(path), 300)
+
+
+def test_one_block_gives_the_same_summaries_as_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = _mixed_plan()
+    compiled = compile_plan(plan)
+    timeline = Timeline.for_today(plan.step, plan.horizon, plan.start)
+    scenario = plan.resolve_scenario(None)
+    base = evaluate(compiled, scenario, timeline)
+    runs = []
+    for cells in (10**9, 1000, 57):
+        monkeypatch.setattr(capplan.blocks, "BLOCK_CELLS", cells)
+        runs.append(simulate(compiled, scenario, timeline, 400, base, seed=3))
+    for other in runs[1:]:
+        assert other.quantiles.keys() == runs[0].quantiles.keys()
+        for name, q in runs[0].quantiles.items():
+            np.testing.assert_array_equal(other.quantiles[name], q, err_msg=name)
+        assert [p.by_period for p in other.probabilities] == [
+            p.by_period for p in runs[0].probabilities
+        ]
+
+
+# -- blocks ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paths", [1, 5, 99, 100, 101, 1000, 10_007])
+def test_row_blocks_cover_every_path_once(paths: int) -> None:
+    blocks = row_blocks(paths, 37, cells=3700)
+    covered = np.concatenate([np.arange(paths)[b] for b in blocks])
+    np.testing.assert_array_equal(covered, np.arange(paths))
+    assert max(b.stop - b.start for b in blocks) <= 100
+    assert len(blocks) == -(-paths // 100)
+
+
+def test_gather_keeps_shared_arrays_shared_and_constant_rows_broadcast() -> None:
+    gather = Gather((4, 3))
+    for rows, start in ((slice(0, 2), 0.0), (slice(2, 4), 10.0)):
+        block = np.arange(6.0).reshape(2, 3) + start
+        constant = np.broadcast_to(np.array([1.0, 2.0, 3.0]), (2, 3))
+        gather.add(rows, {"a": block, "alias": block, "c": constant})
+    got = gather.result()
+    assert got["alias"] is got["a"]
+    expected = np.vstack([np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3) + 10])
+    np.testing.assert_array_equal(got["a"], expected)
+    assert got["c"].strides[0] == 0
+    np.testing.assert_array_equal(got["c"], [[1.0, 2.0, 3.0]] * 4)
+
+
+def test_gather_splits_arrays_that_stop_being_shared_or_constant() -> None:
+    gather = Gather((4, 2))
+    first = np.ones((2, 2))
+    gather.add(slice(0, 2), {"a": first, "b": first, "c": np.broadcast_to([5.0, 6.0], (2, 2))})
+    gather.add(
+        slice(2, 4),
+        {"a": np.full((2, 2), 2.0), "b": np.full((2, 2), 3.0), "c": np.full((2, 2), 7.0)},
+    )
+    got = gather.result()
+    assert got["a"] is not got["b"]
+    np.testing.assert_array_equal(got["a"], [[1, 1], [1, 1], [2, 2], [2, 2]])
+    np.testing.assert_array_equal(got["b"], [[1, 1], [1, 1], [3, 3], [3, 3]])
+    np.testing.assert_array_equal(got["c"], [[5, 6], [5, 6], [7, 7], [7, 7]])
