@@ -235,3 +235,14 @@ def test_gather_splits_arrays_that_stop_being_shared_or_constant() -> None:
     np.testing.assert_array_equal(got["a"], [[1, 1], [1, 1], [2, 2], [2, 2]])
     np.testing.assert_array_equal(got["b"], [[1, 1], [1, 1], [3, 3], [3, 3]])
     np.testing.assert_array_equal(got["c"], [[5, 6], [5, 6], [7, 7], [7, 7]])
+
+
+def test_gather_stores_arrays_period_by_period_when_asked() -> None:
+    gather = Gather((4, 3), transposed={"t"})
+    blocks = [np.arange(6.0).reshape(2, 3), np.arange(6.0, 12.0).reshape(2, 3)]
+    for rows, block in zip((slice(0, 2), slice(2, 4)), blocks, strict=True):
+        gather.add(rows, {"t": block, "c": block.copy()})
+    got = gather.result()
+    assert got["t"].T.flags.c_contiguous
+    assert got["c"].flags.c_contiguous
+    np.testing.assert_array_equal(got["t"], np.arange(12.0).reshape(4, 3))

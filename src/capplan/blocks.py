@@ -14,7 +14,7 @@ how figures follow from one another by identity) and which repeat one row on eve
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -47,10 +47,13 @@ def rows_of(env: Mapping[str, AnyArray], names: Iterable[str], rows: slice) -> d
 
 class _Slot:
     """One assembled array: a row repeated on every path until a block differs, then a full
-    array."""
+    array, stored period by period (``transposed``) or path by path."""
 
-    def __init__(self, shape: tuple[int, int], rows: slice, block: AnyArray) -> None:
+    def __init__(
+        self, shape: tuple[int, int], rows: slice, block: AnyArray, transposed: bool = False
+    ) -> None:
         self.shape = shape
+        self.transposed = transposed
         self.full: AnyArray | None = None
         self.row: AnyArray | None = None
         if block.strides[0] == 0:
@@ -59,7 +62,10 @@ class _Slot:
             self._materialize(rows, block)
 
     def _materialize(self, rows: slice, block: AnyArray) -> None:
-        full = np.empty(self.shape, dtype=block.dtype)
+        if self.transposed:
+            full = np.empty(self.shape[::-1], dtype=block.dtype).T
+        else:
+            full = np.empty(self.shape, dtype=block.dtype)
         if self.row is not None:
             full[: rows.start] = self.row
         full[rows] = block
@@ -87,10 +93,13 @@ class Gather:
 
     Names whose arrays are the same object in a block get the same assembled array; an array
     that repeats one row on every path in every block stays a read-only broadcast of that row.
+    The arrays named in ``transposed`` are stored period by period (their ``.T`` is
+    C-contiguous), the layout in which order statistics over paths are found.
     """
 
-    def __init__(self, shape: tuple[int, int]) -> None:
+    def __init__(self, shape: tuple[int, int], transposed: Collection[str] = ()) -> None:
         self.shape = shape
+        self.transposed = transposed
         self.slots: dict[str, _Slot] = {}
         self.same_as: dict[str, str] = {}  # name → the first name holding the same array
 
@@ -104,7 +113,8 @@ class Gather:
                 if owner != name:
                     self.same_as[name] = owner
                 else:
-                    self.slots[name] = _Slot(self.shape, rows, block)
+                    transposed = name in self.transposed
+                    self.slots[name] = _Slot(self.shape, rows, block, transposed)
                 continue
             if self.same_as.get(name) == owner:
                 continue
@@ -116,7 +126,8 @@ class Gather:
         slot = self.slots[owner]
         split = _Slot.__new__(_Slot)
         split.shape = self.shape
-        split.full = None if slot.full is None else slot.full.copy()
+        split.transposed = slot.transposed
+        split.full = None if slot.full is None else slot.full.copy(order="K")
         split.row = None if slot.row is None else slot.row.copy()
         return split
 

@@ -67,11 +67,18 @@ class Evaluation:
 class ColumnSink(Protocol):
     """Receives the figures of a run as they are computed (see :func:`stream`)."""
 
-    def column(self, name: str, values: Array | None, derived: Derived | None = None) -> None:
-        """One figure, shape (paths, periods + 1), final and not to be modified; with
-        ``derived`` when it is a non-decreasing function of one other array. ``values`` is
-        None only when streaming, for a derived figure that nothing else reads and the sink
-        did not ask to keep."""
+    def column(
+        self,
+        name: str,
+        values: Array | None,
+        derived: Derived | None = None,
+        spare: bool = False,
+    ) -> None:
+        """One figure, shape (paths, periods + 1), final; with ``derived`` when it is a
+        non-decreasing function of one other array. ``values`` is None only when streaming,
+        for a derived figure that nothing else reads and the sink did not ask to keep.
+        ``spare`` says nothing else reads the values either: the sink may reorder them in
+        place (they are then stored period by period, ``values.T`` being C-contiguous)."""
 
     def component(self, name: str, sized: Sized, rows: slice) -> None:
         """The sizing of a component for the paths ``rows``, handed over before the
@@ -85,7 +92,13 @@ class _Collect:
         self.values: dict[str, Array] = {}
         self.sized: dict[str, Sized] = {}
 
-    def column(self, name: str, values: Array | None, derived: Derived | None = None) -> None:
+    def column(
+        self,
+        name: str,
+        values: Array | None,
+        derived: Derived | None = None,
+        spare: bool = False,
+    ) -> None:
         assert values is not None, "evaluate() assembles every figure"
         self.values[name] = values
 
@@ -233,16 +246,23 @@ class _Run:
             self.keep = set(keep) | self.needed
             self.blocks = row_blocks(paths, timeline.periods + 1)
 
-    def put(self, name: str, values: Array | None, derived: Derived | None = None) -> None:
+    def put(
+        self,
+        name: str,
+        values: Array | None,
+        derived: Derived | None = None,
+        spare: bool = False,
+    ) -> None:
         if self.needed is None or name in self.needed:
             assert values is not None, name
+            assert not spare, name
             self.env[name] = values
             if self.derivations is not None:
                 if derived is None:
                     self.derivations.pop(name, None)
                 else:
                     self.derivations[name] = derived
-        self.sink.column(name, values, derived)
+        self.sink.column(name, values, derived, spare)
 
     def from_expression(self, expr: Expression) -> Derived | None:
         source = expr.rising_in
@@ -285,13 +305,16 @@ class _Run:
         if len(self.blocks) == 1:
             self.put(name, values(self.env, self.shape), how)
             return
-        # Evaluated (and checked) block by block; assembled whole only when needed.
-        gather = Gather(self.shape) if how is None or name in self.keep else None
+        # Evaluated (and checked) block by block; assembled whole only when needed, and
+        # period by period when only the sink reads it.
+        whole = how is None or name in self.keep
+        spare = whole and name not in self.keep
+        gather = Gather(self.shape, {name} if spare else ()) if whole else None
         for rows in self.blocks:
             block = values(rows_of(self.env, expr.names, rows), _rows(rows, self.shape))
             if gather is not None:
                 gather.add(rows, {name: block})
-        self.put(name, None if gather is None else gather.result()[name], how)
+        self.put(name, None if gather is None else gather.result()[name], how, spare)
 
     def component(self, node: Node) -> None:
         """Size a component, add it to the totals and hand over its sizing and columns
@@ -330,16 +353,16 @@ class _Run:
                 sources.add(id(link.values))
                 link = link.parent
         flat = _flatten(*first)
+        kept = {key for key in first[1] if f"{node.name}.{key}" in self.keep}
+        shared = {id(arr) for key, arr in flat.items() if id(arr) in sources or key[2:] in kept}
         wanted = [
             key
             for key, arr in flat.items()
-            if id(arr) in sources
-            or (
-                key.startswith("o:")
-                and (key[2:] not in derived or f"{node.name}.{key[2:]}" in self.keep)
-            )
+            if id(arr) in shared or (key.startswith("o:") and key[2:] not in derived)
         ]
-        gather = Gather(self.shape)
+        # Outputs only the sink reads: stored period by period, for it to reorder in place.
+        spare = {key for key in wanted if id(flat[key]) not in shared}
+        gather = Gather(self.shape, spare)
         for j, rows in enumerate(self.blocks):
             block = first
             if j:
@@ -358,6 +381,7 @@ class _Run:
                 f"{node.name}.{key}",
                 whole.get(f"o:{key}"),
                 None if follows is None else rebase(follows, by_id),
+                f"o:{key}" in spare,
             )
 
     def add_to_totals(self, outputs: Mapping[str, Array], rows: slice, fresh: list[str]) -> None:

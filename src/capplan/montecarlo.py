@@ -140,14 +140,20 @@ class _Summary:
                 counts = counts + self.component_counts[key][1]
             self.component_counts[key] = (text, counts)
 
-    def column(self, name: str, values: Array | None, derived: Derived | None = None) -> None:
+    def column(
+        self,
+        name: str,
+        values: Array | None,
+        derived: Derived | None = None,
+        spare: bool = False,
+    ) -> None:
         if values is None:
             assert derived is not None, name
             self.quantiles[name] = self.summarise.from_statistics(
                 self._statistics(name, None, derived)
             )
         elif values.dtype == np.float64:
-            stats = self._statistics(name, values, derived)
+            stats = self._statistics(name, values, derived, spare)
             self.quantiles[name] = self.summarise.from_statistics(stats)
         else:
             self.quantiles[name] = _np_quantiles(values)
@@ -165,11 +171,15 @@ class _Summary:
                 self.progress(done)
 
     def _statistics(
-        self, name: str, values: npt.NDArray[Any] | None, derived: Derived | None
+        self,
+        name: str,
+        values: npt.NDArray[Any] | None,
+        derived: Derived | None,
+        spare: bool = False,
     ) -> Statistics:
         """The order statistics of a figure: known already, derived from its source's
-        (found the same way, once), or found by partitioning its values. ``values`` is None
-        only for a derived figure that nothing else derives from."""
+        (found the same way, once), or found by partitioning its values (in place when
+        ``spare``). ``values`` is None only for a derived figure nothing derives from."""
         known = self.statistics.get(name)
         if known is not None and values is not None and known[0]() is values:
             return known[1]
@@ -180,7 +190,7 @@ class _Summary:
             stats = dict(zip(ranks, applied, strict=True))
         else:
             assert values is not None, name
-            stats = self.summarise.order_statistics(values)
+            stats = self.summarise.order_statistics(values, spare)
         if values is not None:
             self.statistics[name] = (weakref.ref(values), stats)
         return stats
@@ -230,8 +240,9 @@ class PathQuantiles:
             return _np_quantiles(values)
         return self.from_statistics(self.order_statistics(values))
 
-    def order_statistics(self, values: npt.NDArray[Any]) -> Statistics:
-        """Per period, the values of the ranks needed (0 = smallest, paths - 1 = largest)."""
+    def order_statistics(self, values: npt.NDArray[Any], spare: bool = False) -> Statistics:
+        """Per period, the values of the ranks needed (0 = smallest, paths - 1 = largest).
+        With ``spare``, values stored period by period are partitioned where they are."""
         first = values[0]
         if values.strides[0] == 0 or self.paths == 1:  # the same row on every path
             return dict.fromkeys(self.ranks, first)
@@ -244,13 +255,10 @@ class PathQuantiles:
         if not len(varying):
             return {r: first.copy() for r in self.ranks}
         lo, hi = int(varying[0]), int(varying[-1]) + 1
-        block = self.buffers.get(values.dtype)
-        if block is None:
-            block = self.buffers[values.dtype] = np.empty((self.periods, self.paths), values.dtype)
-        block = block[: hi - lo]
-        for start in range(0, self.paths, _TRANSPOSE_STEP):  # by slices that stay in cache
-            stop = start + _TRANSPOSE_STEP
-            block[:, start:stop] = values[start:stop, lo:hi].T
+        if spare and values.T.flags.c_contiguous and values.flags.writeable:
+            block = values.T[lo:hi]
+        else:
+            block = self._transposed(values, lo, hi)
         found = _order_statistics(block, self.ranks)
         if lo == 0 and hi == self.periods:
             return found
@@ -258,6 +266,20 @@ class PathQuantiles:
         for r, v in found.items():
             stats[r][lo:hi] = v
         return stats
+
+    def _transposed(self, values: npt.NDArray[Any], lo: int, hi: int) -> npt.NDArray[Any]:
+        """Periods ``lo:hi`` of ``values`` period by period, in a buffer reused."""
+        block = self.buffers.get(values.dtype)
+        if block is None:
+            block = self.buffers[values.dtype] = np.empty((self.periods, self.paths), values.dtype)
+        block = block[: hi - lo]
+        if values.T.flags.c_contiguous:
+            block[...] = values.T[lo:hi]
+            return block
+        for start in range(0, self.paths, _TRANSPOSE_STEP):  # by slices that stay in cache
+            stop = start + _TRANSPOSE_STEP
+            block[:, start:stop] = values[start:stop, lo:hi].T
+        return block
 
     def from_statistics(self, stats: Statistics) -> Array:
         """The quantiles from the order statistics of :meth:`order_statistics`."""
