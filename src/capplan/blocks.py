@@ -22,9 +22,10 @@ import numpy.typing as npt
 
 __all__ = ["BLOCK_CELLS", "Gather", "row_blocks", "rows_of"]
 
-#: Cells (paths × periods) of one block: 256 KB per float64 array, so a step's few
-#: intermediates fit a core's L2 cache together.
-BLOCK_CELLS = 32_768
+#: Cells (paths × periods) of one block: 512 KB per float64 array, so that a step's
+#: intermediates mostly stay in a core's L2 cache while the per-block overhead stays small
+#: (benchmarks/bench_plan.py ran fastest with this size among 16k to 128k cells).
+BLOCK_CELLS = 65_536
 
 AnyArray = npt.NDArray[Any]
 
@@ -106,8 +107,10 @@ class Gather:
     def add(self, rows: slice, arrays: Mapping[str, AnyArray]) -> None:
         """The block of rows ``rows`` of every named array (each of shape (rows, periods))."""
         first: dict[int, str] = {}
+        shape = (rows.stop - rows.start, self.shape[1])
         for name, block in arrays.items():
-            block = np.broadcast_to(block, (rows.stop - rows.start, self.shape[1]))
+            if block.shape != shape:
+                block = np.broadcast_to(block, shape)
             owner = first.setdefault(id(arrays[name]), name)
             if name not in self.slots and name not in self.same_as:  # the first block
                 if owner != name:

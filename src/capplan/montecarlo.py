@@ -99,6 +99,8 @@ def draw_rates(
 def reached_by_period(hit: BoolArray) -> IntArray:
     """Per period, the number of paths on which ``hit`` has held in that period or before."""
     paths, periods = hit.shape
+    if not hit.any():  # the common case of a limit never reached: nothing to count
+        return np.zeros(periods, dtype=np.int64)
     first = hit.argmax(axis=1)
     ever = hit[np.arange(paths), first]
     return np.cumsum(np.bincount(first[ever], minlength=periods))
