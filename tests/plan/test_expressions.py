@@ -454,3 +454,14 @@ def test_property_guarded_ratio(a: np.ndarray, b: float) -> None:
     expr = compile_expression("a / b if a > 0 else -a")
     out = expr.evaluate({"a": a, "b": b})
     np.testing.assert_array_equal(out, np.where(a > 0, a / b, -a))
+
+
+def test_finite_values_whose_sum_overflows_are_accepted() -> None:
+    huge = np.array([[1e308, 1e308, 1e308]])
+    got = compile_expression("x * 1.5").evaluate({"x": huge})
+    np.testing.assert_array_equal(got, huge * 1.5)
+
+
+def test_an_infinity_among_finite_values_is_still_found() -> None:
+    with pytest.raises(EvaluationError, match="not finite"):
+        compile_expression("x * 2").evaluate({"x": np.array([[1.0, 1e308, 3.0]])})

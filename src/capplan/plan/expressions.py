@@ -98,7 +98,9 @@ class Expression:
         """
         with np.errstate(all="ignore"):
             out = np.asarray(self._fn(env, None), dtype=np.float64)
-            if not np.isfinite(out).all():
+            # One pass: a NaN or an infinity anywhere makes the sum non-finite (a sum that
+            # overflows is checked again element by element).
+            if not np.isfinite(np.sum(out)) and not np.isfinite(out).all():
                 self._explain_non_finite(env, out)
         if self._copy_result:
             out = out.copy()

@@ -126,7 +126,7 @@ def size_vertical(comp: VerticalComponent, demands: dict[str, Array]) -> Sized:
         if np.all(values[1:] >= values[:-1])
     }
     return Sized(
-        instances=lookups["instances"][level],
+        instances=np.ones(shape),  # one instance on every rung
         vcpu=table["vcpu"][level],
         memory_gb=table["memory_gb"][level],
         storage_gb=table["storage_gb"][level],
