@@ -8,7 +8,7 @@ finds those relations for derived metrics and for the outputs of a sized compone
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +32,11 @@ class Derived:
     """How a figure follows from one other array, ``values`` (the figure or level named
     ``source``): the figure is ``apply(values)`` element by element, and ``apply`` never
     decreases as its input grows. The figure's order statistics over paths are therefore
-    ``apply`` of the source's, which ``parent`` tells how to find when it is itself derived."""
+    ``apply`` of the source's, which ``parent`` tells how to find when it is itself derived
+    (``values`` may then be None: the source's own values are not needed)."""
 
     source: str
-    values: npt.NDArray[Any]
+    values: npt.NDArray[Any] | None
     apply: Callable[[npt.NDArray[Any]], Array]
     parent: Derived | None = None
 
@@ -45,12 +46,19 @@ def apply_expression(expr: Expression, name: str, values: npt.NDArray[Any]) -> A
     return expr.evaluate({name: values})
 
 
-def rebase(derived: Derived, whole: Mapping[int, npt.NDArray[Any]]) -> Derived:
-    """``derived`` (and its parents) with each source array found in ``whole`` (by the id of
-    the array it replaces) swapped for the whole one: relations found on one block of paths,
-    applied to the arrays assembled from every block."""
-    parent = None if derived.parent is None else rebase(derived.parent, whole)
-    values = whole.get(id(derived.values), derived.values)
+def rebase(
+    derived: Derived, whole: Mapping[int, npt.NDArray[Any]], partial: Collection[int]
+) -> Derived:
+    """``derived`` (and its parents) found on one block of paths, for the arrays assembled
+    from every block: a source array whose id is in ``whole`` is swapped for the whole one;
+    one in ``partial`` (not assembled) is dropped, which only a derived source may be."""
+    parent = None if derived.parent is None else rebase(derived.parent, whole, partial)
+    values = derived.values
+    if values is not None and id(values) in whole:
+        values = whole[id(values)]
+    elif values is not None and id(values) in partial:
+        assert parent is not None, derived.source
+        values = None
     return Derived(derived.source, values, derived.apply, parent)
 
 

@@ -346,11 +346,14 @@ class _Run:
         # whole: the outputs that do not follow, those read later or asked for, and the
         # arrays the others follow from.
         derived = component_derivations(node, *first, price, self.from_expression)
+        # The arrays whose order statistics others are derived from (a derived source's
+        # follow from its own source, so its values are not needed).
         sources = set()
         for how in derived.values():
             link: Derived | None = how
             while link is not None:
-                sources.add(id(link.values))
+                if link.parent is None:
+                    sources.add(id(link.values))
                 link = link.parent
         flat = _flatten(*first)
         kept = {key for key in first[1] if f"{node.name}.{key}" in self.keep}
@@ -375,12 +378,13 @@ class _Run:
         whole = gather.result()
         first_flat = _flatten(*first)
         by_id = {id(first_flat[key]): whole[key] for key in wanted}
+        partial = {id(arr) for arr in first_flat.values()}
         for key in first[1]:
             follows = derived.get(key)
             self.put(
                 f"{node.name}.{key}",
                 whole.get(f"o:{key}"),
-                None if follows is None else rebase(follows, by_id),
+                None if follows is None else rebase(follows, by_id, partial),
                 f"o:{key}" in spare,
             )
 

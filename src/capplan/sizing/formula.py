@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 
-from capplan.sizing.result import Array, Sized
+from capplan.sizing.result import Array, BoolArray, Sized
 
 __all__ = ["size_formula"]
 
@@ -26,11 +26,12 @@ def size_formula(
 ) -> Sized:
     """Standard resources go to their columns, others (connections) to ``extra``; utilization
     is resource / provisioned capacity where a capacity is given (the largest one)."""
-    zeros = np.zeros(shape)
+    # Resources not given are zero on every path: one read-only zero, not an array of them.
+    zeros = np.broadcast_to(np.float64(0.0), shape)
     std = {k: _as_float(resources[k], shape) if k in resources else zeros for k in _STANDARD}
     extra = {k: _as_float(v, shape) for k, v in resources.items() if k not in _STANDARD}
     utilization = zeros
-    exceeded = np.zeros(shape, dtype=bool)
+    exceeded: BoolArray = np.broadcast_to(np.False_, shape)
     derived: dict[str, tuple[str, Callable[[Array], Array]]] = {}
     for res, cap in capacity.items():
         need = np.broadcast_to(resources[res], shape)
