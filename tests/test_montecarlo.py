@@ -18,7 +18,7 @@ import capplan.blocks
 from capplan.blocks import Gather, row_blocks
 from capplan.evaluate import evaluate
 from capplan.events import event_hits
-from capplan.montecarlo import QUANTILES, draw_rates, simulate
+from capplan.montecarlo import QUANTILES, PathQuantiles, draw_rates, simulate
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import load_plan, validate_plan_data
 from capplan.plan.models import Plan
@@ -125,6 +125,7 @@ def _mixed_plan() -> Plan:
             "cluster_price": {"metric": "cluster.cost", "warning": 1_000},
             "db_busy": {"metric": "db.utilization", "warning": 0.6, "critical": 0.9},
             "mixed_high": {"metric": "mixed", "warning": 150},
+            "app_vcpu": {"metric": "cluster.app.vcpu", "warning": 20},
         },
         "budget": {"per": "users"},
     }
@@ -246,3 +247,16 @@ def test_gather_stores_arrays_period_by_period_when_asked() -> None:
     assert got["t"].T.flags.c_contiguous
     assert got["c"].flags.c_contiguous
     np.testing.assert_array_equal(got["t"], np.arange(12.0).reshape(4, 3))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.int32])
+@pytest.mark.parametrize("span", [1, 3, 64, 65, 300])
+def test_order_statistics_of_small_integers_are_those_of_a_sort(dtype: Any, span: int) -> None:
+    rng = np.random.default_rng(span)
+    values = rng.integers(0, span, size=(501, 7)).astype(dtype)
+    values[:, 0] = 1  # a period where every path agrees
+    stats = PathQuantiles(501, 7).order_statistics(values)
+    ordered = np.sort(values, axis=0)
+    for rank, got in stats.items():
+        np.testing.assert_array_equal(got, ordered[rank], err_msg=str(rank))
+        assert got.dtype == values.dtype

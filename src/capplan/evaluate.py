@@ -133,8 +133,10 @@ def _size(
     env: Mapping[str, Array],
     shape: tuple[int, int],
     inputs: dict[str, Array],
+    only: Collection[str] | None = None,
 ) -> Sized:
-    """Size a component from its expressions, which are recorded in ``inputs``."""
+    """Size a component from its expressions, which are recorded in ``inputs``; ``only``,
+    when given, names the optional outputs wanted (the others may be left out)."""
     path = f"components.{node.name}"
 
     def value(key: str) -> Array:
@@ -147,7 +149,7 @@ def _size(
     if isinstance(comp, VerticalComponent):
         return size_vertical(comp, {res: value(f"demand.{res}") for res in comp.demand})
     if isinstance(comp, TierComponent):
-        return size_tiers(comp, value("demand"))
+        return size_tiers(comp, value("demand"), only)
     assert isinstance(comp, FormulaComponent)
     resources = {res: value(f"resources.{res}") for res in comp.resources}
     capacity = {res: value(f"capacity.{res}") for res in comp.capacity}
@@ -366,11 +368,12 @@ class _Run:
         # Outputs only the sink reads: stored period by period, for it to reorder in place.
         spare = {key for key in wanted if id(flat[key]) not in shared}
         gather = Gather(self.shape, spare)
+        only = {key[2:] for key in wanted if key.startswith("o:")}  # after the first block
         for j, rows in enumerate(self.blocks):
             block = first
             if j:
                 env = rows_of(self.env, names, rows)
-                block = _size_and_price(node, comp, env, _rows(rows, self.shape))
+                block = _size_and_price(node, comp, env, _rows(rows, self.shape), only)
                 flat = _flatten(*block)
             self.add_to_totals(block[1], rows, fresh)
             self.sink.component(node.name, block[0], rows)
@@ -418,11 +421,16 @@ def _rows(rows: slice, shape: tuple[int, int]) -> tuple[int, int]:
 
 
 def _size_and_price(
-    node: Node, comp: Component, env: Mapping[str, Array], shape: tuple[int, int]
+    node: Node,
+    comp: Component,
+    env: Mapping[str, Array],
+    shape: tuple[int, int],
+    only: Collection[str] | None = None,
 ) -> tuple[Sized, dict[str, Array], dict[str, Array]]:
-    """A component's sizing, its output columns, and its expressions' results by key."""
+    """A component's sizing, its output columns (the optional ones limited to ``only`` when
+    given), and its expressions' results by key."""
     inputs: dict[str, Array] = {}
-    s = _size(node, comp, env, shape, inputs)
+    s = _size(node, comp, env, shape, inputs, only)
     extra_cost = None
     if isinstance(comp, FormulaComponent) and "cost" in node.exprs:
         extra_cost = _full(node.exprs["cost"].evaluate(env), shape)

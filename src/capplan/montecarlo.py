@@ -257,6 +257,8 @@ class PathQuantiles:
         if not len(varying):
             return {r: first.copy() for r in self.ranks}
         lo, hi = int(varying[0]), int(varying[-1]) + 1
+        if values.dtype.kind in "iu" and (counted := self._counted(values)) is not None:
+            return counted
         if spare and values.T.flags.c_contiguous and values.flags.writeable:
             block = values.T[lo:hi]
         else:
@@ -268,6 +270,23 @@ class PathQuantiles:
         for r, v in found.items():
             stats[r][lo:hi] = v
         return stats
+
+    def _counted(self, values: npt.NDArray[Any]) -> Statistics | None:
+        """Order statistics of small integers (tiers, rungs) by counting each value per
+        period, in one pass; None when the values span too wide a range for that."""
+        low, high = int(values.min()), int(values.max())
+        span = high - low + 1
+        if span > 64:
+            return None
+        # Each (period, value) pair gets its own bin: period * span + value - low.
+        offsets = span * np.arange(self.periods, dtype=np.int64) - low
+        bins = values.astype(np.int64, copy=False) + offsets
+        counts = np.bincount(bins.ravel(), minlength=span * self.periods)
+        below = np.cumsum(counts.reshape(self.periods, span), axis=1)
+        # The value of rank r is low + the number of values with at most r paths below them.
+        return {
+            r: (np.count_nonzero(below <= r, axis=1) + low).astype(values.dtype) for r in self.ranks
+        }
 
     def _transposed(self, values: npt.NDArray[Any], lo: int, hi: int) -> npt.NDArray[Any]:
         """Periods ``lo:hi`` of ``values`` period by period, in a buffer reused."""

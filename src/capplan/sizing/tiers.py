@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 
 import numpy as np
@@ -15,11 +15,16 @@ __all__ = ["size_tiers"]
 _TOTALLED = ("instances", "vcpu", "memory_gb", "storage_gb")
 
 
-def size_tiers(comp: TierComponent, demand: Array) -> Sized:
+def size_tiers(
+    comp: TierComponent, demand: Array, allocations: Collection[str] | None = None
+) -> Sized:
     """The smallest tier with ``demand <= trigger × capacity`` (THE_BOT's 70% readiness rule);
     beyond the largest tier, the largest one marked ``exceeded``. With ``interpolate``,
     allocations and price move linearly from the tier below to the chosen one as demand rises
-    between their trigger points (instance counts rounded up)."""
+    between their trigger points (instance counts rounded up).
+
+    Each allocation (``app.vcpu``) is also an output of its own; ``allocations`` limits those
+    to the ones named (their sums, the component's resources, are always there)."""
     tiers = comp.tiers
     caps = np.array([t.capacity for t in tiers])
     triggers = caps * comp.trigger
@@ -56,7 +61,11 @@ def size_tiers(comp: TierComponent, demand: Array) -> Sized:
             res: sum((t for k, t in tables.items() if k.endswith(f".{res}")), np.zeros(len(tiers)))
             for res in _TOTALLED
         }
-        extra = {key: table[level] for key, table in tables.items()}
+        extra = {
+            key: table[level]
+            for key, table in tables.items()
+            if allocations is None or key in allocations
+        }
         totals = {res: table[level] for res, table in totalled.items()}
         lookups = {**totalled, **tables, "capacity": caps, "level_price": prices}
         derived = {
