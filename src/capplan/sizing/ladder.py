@@ -44,9 +44,12 @@ def _climb(
                 over += demand > hold
         np.maximum(position, over, out=position)
     exceeded = position >= len(by_price)
+    last = len(by_price) - 1
+    if np.array_equal(by_price, np.arange(len(by_price))):  # listed in price order
+        return np.minimum(position, last).astype(np.int64), exceeded
     # By position in price order; beyond the dearest, the last rung as listed.
-    rung_at = np.append(by_price, len(by_price) - 1).astype(np.int64)
-    return rung_at[position], exceeded
+    rung_at = np.append(by_price, last).astype(np.int64)
+    return rung_at[position.astype(np.intp)], exceeded
 
 
 def _search(
