@@ -404,8 +404,11 @@ class _Run:
         summed = {f: self.totals[f] if f in self.totals else np.zeros(shape) for f in _SUMMED}
         for field in _SUMMED:
             self.put(f"total.{field}", summed[field])
-        period_cost = summed["cost"] * self.timeline.months_per_period
-        self.put("total.period_cost", period_cost)
+        months = self.timeline.months_per_period
+        period_cost = summed["cost"] * months
+        # The monthly cost times a positive number of months: it follows from the cost.
+        by_cost = Derived("total.cost", summed["cost"], partial(_times, months))
+        self.put("total.period_cost", period_cost, by_cost)
         cumulative = np.zeros(shape)
         np.cumsum(period_cost[:, 1:], axis=1, out=cumulative[:, 1:])
         self.put("total.cumulative_cost", cumulative)
@@ -414,6 +417,10 @@ class _Run:
             "total.cost_per_unit",
             np.divide(summed["cost"], units, out=np.full(shape, np.nan), where=units > 0),
         )
+
+
+def _times(factor: float, values: npt.NDArray[Any]) -> Array:
+    return np.asarray(values * factor, dtype=np.float64)
 
 
 def _rows(rows: slice, shape: tuple[int, int]) -> tuple[int, int]:

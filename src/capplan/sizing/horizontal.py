@@ -21,7 +21,10 @@ def size_horizontal(comp: HorizontalComponent, demand: Array) -> Sized:
     else:
         exceeded = np.zeros(instances.shape, dtype=bool)
     capacity = instances * comp.capacity_per_instance
-    utilization = np.divide(demand, capacity, out=np.zeros_like(demand), where=capacity > 0)
+    if comp.min_instances > 0 or comp.redundancy > 0:  # never zero instances: a plain share
+        utilization = np.divide(demand, capacity)
+    else:
+        utilization = np.divide(demand, capacity, out=np.zeros_like(demand), where=capacity > 0)
     shape = comp.instance
     return Sized(
         instances=instances,
