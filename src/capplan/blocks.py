@@ -13,6 +13,7 @@ how figures follow from one another by identity) and which repeat one row on eve
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
@@ -88,6 +89,13 @@ class _Slot:
         assert self.row is not None
         return np.broadcast_to(self.row, self.shape)
 
+    def copy(self) -> _Slot:
+        """A slot of its own holding what this one holds so far."""
+        twin = copy.copy(self)
+        twin.full = None if self.full is None else self.full.copy(order="K")
+        twin.row = None if self.row is None else self.row.copy()
+        return twin
+
 
 class Gather:
     """Assembles named arrays computed block by block into arrays of the whole ``shape``.
@@ -122,17 +130,8 @@ class Gather:
             if self.same_as.get(name) == owner:
                 continue
             if name in self.same_as:  # no longer the same array: a copy of its own from here
-                self.slots[name] = self._split(self.same_as.pop(name), rows)
+                self.slots[name] = self.slots[self.same_as.pop(name)].copy()
             self.slots[name].write(rows, block)
-
-    def _split(self, owner: str, rows: slice) -> _Slot:
-        slot = self.slots[owner]
-        split = _Slot.__new__(_Slot)
-        split.shape = self.shape
-        split.transposed = slot.transposed
-        split.full = None if slot.full is None else slot.full.copy(order="K")
-        split.row = None if slot.row is None else slot.row.copy()
-        return split
 
     def result(self) -> dict[str, AnyArray]:
         """Every named array, whole; names that shared an array share the assembled one."""

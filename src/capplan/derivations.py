@@ -47,16 +47,17 @@ def apply_expression(expr: Expression, name: str, values: npt.NDArray[Any]) -> A
 
 
 def rebase(
-    derived: Derived, whole: Mapping[int, npt.NDArray[Any]], partial: Collection[int]
+    derived: Derived, whole: Mapping[int, npt.NDArray[Any]], first_block: Collection[int]
 ) -> Derived:
     """``derived`` (and its parents) found on one block of paths, for the arrays assembled
     from every block: a source array whose id is in ``whole`` is swapped for the whole one;
-    one in ``partial`` (not assembled) is dropped, which only a derived source may be."""
-    parent = None if derived.parent is None else rebase(derived.parent, whole, partial)
+    another of that block (its id in ``first_block``) was not assembled and is dropped,
+    which only a derived source may be."""
+    parent = None if derived.parent is None else rebase(derived.parent, whole, first_block)
     values = derived.values
     if values is not None and id(values) in whole:
         values = whole[id(values)]
-    elif values is not None and id(values) in partial:
+    elif values is not None and id(values) in first_block:
         assert parent is not None, derived.source
         values = None
     return Derived(derived.source, values, derived.apply, parent)

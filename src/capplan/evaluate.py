@@ -370,24 +370,23 @@ class _Run:
         gather = Gather(self.shape, spare)
         only = {key[2:] for key in wanted if key.startswith("o:")}  # after the first block
         for j, rows in enumerate(self.blocks):
-            block = first
+            block, block_flat = first, flat
             if j:
                 env = rows_of(self.env, names, rows)
                 block = _size_and_price(node, comp, env, _rows(rows, self.shape), only)
-                flat = _flatten(*block)
+                block_flat = _flatten(*block)
             self.add_to_totals(block[1], rows, fresh)
             self.sink.component(node.name, block[0], rows)
-            gather.add(rows, {key: flat[key] for key in wanted})
+            gather.add(rows, {key: block_flat[key] for key in wanted})
         whole = gather.result()
-        first_flat = _flatten(*first)
-        by_id = {id(first_flat[key]): whole[key] for key in wanted}
-        partial = {id(arr) for arr in first_flat.values()}
+        by_id = {id(flat[key]): whole[key] for key in wanted}
+        first_block = {id(arr) for arr in flat.values()}
         for key in first[1]:
             follows = derived.get(key)
             self.put(
                 f"{node.name}.{key}",
                 whole.get(f"o:{key}"),
-                None if follows is None else rebase(follows, by_id, partial),
+                None if follows is None else rebase(follows, by_id, first_block),
                 f"o:{key}" in spare,
             )
 

@@ -248,6 +248,8 @@ class PathQuantiles:
         first = values[0]
         if values.strides[0] == 0 or self.paths == 1:  # the same row on every path
             return dict.fromkeys(self.ranks, first)
+        if values.dtype.kind in "iu" and (counted := self._counted(values)) is not None:
+            return counted
         # Periods where a few paths agree, then those where all do, are left out.
         maybe = np.all(values[self.samples] == first, axis=0)
         if maybe.all() and (values == first).all():
@@ -257,8 +259,6 @@ class PathQuantiles:
         if not len(varying):
             return {r: first.copy() for r in self.ranks}
         lo, hi = int(varying[0]), int(varying[-1]) + 1
-        if values.dtype.kind in "iu" and (counted := self._counted(values)) is not None:
-            return counted
         if spare and values.T.flags.c_contiguous and values.flags.writeable:
             block = values.T[lo:hi]
         else:
