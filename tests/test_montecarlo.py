@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import capplan.blocks
+import capplan.contributions
 from capplan.blocks import Gather, row_blocks
 from capplan.evaluate import evaluate
 from capplan.events import event_hits
@@ -162,8 +163,10 @@ def _assert_same_as_every_path(plan: Plan, paths: int, seed: int = 7) -> None:
 
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks of a few paths, so that a small run is split into many."""
+    """Blocks of a few paths, so that a small run is split into many, and totals added up
+    from contributions at the end in blocks of a few paths too."""
     monkeypatch.setattr(capplan.blocks, "BLOCK_CELLS", 200)
+    monkeypatch.setattr(capplan.contributions, "DEFER_CELLS", 90)
 
 
 @pytest.mark.usefixtures("small_blocks")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BLOCK_CELLS", "Gather", "row_blocks", "rows_of"]
+__all__ = ["BLOCK_CELLS", "Buffers", "Gather", "row_blocks", "rows_of"]
 
 #: Cells (paths × periods) of one block: 512 KB per float64 array, so that a step's
 #: intermediates mostly stay in a core's L2 cache while the per-block overhead stays small
@@ -47,15 +47,38 @@ def rows_of(env: Mapping[str, AnyArray], names: Iterable[str], rows: slice) -> d
     return {name: env[name][rows] for name in names if name in env}
 
 
+class Buffers:
+    """Arrays handed back once used, handed out again for the same shape and type: a fresh
+    array of a few MB costs a page fault per 4 KB on first touch, a reused one none."""
+
+    def __init__(self) -> None:
+        self.free: dict[tuple[tuple[int, ...], np.dtype[Any]], list[AnyArray]] = {}
+
+    def take(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> AnyArray:
+        """An array of ``shape`` and ``dtype`` whose values are undefined."""
+        stack = self.free.get((shape, dtype))
+        return stack.pop() if stack else np.empty(shape, dtype)
+
+    def give(self, array: AnyArray) -> None:
+        """Hand ``array`` back: nothing may read or write it afterwards."""
+        self.free.setdefault((array.shape, array.dtype), []).append(array)
+
+
 class _Slot:
     """One assembled array: a row repeated on every path until a block differs, then a full
     array, stored period by period (``transposed``) or path by path."""
 
     def __init__(
-        self, shape: tuple[int, int], rows: slice, block: AnyArray, transposed: bool = False
+        self,
+        shape: tuple[int, int],
+        rows: slice,
+        block: AnyArray,
+        transposed: bool = False,
+        buffers: Buffers | None = None,
     ) -> None:
         self.shape = shape
         self.transposed = transposed
+        self.buffers = buffers
         self.full: AnyArray | None = None
         self.row: AnyArray | None = None
         if block.strides[0] == 0:
@@ -65,7 +88,8 @@ class _Slot:
 
     def _materialize(self, rows: slice, block: AnyArray) -> None:
         if self.transposed:
-            full = np.empty(self.shape[::-1], dtype=block.dtype).T
+            pool = self.buffers or Buffers()
+            full = pool.take(self.shape[::-1], block.dtype).T
         else:
             full = np.empty(self.shape, dtype=block.dtype)
         if self.row is not None:
@@ -103,12 +127,19 @@ class Gather:
     Names whose arrays are the same object in a block get the same assembled array; an array
     that repeats one row on every path in every block stays a read-only broadcast of that row.
     The arrays named in ``transposed`` are stored period by period (their ``.T`` is
-    C-contiguous), the layout in which order statistics over paths are found.
+    C-contiguous), the layout in which order statistics over paths are found, in arrays taken
+    from ``buffers`` when given.
     """
 
-    def __init__(self, shape: tuple[int, int], transposed: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        transposed: Collection[str] = (),
+        buffers: Buffers | None = None,
+    ) -> None:
         self.shape = shape
         self.transposed = transposed
+        self.buffers = buffers
         self.slots: dict[str, _Slot] = {}
         self.same_as: dict[str, str] = {}  # name → the first name holding the same array
 
@@ -125,7 +156,7 @@ class Gather:
                     self.same_as[name] = owner
                 else:
                     transposed = name in self.transposed
-                    self.slots[name] = _Slot(self.shape, rows, block, transposed)
+                    self.slots[name] = _Slot(self.shape, rows, block, transposed, self.buffers)
                 continue
             if self.same_as.get(name) == owner:
                 continue

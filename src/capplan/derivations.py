@@ -33,7 +33,8 @@ class Derived:
     ``source``): the figure is ``apply(values)`` element by element, and ``apply`` never
     decreases as its input grows. The figure's order statistics over paths are therefore
     ``apply`` of the source's, which ``parent`` tells how to find when it is itself derived
-    (``values`` may then be None: the source's own values are not needed)."""
+    (``values`` may then be None: the source's own values are not needed). A component's
+    level (``source`` ending in ``.level``) may also come without values when streaming."""
 
     source: str
     values: npt.NDArray[Any] | None
@@ -52,13 +53,13 @@ def rebase(
     """``derived`` (and its parents) found on one block of paths, for the arrays assembled
     from every block: a source array whose id is in ``whole`` is swapped for the whole one;
     another of that block (its id in ``first_block``) was not assembled and is dropped,
-    which only a derived source may be."""
+    which only a derived source or a component's level may be."""
     parent = None if derived.parent is None else rebase(derived.parent, whole, first_block)
     values = derived.values
     if values is not None and id(values) in whole:
         values = whole[id(values)]
     elif values is not None and id(values) in first_block:
-        assert parent is not None, derived.source
+        assert parent is not None or derived.source.endswith(".level"), derived.source
         values = None
     return Derived(derived.source, values, derived.apply, parent)
 

@@ -6,7 +6,9 @@ returns every figure; :func:`stream` hands each figure to a :class:`ColumnSink` 
 final and keeps only the arrays later figures read, so a large batch never holds all its
 figures at once. A large batch is evaluated a block of paths at a time (:mod:`capplan.blocks`),
 and a figure that follows from another (:class:`~capplan.derivations.Derived`) and that nothing
-else reads is never assembled whole.
+else reads is never assembled whole. Components whose summed resources and cost follow from
+their level or instance count are added to the totals at the end
+(:mod:`capplan.contributions`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from capplan.blocks import Gather, row_blocks, rows_of
+from capplan.blocks import Buffers, Gather, row_blocks, rows_of
+from capplan.contributions import (
+    SUMMED,
+    Contribution,
+    adding_up_blocks,
+    contribution,
+    contribution_key,
+    defers,
+    grouped,
+)
 from capplan.cost import component_cost
 from capplan.derivations import Derived, apply_expression, component_derivations, rebase
 from capplan.errors import EvaluationError
@@ -34,7 +45,7 @@ from capplan.plan.models import (
     VerticalComponent,
 )
 from capplan.sizing import Sized, size_formula, size_horizontal, size_tiers, size_vertical
-from capplan.sizing.result import Array
+from capplan.sizing.result import Array, left_out, wanted
 from capplan.timeline import Timeline
 
 __all__ = ["TOTALS", "ColumnSink", "Derived", "Evaluation", "evaluate", "stream"]
@@ -49,7 +60,6 @@ TOTALS = (
     "total.cumulative_cost",
     "total.cost_per_unit",
 )
-_SUMMED = ("instances", "vcpu", "memory_gb", "storage_gb", "cost")
 
 #: Sampled growth rates per driver, shape (paths, 1) or (paths, periods); None: central rate.
 Rates = Mapping[str, Array | None]
@@ -78,11 +88,14 @@ class ColumnSink(Protocol):
         non-decreasing function of one other array. ``values`` is None only when streaming,
         for a derived figure that nothing else reads and the sink did not ask to keep.
         ``spare`` says nothing else reads the values either: the sink may reorder them in
-        place (they are then stored period by period, ``values.T`` being C-contiguous)."""
+        place (they are then stored period by period, ``values.T`` being C-contiguous), and
+        must not keep them, as their memory is reused once the call returns."""
 
     def component(self, name: str, sized: Sized, rows: slice) -> None:
         """The sizing of a component for the paths ``rows``, handed over before the
-        component's columns: once for all paths, or once per block of paths when streaming."""
+        component's columns: once for all paths, or once per block of paths when streaming.
+        A figure derived from the level (``f"{name}.level"``) comes without the level's
+        values: the sink finds its order statistics from these blocks."""
 
 
 class _Collect:
@@ -134,9 +147,11 @@ def _size(
     shape: tuple[int, int],
     inputs: dict[str, Array],
     only: Collection[str] | None = None,
+    resources: Collection[str] | None = None,
 ) -> Sized:
     """Size a component from its expressions, which are recorded in ``inputs``; ``only``,
-    when given, names the optional outputs wanted (the others may be left out)."""
+    when given, names the optional outputs wanted, and ``resources`` the summed resources
+    (the others may be left out)."""
     path = f"components.{node.name}"
 
     def value(key: str) -> Array:
@@ -145,11 +160,12 @@ def _size(
         return result
 
     if isinstance(comp, HorizontalComponent):
-        return size_horizontal(comp, value("demand"))
+        return size_horizontal(comp, value("demand"), resources)
     if isinstance(comp, VerticalComponent):
-        return size_vertical(comp, {res: value(f"demand.{res}") for res in comp.demand})
+        demands = {res: value(f"demand.{res}") for res in comp.demand}
+        return size_vertical(comp, demands, resources)
     if isinstance(comp, TierComponent):
-        return size_tiers(comp, value("demand"), only)
+        return size_tiers(comp, value("demand"), only, resources)
     assert isinstance(comp, FormulaComponent)
     resources = {res: value(f"resources.{res}") for res in comp.resources}
     capacity = {res: value(f"capacity.{res}") for res in comp.capacity}
@@ -234,7 +250,12 @@ class _Run:
         self.shape = (paths, timeline.periods + 1)
         self.per = self.plan.budget.per or next(iter(self.plan.drivers))
         self.env: dict[str, Array] = {}
+        # Summed component by component, in order, except that the components whose amounts
+        # follow from one array are added after the others (see capplan.contributions).
         self.totals: dict[str, Array] = {}
+        self.deferred: list[Contribution] = []
+        self.defer = defers(paths, self.shape[1])
+        self.zero_added: set[str] = set()
         # Streaming: what later figures read, what each node is the last to read, and how
         # the figures in use follow from others (for the sink's summaries).
         self.needed: set[str] | None = None
@@ -242,6 +263,7 @@ class _Run:
         self.derivations: dict[str, Derived] | None = None
         self.keep: set[str] = set()
         self.blocks = [slice(0, paths)]
+        self.buffers = Buffers()  # for the arrays handed over as spare, reused once summarised
         if keep is not None:
             self.needed, self.after = _releases(compiled, self.per)
             self.derivations = {}
@@ -311,12 +333,15 @@ class _Run:
         # period by period when only the sink reads it.
         whole = how is None or name in self.keep
         spare = whole and name not in self.keep
-        gather = Gather(self.shape, {name} if spare else ()) if whole else None
+        gather = Gather(self.shape, {name} if spare else (), self.buffers) if whole else None
         for rows in self.blocks:
             block = values(rows_of(self.env, expr.names, rows), _rows(rows, self.shape))
             if gather is not None:
                 gather.add(rows, {name: block})
-        self.put(name, None if gather is None else gather.result()[name], how, spare)
+        result = None if gather is None else gather.result()[name]
+        self.put(name, result, how, spare)
+        if spare:
+            self.give_back([result])
 
     def component(self, node: Node) -> None:
         """Size a component, add it to the totals and hand over its sizing and columns
@@ -324,13 +349,13 @@ class _Run:
         comp = self.plan.components[node.name]
         priced_by_expression = isinstance(comp, FormulaComponent) and "cost" in node.exprs
         price = None if priced_by_expression else comp.price
-        # Summed component by component, in order: the same additions as np.sum.
-        fresh = [field for field in _SUMMED if field not in self.totals]
-        for field in fresh:
-            self.totals[field] = np.empty(self.shape)
         if len(self.blocks) == 1:
             s, outputs, inputs = _size_and_price(node, comp, self.env, self.shape)
-            self.add_to_totals(outputs, self.blocks[0], fresh)
+            adds = contribution(comp, s, price) if self.defer else None
+            if adds is None:
+                self.add_to_totals(outputs, self.blocks[0], self.fresh_totals())
+            else:
+                self.deferred.append(adds)
             self.sink.component(node.name, s, self.blocks[0])
             derived: dict[str, Derived] = {}
             if self.derivations is not None:
@@ -360,25 +385,37 @@ class _Run:
         flat = _flatten(*first)
         kept = {key for key in first[1] if f"{node.name}.{key}" in self.keep}
         shared = {id(arr) for key, arr in flat.items() if id(arr) in sources or key[2:] in kept}
-        wanted = [
+        wanted = [  # (not the level: the sink counts it from the sizing of each block)
             key
             for key, arr in flat.items()
-            if id(arr) in shared or (key.startswith("o:") and key[2:] not in derived)
+            if key != "s:level"
+            and (id(arr) in shared or (key.startswith("o:") and key[2:] not in derived))
         ]
         # Outputs only the sink reads: stored period by period, for it to reorder in place.
         spare = {key for key in wanted if id(flat[key]) not in shared}
-        gather = Gather(self.shape, spare)
+        gather = Gather(self.shape, spare, self.buffers)
         only = {key[2:] for key in wanted if key.startswith("o:")}  # after the first block
+        adds = contribution(comp, first[0], price) if self.defer else None
+        fresh = self.fresh_totals() if adds is None else []
+        # With the amounts added up at the end, only the summed resources read are computed.
+        resources = None if adds is None or "cost" in only else only & set(SUMMED)
         for j, rows in enumerate(self.blocks):
             block, block_flat = first, flat
             if j:
                 env = rows_of(self.env, names, rows)
-                block = _size_and_price(node, comp, env, _rows(rows, self.shape), only)
+                shape = _rows(rows, self.shape)
+                block = _size_and_price(node, comp, env, shape, only, resources)
                 block_flat = _flatten(*block)
-            self.add_to_totals(block[1], rows, fresh)
+            arrays = {key: block_flat[key] for key in wanted}
+            if adds is None:
+                self.add_to_totals(block[1], rows, fresh)
+            else:  # added up at the end: only the array they follow from is kept
+                arrays["k:adds"] = contribution_key(block[0])
             self.sink.component(node.name, block[0], rows)
-            gather.add(rows, {key: block_flat[key] for key in wanted})
+            gather.add(rows, arrays)
         whole = gather.result()
+        if adds is not None:
+            self.deferred.append(adds.with_keys((whole["k:adds"],)))
         by_id = {id(flat[key]): whole[key] for key in wanted}
         first_block = {id(arr) for arr in flat.values()}
         for key in first[1]:
@@ -389,19 +426,59 @@ class _Run:
                 None if follows is None else rebase(follows, by_id, first_block),
                 f"o:{key}" in spare,
             )
+        self.give_back([whole[key] for key in spare])
+
+    def give_back(self, spare: list[Array | None]) -> None:
+        """Hand the memory of arrays handed over as spare back for reuse (once each)."""
+        seen: set[int] = set()
+        for values in spare:
+            if values is None or values.strides[0] == 0:
+                continue
+            address = values.__array_interface__["data"][0]
+            if address not in seen:
+                seen.add(address)
+                self.buffers.give(values.T)
+
+    def fresh_totals(self) -> list[str]:
+        """The totals not added to yet, allocated: the next component's amounts start them."""
+        fresh = [field for field in SUMMED if field not in self.totals]
+        for field in fresh:
+            self.totals[field] = np.empty(self.shape)
+        return fresh
+
+    def add_deferred(self) -> None:
+        """Add the components whose amounts follow from one array (see
+        :mod:`capplan.contributions`), in order, one small block of paths at a time."""
+        if not self.deferred:
+            return
+        fresh = self.fresh_totals()
+        contributions = grouped(self.deferred)
+        for rows in adding_up_blocks(self.paths, self.shape[1]):
+            for i, adds in enumerate(contributions):
+                amounts = adds.amounts([key[rows] for key in adds.keys])
+                self.add_to_totals(amounts, rows, [] if i else fresh)
+        self.deferred.clear()
 
     def add_to_totals(self, outputs: Mapping[str, Array], rows: slice, fresh: list[str]) -> None:
-        for field in _SUMMED:
-            total = self.totals[field][rows]
+        for field in SUMMED:
+            total, part = self.totals[field][rows], outputs[field]
             if field in fresh:
-                total[...] = outputs[field]
+                total[...] = part
+            elif part.ndim == 2 and part.strides == (0, 0):  # one number everywhere
+                if part.flat[0] != 0:
+                    np.add(total, part.flat[0], out=total)
+                else:  # adding zero only turns -0.0 into 0.0: done once, at the end
+                    self.zero_added.add(field)
             else:
-                np.add(total, outputs[field], out=total)
+                np.add(total, part, out=total)
 
     def put_totals(self) -> None:
+        self.add_deferred()
         shape = self.shape
-        summed = {f: self.totals[f] if f in self.totals else np.zeros(shape) for f in _SUMMED}
-        for field in _SUMMED:
+        summed = {f: self.totals[f] if f in self.totals else np.zeros(shape) for f in SUMMED}
+        for field in self.zero_added:
+            np.add(summed[field], 0.0, out=summed[field])
+        for field in SUMMED:
             self.put(f"total.{field}", summed[field])
         months = self.timeline.months_per_period
         period_cost = summed["cost"] * months
@@ -432,21 +509,27 @@ def _size_and_price(
     env: Mapping[str, Array],
     shape: tuple[int, int],
     only: Collection[str] | None = None,
+    resources: Collection[str] | None = None,
 ) -> tuple[Sized, dict[str, Array], dict[str, Array]]:
     """A component's sizing, its output columns (the optional ones limited to ``only`` when
-    given), and its expressions' results by key."""
+    given, the summed resources and the cost to ``resources``: the others left out), and its
+    expressions' results by key."""
     inputs: dict[str, Array] = {}
-    s = _size(node, comp, env, shape, inputs, only)
+    s = _size(node, comp, env, shape, inputs, only, resources)
     extra_cost = None
     if isinstance(comp, FormulaComponent) and "cost" in node.exprs:
         extra_cost = _full(node.exprs["cost"].evaluate(env), shape)
         _check(extra_cost, f"components.{node.name}.cost", "the cost")
+    if wanted(resources, "cost"):
+        cost = component_cost(comp.price, s, extra_cost)
+    else:
+        cost = left_out(shape)
     outputs = {
         "instances": s.instances,
         "vcpu": s.vcpu,
         "memory_gb": s.memory_gb,
         "storage_gb": s.storage_gb,
-        "cost": component_cost(comp.price, s, extra_cost),
+        "cost": cost,
         "utilization": s.utilization,
     }
     outputs.update(s.extra)

@@ -29,7 +29,9 @@ __all__ = [
     "EventProbability",
     "component_hits",
     "event_hits",
+    "exceeded_event",
     "find_events",
+    "level_events",
     "recommend",
     "threshold_hits",
 ]
@@ -400,21 +402,30 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
     return recs
 
 
+def level_events(name: str, s: Sized, base: Sized) -> list[tuple[str, str, int]]:
+    """For each level above the one ``base`` (the deterministic run) starts at: a key, a
+    description and the level's index."""
+    if s.level is None:
+        return []
+    start_level = int(base.level[0, 0]) if base.level is not None else 0
+    return [
+        (f"{name}.level>={s.level_names[k]}", f"{name} reaches {s.level_names[k]}", k)
+        for k in range(start_level + 1, len(s.level_names))
+    ]
+
+
+def exceeded_event(name: str) -> tuple[str, str]:
+    """The key and description of a component's exceeded capacity."""
+    return f"{name}.exceeded", f"{name} exceeds its largest option"
+
+
 def component_hits(name: str, s: Sized, base: Sized) -> list[tuple[str, str, BoolArray]]:
     """For each level above the one ``base`` (the deterministic run) starts at, and for an
     exceeded capacity: a key, a description and, per path and period, whether it holds."""
     out: list[tuple[str, str, BoolArray]] = []
     if s.level is not None:
-        start_level = int(base.level[0, 0]) if base.level is not None else 0
-        for k in range(start_level + 1, len(s.level_names)):
-            out.append(
-                (
-                    f"{name}.level>={s.level_names[k]}",
-                    f"{name} reaches {s.level_names[k]}",
-                    s.level >= k,
-                )
-            )
-    out.append((f"{name}.exceeded", f"{name} exceeds its largest option", s.exceeded))
+        out += [(key, text, s.level >= k) for key, text, k in level_events(name, s, base)]
+    out.append((*exceeded_event(name), s.exceeded))
     return out
 
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from capplan.derivations import Derived
 from capplan.evaluate import Evaluation, stream
-from capplan.events import EventProbability, component_hits, threshold_hits
+from capplan.events import EventProbability, exceeded_event, level_events, threshold_hits
 from capplan.growth import sample_rates
 from capplan.plan.compiled import CompiledPlan
 from capplan.plan.models import Plan, Threshold
@@ -99,6 +99,8 @@ def draw_rates(
 def reached_by_period(hit: BoolArray) -> IntArray:
     """Per period, the number of paths on which ``hit`` has held in that period or before."""
     paths, periods = hit.shape
+    if hit.strides == (0, 0) and not hit.flat[0]:  # a read-only False: never reached
+        return np.zeros(periods, dtype=np.int64)
     if not hit.any():  # the common case of a limit never reached: nothing to count
         return np.zeros(periods, dtype=np.int64)
     first = hit.argmax(axis=1)
@@ -121,8 +123,10 @@ class _Summary:
         self.base = base
         self.paths = paths
         self.quantiles: dict[str, Array] = {}
-        # Per component event, its description and paths reached by period (summed by block).
-        self.component_counts: dict[str, tuple[str, IntArray]] = {}
+        # Per component, paths whose capacity is exceeded by period, and paths at each level
+        # (summed block by block).
+        self.exceeded: dict[str, IntArray] = {}
+        self.levels: dict[str, _LevelTally] = {}
         self.threshold_counts: dict[str, list[tuple[str, str, IntArray]]] = {}
         self.thresholds: dict[str, list[tuple[str, Threshold]]] = {}
         for tname, thr in plan.thresholds.items():
@@ -136,11 +140,14 @@ class _Summary:
         self.reported = 0
 
     def component(self, name: str, sized: Sized, rows: slice) -> None:
-        for key, text, hit in component_hits(name, sized, self.base.sized[name]):
-            counts = reached_by_period(hit)
-            if key in self.component_counts:
-                counts = counts + self.component_counts[key][1]
-            self.component_counts[key] = (text, counts)
+        if sized.level is not None:
+            tally = self.levels.get(name)
+            if tally is None:
+                events = level_events(name, sized, self.base.sized[name])
+                tally = self.levels[name] = _LevelTally(len(sized.level_names), events)
+            tally.add(sized.level)
+        counts = reached_by_period(sized.exceeded)
+        self.exceeded[name] = self.exceeded[name] + counts if name in self.exceeded else counts
 
     def column(
         self,
@@ -185,6 +192,9 @@ class _Summary:
         known = self.statistics.get(name)
         if known is not None and values is not None and known[0]() is values:
             return known[1]
+        tally = self.levels.get(name.removesuffix(".level")) if name.endswith(".level") else None
+        if tally is not None:  # a component's level: counted block by block
+            return tally.order_statistics(self.summarise.ranks)
         if derived is not None:
             source = self._statistics(derived.source, derived.values, derived.parent)
             ranks = self.summarise.ranks
@@ -193,12 +203,16 @@ class _Summary:
         else:
             assert values is not None, name
             stats = self.summarise.order_statistics(values, spare)
-        if values is not None:
+        if values is not None and not spare:  # (a spare array's memory is reused)
             self.statistics[name] = (weakref.ref(values), stats)
         return stats
 
     def result(self) -> MonteCarlo:
-        hits = [(key, text, counts) for key, (text, counts) in self.component_counts.items()]
+        hits: list[tuple[str, str, IntArray]] = []
+        for name, exceeded in self.exceeded.items():
+            if name in self.levels:
+                hits += self.levels[name].reached()
+            hits.append((*exceeded_event(name), exceeded))
         for tname in self.plan.thresholds:
             hits += self.threshold_counts.get(tname, [])
         reached: dict[str, IntArray] = {}
@@ -212,6 +226,49 @@ class _Summary:
             if not key.endswith(".exceeded") or n[-1] > 0
         ]
         return MonteCarlo(self.quantiles, probabilities)
+
+
+class _LevelTally:
+    """Per period, how many paths are at each level of a component and how many have been at
+    each level as their highest so far, counted block by block: the level's order statistics
+    and the paths reaching each level follow from them."""
+
+    def __init__(self, levels: int, events: list[tuple[str, str, int]]) -> None:
+        self.levels = levels
+        self.events = events
+        self.at: IntArray | None = None  # shape (periods, levels)
+        self.highest: IntArray | None = None
+
+    def add(self, level: IntArray) -> None:
+        at = self._count(level)
+        # A level that never goes down along a path is its own highest so far.
+        rising = level.shape[1] < 2 or bool(np.all(level[:, 1:] >= level[:, :-1]))
+        highest = at if rising else self._count(np.maximum.accumulate(level, axis=1))
+        if self.at is None or self.highest is None:
+            self.at, self.highest = at, highest.copy()
+        else:
+            self.at += at
+            self.highest += highest
+
+    def _count(self, level: IntArray) -> IntArray:
+        """Per period, the paths at each level: one count over (period, level) pairs."""
+        periods = level.shape[1]
+        bins = level + self.levels * np.arange(periods, dtype=np.int64)
+        return np.bincount(bins.ravel(), minlength=periods * self.levels).reshape(
+            periods, self.levels
+        )
+
+    def order_statistics(self, ranks: list[int]) -> Statistics:
+        """The level of each rank (0 = lowest) in each period."""
+        assert self.at is not None
+        below = np.cumsum(self.at, axis=1)
+        # The level of rank r is the number of levels with at most r paths at or below them.
+        return {r: np.count_nonzero(below <= r, axis=1).astype(np.int64) for r in ranks}
+
+    def reached(self) -> list[tuple[str, str, IntArray]]:
+        """Per level event: its key, description and paths at that level or above by period."""
+        assert self.highest is not None
+        return [(key, text, self.highest[:, k:].sum(axis=1)) for key, text, k in self.events]
 
 
 def path_quantiles(values: Array) -> Array:

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from capplan.plan.models import Price
 from capplan.sizing.result import Array, Sized
 
-__all__ = ["component_cost", "reserved_savings"]
+__all__ = ["component_cost", "cost_of", "reserved_savings"]
 
 
 def component_cost(price: Price, sized: Sized, extra: Array | None = None) -> Array:
-    """Tier or rung price + fixed + per instance / vCPU / GB parts (+ a cost expression).
+    """Tier or rung price + fixed + per instance / vCPU / GB parts (+ a cost expression)."""
+    resources = {
+        "instances": sized.instances,
+        "vcpu": sized.vcpu,
+        "memory_gb": sized.memory_gb,
+        "storage_gb": sized.storage_gb,
+    }
+    return cost_of(price, resources, sized.level_price, extra)
+
+
+def cost_of(
+    price: Price,
+    resources: Mapping[str, Array],
+    level_price: Array | float = 0.0,
+    extra: Array | None = None,
+) -> Array:
+    """The cost of ``resources`` (``instances``, ``vcpu``, ``memory_gb``, ``storage_gb``)
+    priced at ``price``, plus a tier or rung price and a cost expression's result.
 
     Parts priced at zero are left out: with finite resources they add only a zero, whose
     sign the ``+ fixed`` that always follows makes +0.0 again, so the figures are the same.
@@ -19,10 +38,10 @@ def component_cost(price: Price, sized: Sized, extra: Array | None = None) -> Ar
     cost: Array | None = None
     part: Array | None = None
     for amount, unit_price in (
-        (sized.instances, price.per_instance),
-        (sized.vcpu, price.per_vcpu),
-        (sized.memory_gb, price.per_memory_gb),
-        (sized.storage_gb, price.per_storage_gb),
+        (resources["instances"], price.per_instance),
+        (resources["vcpu"], price.per_vcpu),
+        (resources["memory_gb"], price.per_memory_gb),
+        (resources["storage_gb"], price.per_storage_gb),
     ):
         if unit_price != 0:
             if cost is None:
@@ -30,11 +49,10 @@ def component_cost(price: Price, sized: Sized, extra: Array | None = None) -> Ar
             else:  # the same sums, in place
                 part = np.multiply(amount, unit_price, out=part)
                 np.add(cost, part, out=cost)
-    level_price = sized.level_price
     if cost is None:  # zeros + fixed: the same as 0.0 + fixed, added to each level price
         fixed = 0.0 + price.fixed
         if isinstance(level_price, float):
-            cost = np.full(np.shape(sized.instances), fixed + level_price)
+            cost = np.full(np.shape(resources["instances"]), fixed + level_price)
         else:
             cost = np.add(fixed, level_price)
     else:

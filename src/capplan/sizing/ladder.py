@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 
 import numpy as np
 
 from capplan.plan.models import VerticalComponent
-from capplan.sizing.result import Array, BoolArray, IntArray, Sized
+from capplan.sizing.result import Array, BoolArray, IntArray, Sized, left_out, wanted
 
 __all__ = ["size_vertical"]
 
@@ -78,9 +78,12 @@ def _search(
     return level, ~any_fit
 
 
-def size_vertical(comp: VerticalComponent, demands: dict[str, Array]) -> Sized:
+def size_vertical(
+    comp: VerticalComponent, demands: dict[str, Array], resources: Collection[str] | None = None
+) -> Sized:
     """Pick, per path and period, the cheapest rung where ``demand <= limit × (1 - headroom)``
-    for every resource; when none fits, the last (largest) rung, marked ``exceeded``."""
+    for every resource; when none fits, the last (largest) rung, marked ``exceeded``. Only the
+    summed resources (and ``level_price``) in ``resources``, when given, are looked up."""
     rungs = comp.rungs
     shape = next(iter(demands.values())).shape
     usable = 1.0 - comp.headroom
@@ -105,7 +108,7 @@ def size_vertical(comp: VerticalComponent, demands: dict[str, Array]) -> Sized:
         "level_price": table["price"],
     }
     extra: dict[str, Array] = {}
-    utilization = np.zeros(shape)
+    utilization: Array | None = None
     for res, demand in demands.items():
         limits = np.array([_limit(r.limits[res]) for r in rungs])
         shown = np.where(np.isfinite(limits), limits, np.nan)
@@ -121,23 +124,34 @@ def size_vertical(comp: VerticalComponent, demands: dict[str, Array]) -> Sized:
         extra[f"{res}_limit"] = shown_at
         extra[f"{res}_utilization"] = util
         lookups[f"{res}_limit"] = shown
-        np.maximum(utilization, util, out=utilization)
+        if utilization is None:  # the largest share, and never below zero
+            utilization = np.maximum(0.0, util)
+        else:
+            np.maximum(utilization, util, out=utilization)
     # A lookup in an ascending table never decreases as the level grows.
     derived: dict[str, tuple[str, Callable[[IntArray], Array]]] = {
         key: ("level", partial(_lookup, values))
         for key, values in lookups.items()
         if np.all(values[1:] >= values[:-1])
     }
+
+    def at_level(key: str) -> Array:
+        return lookups[key][level] if wanted(resources, key) else left_out(shape)
+
     return Sized(
-        instances=np.ones(shape),  # one instance on every rung
-        vcpu=table["vcpu"][level],
-        memory_gb=table["memory_gb"][level],
-        storage_gb=table["storage_gb"][level],
-        utilization=utilization,
+        instances=np.broadcast_to(np.float64(1.0), shape),  # one instance on every rung
+        vcpu=at_level("vcpu"),
+        memory_gb=at_level("memory_gb"),
+        storage_gb=at_level("storage_gb"),
+        utilization=np.zeros(shape) if utilization is None else utilization,
         exceeded=exceeded,
-        level_price=table["price"][level],
+        level_price=at_level("level_price"),
         level=level,
         level_names=tuple(r.name for r in rungs),
         extra=extra,
         derived=derived,
+        tables={key: lookups[key] for key in _LEVEL_TABLES},
     )
+
+
+_LEVEL_TABLES = ("instances", "vcpu", "memory_gb", "storage_gb", "level_price")

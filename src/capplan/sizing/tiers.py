@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 
 from capplan.plan.models import TierComponent
-from capplan.sizing.result import Array, BoolArray, IntArray, Sized, ceil_count
+from capplan.sizing.result import Array, BoolArray, IntArray, Sized, ceil_count, left_out, wanted
 
 __all__ = ["size_tiers"]
 
@@ -16,7 +16,10 @@ _TOTALLED = ("instances", "vcpu", "memory_gb", "storage_gb")
 
 
 def size_tiers(
-    comp: TierComponent, demand: Array, allocations: Collection[str] | None = None
+    comp: TierComponent,
+    demand: Array,
+    allocations: Collection[str] | None = None,
+    resources: Collection[str] | None = None,
 ) -> Sized:
     """The smallest tier with ``demand <= trigger × capacity`` (THE_BOT's 70% readiness rule);
     beyond the largest tier, the largest one marked ``exceeded``. With ``interpolate``,
@@ -24,7 +27,8 @@ def size_tiers(
     between their trigger points (instance counts rounded up).
 
     Each allocation (``app.vcpu``) is also an output of its own; ``allocations`` limits those
-    to the ones named (their sums, the component's resources, are always there)."""
+    to the ones named; without interpolation, ``resources`` limits the summed resources
+    (and ``level_price``) looked up to the ones named."""
     tiers = comp.tiers
     caps = np.array([t.capacity for t in tiers])
     triggers = caps * comp.trigger
@@ -53,6 +57,7 @@ def size_tiers(
         return np.asarray(value, dtype=np.float64)
 
     derived: dict[str, tuple[str, Callable[[Array], Array]]] = {}
+    level_tables: dict[str, Array] = {}
     if frac is None:
         # Every output is a lookup of the tier: sum the tables once, then look up. As the
         # tier never goes down when the demand grows, a lookup in an ascending table is a
@@ -66,13 +71,17 @@ def size_tiers(
             for key, table in tables.items()
             if allocations is None or key in allocations
         }
-        totals = {res: table[level] for res, table in totalled.items()}
+        totals = {
+            res: table[level] if wanted(resources, res) else left_out(demand.shape)
+            for res, table in totalled.items()
+        }
         lookups = {**totalled, **tables, "capacity": caps, "level_price": prices}
         derived = {
             key: ("demand", partial(_lookup, table, triggers))
             for key, table in lookups.items()
             if np.all(table[1:] >= table[:-1])
         }
+        level_tables = {**totalled, "level_price": prices}
     else:
         extra = {key: pick(t, count=key.endswith(".instances")) for key, t in tables.items()}
         totals = {
@@ -89,11 +98,14 @@ def size_tiers(
         storage_gb=totals["storage_gb"],
         utilization=demand / capacity,
         exceeded=exceeded,
-        level_price=pick(prices),
+        level_price=pick(prices)
+        if frac is not None or wanted(resources, "level_price")
+        else left_out(demand.shape),
         level=level,
         level_names=tuple(t.name for t in tiers),
         extra=extra,
         derived=derived,
+        tables=level_tables,
     )
 
 

@@ -1,0 +1,169 @@
+"""What a component adds to the totals, as a function of one array of its sizing.
+
+The totals (``total.instances`` ... ``total.cost``) are summed path by path over the
+components. Added as each component is sized, every total is read and written whole once per
+component, which for a large batch of paths means main memory. A component whose summed
+resources and cost all follow from one array, its level (a tier or rung) or its instance count
+(a horizontal component), hands over that array instead; the engine adds these components up
+at the end, a block of paths at a time, so that the block of each total stays in the cache.
+Every amount is computed with the same element-wise operations as the sizing, so the figures
+are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from capplan.blocks import row_blocks
+from capplan.cost import cost_of
+from capplan.plan.models import Component, HorizontalComponent, Price
+from capplan.sizing.horizontal import horizontal_resources
+from capplan.sizing.result import Array, Sized
+
+__all__ = [
+    "DEFER_CELLS",
+    "SUMMED",
+    "Contribution",
+    "adding_up_blocks",
+    "contribution",
+    "contribution_key",
+    "defers",
+    "grouped",
+]
+
+#: Batches of more cells (paths × periods) than this add up contributions at the end, in
+#: blocks of this many cells: small enough for a block of every total and a component's
+#: amounts to stay in a core's cache. Smaller batches (a deterministic run) add each component
+#: as it is sized, which costs less there. Read at call time, so tests may lower it.
+DEFER_CELLS = 16_384
+
+#: The resources and the cost summed over the components into the totals.
+SUMMED = ("instances", "vcpu", "memory_gb", "storage_gb", "cost")
+_RESOURCES = SUMMED[:-1]
+
+AnyArray = npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """The summed amounts of one or more components, following from ``keys`` (one array per
+    component): ``amounts([key[rows] for key in keys])`` maps each of :data:`SUMMED` to its
+    values on those rows. ``tables`` (per level, each of :data:`SUMMED`) is set for
+    components whose amounts follow from their level, the key."""
+
+    keys: tuple[AnyArray, ...]
+    amounts: Callable[[list[AnyArray]], dict[str, Array]]
+    tables: dict[str, Array] | None = None
+
+    def with_keys(self, keys: tuple[AnyArray, ...]) -> Contribution:
+        return Contribution(keys, self.amounts, self.tables)
+
+
+def defers(paths: int, periods: int) -> bool:
+    """Whether a batch of this size adds up contributions at the end (see
+    :data:`DEFER_CELLS`)."""
+    return paths * periods > DEFER_CELLS
+
+
+def adding_up_blocks(paths: int, periods: int) -> list[slice]:
+    """The blocks of paths in which contributions are added up."""
+    return row_blocks(paths, periods, DEFER_CELLS)
+
+
+def contribution(comp: Component, s: Sized, price: Price | None) -> Contribution | None:
+    """How the component's summed amounts follow from its level or its instances; None
+    when they do not (a formula component, interpolated tiers, a cost expression: ``price``
+    None)."""
+    if price is None:
+        return None
+    if s.level is not None and s.tables and len(s.level_names) <= _MAX_LEVELS:
+        resources = {key: s.tables[key] for key in _RESOURCES}
+        tables = {**resources, "cost": cost_of(price, resources, s.tables["level_price"])}
+        return Contribution((contribution_key(s),), partial(_at_level, tables, 1), tables)
+    if isinstance(comp, HorizontalComponent):
+        return Contribution((contribution_key(s),), partial(_of_instances, comp, price))
+    return None
+
+
+def contribution_key(s: Sized) -> AnyArray:
+    """The array a component's summed amounts follow from (see :func:`contribution`)."""
+    if s.level is None:
+        return s.instances
+    # Levels are small counts: stored in a byte each until the amounts are looked up.
+    return s.level.astype(np.uint8)
+
+
+def grouped(contributions: list[Contribution]) -> list[Contribution]:
+    """The same contributions, with consecutive level-keyed ones merged into one whose
+    tables are indexed by every level at once (at most :data:`_GROUP_CELLS` entries): one
+    lookup per total for the group instead of one per component. Within a group the amounts
+    are summed component by component in the tables, before they are added to the totals."""
+    out: list[Contribution] = []
+    group: list[Contribution] = []
+
+    def flush() -> None:
+        if len(group) == 1:
+            out.append(group[0])
+        elif group:
+            tables = {key: _outer_sum([c.tables[key] for c in group if c.tables]) for key in SUMMED}
+            sizes = [len(c.tables["cost"]) for c in group if c.tables]
+            keys = tuple(key for c in group for key in c.keys)
+            out.append(Contribution(keys, partial(_at_level, tables, sizes), tables))
+        group.clear()
+
+    for c in contributions:
+        if c.tables is None:
+            flush()
+            out.append(c)
+            continue
+        cells = int(np.prod([len(g.tables["cost"]) for g in group if g.tables]))
+        if group and cells * len(c.tables["cost"]) > _GROUP_CELLS:
+            flush()
+        group.append(c)
+    flush()
+    return out
+
+
+_MAX_LEVELS = 256
+_GROUP_CELLS = 4096
+
+
+def _outer_sum(tables: list[Array]) -> Array:
+    """Every combination of one entry per table, summed in order (the last table's entry
+    varying fastest)."""
+    total = tables[0]
+    for table in tables[1:]:
+        total = np.add.outer(total, table).ravel()
+    return total
+
+
+def _at_level(
+    tables: dict[str, Array], sizes: int | list[int], levels: list[AnyArray]
+) -> dict[str, Array]:
+    """Each table looked up at the combined index of ``levels`` (one per component)."""
+    index = levels[0].astype(np.intp)
+    if isinstance(sizes, list):
+        for size, level in zip(sizes[1:], levels[1:], strict=True):
+            index *= size
+            index += level
+    return {key: _lookup(table, index) for key, table in tables.items()}
+
+
+def _lookup(table: Array, index: npt.NDArray[np.intp]) -> Array:
+    """``table[index]``; one read-only number when the table holds one number."""
+    if np.all(table == table[0]):
+        return np.broadcast_to(table[0], index.shape)
+    return table[index]
+
+
+def _of_instances(
+    comp: HorizontalComponent, price: Price, instances: list[AnyArray]
+) -> dict[str, Array]:
+    amounts = horizontal_resources(comp, instances[0])
+    return {**amounts, "cost": cost_of(price, amounts)}
