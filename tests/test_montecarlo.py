@@ -263,3 +263,23 @@ def test_order_statistics_of_small_integers_are_those_of_a_sort(dtype: Any, span
     for rank, got in stats.items():
         np.testing.assert_array_equal(got, ordered[rank], err_msg=str(rank))
         assert got.dtype == values.dtype
+
+
+@pytest.mark.parametrize("case", ["non-negative", "signed zeros", "infinite", "negative", "nan"])
+def test_order_statistics_of_floats_are_those_of_a_sort(case: str) -> None:
+    rng = np.random.default_rng(4)
+    values = rng.lognormal(size=(401, 6))
+    if case == "signed zeros":
+        values[rng.random(values.shape) < 0.3] = 0.0
+        values[rng.random(values.shape) < 0.3] = -0.0
+    elif case == "infinite":
+        values[rng.random(values.shape) < 0.05] = np.inf
+    elif case == "negative":
+        values -= 1.0
+    elif case == "nan":
+        values[3, 2] = np.nan
+    stats = PathQuantiles(401, 6).order_statistics(values.copy())
+    ordered = np.sort(values, axis=0)
+    for rank, got in stats.items():
+        np.testing.assert_array_equal(got, ordered[rank], err_msg=str(rank))
+        assert got.dtype == np.float64

@@ -395,7 +395,14 @@ def _interpolation(paths: int) -> tuple[list[int], list[int], list[float]]:
 
 def _order_statistics(block: npt.NDArray[Any], ranks: list[int]) -> dict[int, npt.NDArray[Any]]:
     """Row by row, the values of the given ranks (0 = smallest) of ``block``, which is
-    partitioned in place: one single-rank partition per inner rank, min / max at the ends."""
+    partitioned in place: one single-rank partition per inner rank, min / max at the ends.
+
+    Floats that are all >= 0 (no NaN) are ordered as their bit patterns are as integers, and
+    NumPy partitions integers about twice as fast as floats: such a block is partitioned as
+    integers and the values read back as floats."""
+    if block.dtype == np.float64 and block.size and block.min() >= 0:
+        as_integers = _order_statistics(block.view(np.int64), ranks)
+        return {r: v.view(np.float64) for r, v in as_integers.items()}
     found: dict[int, npt.NDArray[Any]] = {}
     todo = [(0, block.shape[1], ranks)]
     while todo:
