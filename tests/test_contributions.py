@@ -111,8 +111,8 @@ def test_level_counts_give_the_order_statistics_and_events_of_the_levels() -> No
         tally.add(level[start : start + 70])
     stats = tally.order_statistics(quantiles.ranks)
     ordered = np.sort(level, axis=0)
-    for r in quantiles.ranks:
-        np.testing.assert_array_equal(stats[r], ordered[r])
+    for i, r in enumerate(quantiles.ranks):
+        np.testing.assert_array_equal(stats[i], ordered[r])
     for (_key, _text, counts), k in zip(tally.reached(), range(1, levels), strict=True):
         np.testing.assert_array_equal(counts, reached_by_period(level >= k))
 

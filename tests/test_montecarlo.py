@@ -258,9 +258,10 @@ def test_order_statistics_of_small_integers_are_those_of_a_sort(dtype: Any, span
     rng = np.random.default_rng(span)
     values = rng.integers(0, span, size=(501, 7)).astype(dtype)
     values[:, 0] = 1  # a period where every path agrees
-    stats = PathQuantiles(501, 7).order_statistics(values)
+    quantiles = PathQuantiles(501, 7)
+    stats = quantiles.order_statistics(values)
     ordered = np.sort(values, axis=0)
-    for rank, got in stats.items():
+    for rank, got in zip(quantiles.ranks, stats, strict=True):
         np.testing.assert_array_equal(got, ordered[rank], err_msg=str(rank))
         assert got.dtype == values.dtype
 
@@ -278,8 +279,9 @@ def test_order_statistics_of_floats_are_those_of_a_sort(case: str) -> None:
         values -= 1.0
     elif case == "nan":
         values[3, 2] = np.nan
-    stats = PathQuantiles(401, 6).order_statistics(values.copy())
+    quantiles = PathQuantiles(401, 6)
+    stats = quantiles.order_statistics(values.copy())
     ordered = np.sort(values, axis=0)
-    for rank, got in stats.items():
+    for rank, got in zip(quantiles.ranks, stats, strict=True):
         np.testing.assert_array_equal(got, ordered[rank], err_msg=str(rank))
         assert got.dtype == np.float64

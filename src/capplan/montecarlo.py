@@ -39,8 +39,9 @@ QUANTILES = (0.1, 0.5, 0.9)
 DEFAULT_CHUNK = 5000
 _PROGRESS_STEPS = 100
 _TRANSPOSE_STEP = 512
-#: Rank (0 = smallest) → its value over paths in each period.
-Statistics = dict[int, npt.NDArray[Any]]
+#: Per rank needed (the rows, in the order of ``PathQuantiles.ranks``; 0 = smallest), its
+#: value over paths in each period (the columns).
+Statistics = npt.NDArray[Any]
 
 
 class MonteCarlo:
@@ -197,9 +198,7 @@ class _Summary:
             return tally.order_statistics(self.summarise.ranks)
         if derived is not None:
             source = self._statistics(derived.source, derived.values, derived.parent)
-            ranks = self.summarise.ranks
-            applied = derived.apply(np.stack([source[r] for r in ranks]))
-            stats = dict(zip(ranks, applied, strict=True))
+            stats = derived.apply(source)
         else:
             assert values is not None, name
             stats = self.summarise.order_statistics(values, spare)
@@ -261,9 +260,7 @@ class _LevelTally:
     def order_statistics(self, ranks: list[int]) -> Statistics:
         """The level of each rank (0 = lowest) in each period."""
         assert self.at is not None
-        below = np.cumsum(self.at, axis=1)
-        # The level of rank r is the number of levels with at most r paths at or below them.
-        return {r: np.count_nonzero(below <= r, axis=1).astype(np.int64) for r in ranks}
+        return _ranked(np.cumsum(self.at, axis=1), ranks, 0, np.dtype(np.int64))
 
     def reached(self) -> list[tuple[str, str, IntArray]]:
         """Per level event: its key, description and paths at that level or above by period."""
@@ -291,6 +288,12 @@ class PathQuantiles:
         self.periods = periods
         self.below, self.above, self.gamma = _interpolation(paths)
         self.ranks = sorted({0, paths - 1, *self.below, *self.above})
+        # Rows of the statistics below and above each quantile, and the weight of the upper.
+        self.below_rows = [self.ranks.index(r) for r in self.below]
+        self.above_rows = [self.ranks.index(r) for r in self.above]
+        weight = np.asarray(self.gamma)[:, None]
+        self.upper = weight >= 0.5
+        self.weight, self.rest = weight, 1 - weight
         self.samples = np.unique(np.linspace(0, paths - 1, 9).astype(np.intp))
         self.buffers: dict[np.dtype[Any], npt.NDArray[Any]] = {}
 
@@ -303,29 +306,28 @@ class PathQuantiles:
         """Per period, the values of the ranks needed (0 = smallest, paths - 1 = largest).
         With ``spare``, values stored period by period are partitioned where they are."""
         first = values[0]
+        every = (len(self.ranks), self.periods)
         if values.strides[0] == 0 or self.paths == 1:  # the same row on every path
-            return dict.fromkeys(self.ranks, first)
+            return np.broadcast_to(first, every)
         if values.dtype.kind in "iu" and (counted := self._counted(values)) is not None:
             return counted
         # Periods where a few paths agree, then those where all do, are left out.
         maybe = np.all(values[self.samples] == first, axis=0)
         if maybe.all() and (values == first).all():
-            return {r: first.copy() for r in self.ranks}
+            return np.broadcast_to(first, every)
         same = [t for t in np.flatnonzero(maybe) if values[:, t].min() == values[:, t].max()]
         varying = np.flatnonzero(~np.isin(np.arange(self.periods), same))
         if not len(varying):
-            return {r: first.copy() for r in self.ranks}
+            return np.broadcast_to(first, every)
         lo, hi = int(varying[0]), int(varying[-1]) + 1
         if spare and values.T.flags.c_contiguous and values.flags.writeable:
             block = values.T[lo:hi]
         else:
             block = self._transposed(values, lo, hi)
         found = _order_statistics(block, self.ranks)
-        if lo == 0 and hi == self.periods:
-            return found
-        stats = {r: first.copy() for r in self.ranks}
-        for r, v in found.items():
-            stats[r][lo:hi] = v
+        stats = np.repeat(first[None, :], len(self.ranks), axis=0)
+        for i, r in enumerate(self.ranks):
+            stats[i, lo:hi] = found[r]
         return stats
 
     def _counted(self, values: npt.NDArray[Any]) -> Statistics | None:
@@ -340,10 +342,7 @@ class PathQuantiles:
         bins = values.astype(np.int64, copy=False) + offsets
         counts = np.bincount(bins.ravel(), minlength=span * self.periods)
         below = np.cumsum(counts.reshape(self.periods, span), axis=1)
-        # The value of rank r is low + the number of values with at most r paths below them.
-        return {
-            r: (np.count_nonzero(below <= r, axis=1) + low).astype(values.dtype) for r in self.ranks
-        }
+        return _ranked(below, self.ranks, low, values.dtype)
 
     def _transposed(self, values: npt.NDArray[Any], lo: int, hi: int) -> npt.NDArray[Any]:
         """Periods ``lo:hi`` of ``values`` period by period, in a buffer reused."""
@@ -361,16 +360,15 @@ class PathQuantiles:
 
     def from_statistics(self, stats: Statistics) -> Array:
         """The quantiles from the order statistics of :meth:`order_statistics`."""
-        lo, hi = stats[0], stats[self.paths - 1]
+        lo, hi = stats[0], stats[-1]
         has_nan = np.isnan(hi)  # partitioning puts NaN last
         if np.all(has_nan | (lo == hi)):
             return np.repeat(np.where(has_nan, np.nan, lo)[None, :], len(QUANTILES), axis=0)
-        out = np.empty((len(QUANTILES), len(lo)))
+        below, above = stats[self.below_rows], stats[self.above_rows]
         with np.errstate(invalid="ignore"):
-            for i, (b, a, t) in enumerate(zip(self.below, self.above, self.gamma, strict=True)):
-                # NumPy's lerp: from the lower value, or back from the upper one if t >= 0.5.
-                diff = stats[a] - stats[b]
-                out[i] = stats[a] - diff * (1 - t) if t >= 0.5 else stats[b] + diff * t
+            # NumPy's lerp: from the lower value, or back from the upper one if t >= 0.5.
+            diff = above - below
+            out: Array = np.where(self.upper, above - diff * self.rest, below + diff * self.weight)
         out[:, has_nan] = np.nan
         return out
 
@@ -391,6 +389,15 @@ def _interpolation(paths: int) -> tuple[list[int], list[int], list[float]]:
         [int(r) % paths for r in above],
         [float(g) for g in gamma],
     )
+
+
+def _ranked(below: IntArray, ranks: list[int], low: int, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """From ``below`` (per period, the paths at or below each value ``low``, ``low + 1``...),
+    the value of each rank: ``low`` plus the number of values with at most ``rank`` paths at
+    or below them."""
+    ranked = np.count_nonzero(below[None, :, :] <= np.asarray(ranks)[:, None, None], axis=2)
+    values: npt.NDArray[Any] = (ranked + low).astype(dtype)
+    return values
 
 
 def _order_statistics(block: npt.NDArray[Any], ranks: list[int]) -> dict[int, npt.NDArray[Any]]:
