@@ -404,12 +404,15 @@ def _order_statistics(block: npt.NDArray[Any], ranks: list[int]) -> dict[int, np
     """Row by row, the values of the given ranks (0 = smallest) of ``block``, which is
     partitioned in place: one single-rank partition per inner rank, min / max at the ends.
 
-    Floats that are all >= 0 (no NaN) are ordered as their bit patterns are as integers, and
-    NumPy partitions integers about twice as fast as floats: such a block is partitioned as
-    integers and the values read back as floats."""
-    if block.dtype == np.float64 and block.size and block.min() >= 0:
+    Floats with their sign bit clear (>= 0, or NaN put last) are ordered as their bit patterns
+    are as integers, and NumPy partitions integers about twice as fast as floats: a block of
+    floats is partitioned as integers first, and again as floats (the rows still hold the same
+    values) only when its smallest integer shows a sign bit set (a value < 0, -0.0, a NaN
+    with its sign bit set)."""
+    if block.dtype == np.float64 and 0 in ranks:
         as_integers = _order_statistics(block.view(np.int64), ranks)
-        return {r: v.view(np.float64) for r, v in as_integers.items()}
+        if block.size == 0 or as_integers[0].min() >= 0:
+            return {r: v.view(np.float64) for r, v in as_integers.items()}
     found: dict[int, npt.NDArray[Any]] = {}
     todo = [(0, block.shape[1], ranks)]
     while todo:
