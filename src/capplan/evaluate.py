@@ -410,7 +410,10 @@ class _Run:
             if adds is None:
                 self.add_to_totals(block[1], rows, fresh)
             else:  # added up at the end: only the array they follow from is kept
-                arrays["k:adds"] = contribution_key(block[0])
+                adds_key = contribution_key(block[0])
+                if any(adds_key is block_flat[name] for name in spare):  # the sink reorders them
+                    adds_key = adds_key.copy()
+                arrays["k:adds"] = adds_key
             self.sink.component(node.name, block[0], rows)
             gather.add(rows, arrays)
         whole = gather.result()
