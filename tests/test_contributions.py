@@ -1,8 +1,10 @@
-"""Totals added up from what components contribute, levels counted block by block, and the
-arrays reused from one figure to the next: each against the direct computation."""
+"""Totals added up from what components contribute, levels counted block by block, the
+arrays reused from one figure to the next and the sizing tables built once per component:
+each against the direct computation."""
 
 from __future__ import annotations
 
+import gc
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from capplan.montecarlo import PathQuantiles, _LevelTally, reached_by_period
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import load_plan
 from capplan.sizing import size_horizontal, size_tiers, size_vertical
+from capplan.sizing import static as static_module
 from capplan.timeline import Timeline
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.yaml"))
@@ -130,3 +133,22 @@ def test_buffers_hand_back_an_array_of_the_same_shape_and_type() -> None:
     assert buffers.take((3, 4), np.dtype(np.float64)) is not first
     buffers.give(first)
     assert buffers.take((3, 4), np.dtype(np.int64)) is not first
+
+
+def test_static_tables_are_built_once_per_component_and_forgotten_with_it() -> None:
+    built: list[int] = []
+
+    def build(comp: object) -> list[int]:
+        built.append(id(comp))
+        return [len(built)]
+
+    plan = load_plan(EXAMPLES[0])
+    first, second = list(plan.components.values())[:2]
+    assert static_module.static(first, build) is static_module.static(first, build)
+    assert static_module.static(second, build) == [2]
+    assert built == [id(first), id(second)]
+    keys = [(id(first), build), (id(second), build)]
+    assert all(key in static_module._BUILT for key in keys)
+    del plan, first, second
+    gc.collect()
+    assert not any(key in static_module._BUILT for key in keys)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
 from capplan.plan.models import VerticalComponent
 from capplan.sizing.result import Array, BoolArray, IntArray, Sized, left_out, wanted
+from capplan.sizing.static import static
 
 __all__ = ["size_vertical"]
 
@@ -78,24 +80,28 @@ def _search(
     return level, ~any_fit
 
 
-def size_vertical(
-    comp: VerticalComponent, demands: dict[str, Array], resources: Collection[str] | None = None
-) -> Sized:
-    """Pick, per path and period, the cheapest rung where ``demand <= limit × (1 - headroom)``
-    for every resource; when none fits, the last (largest) rung, marked ``exceeded``. Only the
-    summed resources (and ``level_price``) in ``resources``, when given, are looked up."""
+@dataclass(frozen=True)
+class _Ladder:
+    """What sizing a vertical component looks up, built once (see :mod:`.static`)."""
+
+    by_price: IntArray
+    holds: dict[str, list[float]]  # per resource, the most each rung holds, in price order
+    climbs: bool  # every resource's holds ascend in price order: the fast search applies
+    lookups: dict[str, Array]  # per level: instances, vcpu, GB, level price, limits shown
+    limits: dict[str, Array]  # per resource and level, the limit (inf: unlimited)
+    divides: dict[str, BoolArray]  # per resource and level, whether the limit divides
+    derived: dict[str, tuple[str, Callable[[IntArray], Array]]]
+    names: tuple[str, ...]
+
+
+def _ladder(comp: VerticalComponent) -> _Ladder:
     rungs = comp.rungs
-    shape = next(iter(demands.values())).shape
     usable = 1.0 - comp.headroom
     by_price = np.argsort([r.price for r in rungs], kind="stable")
-    # Per resource, the most each rung holds, in price order (inf: unlimited).
     holds = {
-        res: [_limit(rungs[i].limits[res]) * usable + 1e-12 for i in by_price] for res in demands
+        res: [_limit(rungs[i].limits[res]) * usable + 1e-12 for i in by_price]
+        for res in comp.demand
     }
-    if len(rungs) < 256 and all(_ascending(h) for h in holds.values()):
-        level, exceeded = _climb(holds, demands, by_price, shape)
-    else:
-        level, exceeded = _search(holds, demands, by_price, shape)
     table = {
         key: np.array([float(getattr(r, key)) for r in rungs])
         for key in ("price", "vcpu", "memory_gb", "storage_gb")
@@ -107,33 +113,59 @@ def size_vertical(
         "storage_gb": table["storage_gb"],
         "level_price": table["price"],
     }
-    extra: dict[str, Array] = {}
-    utilization: Array | None = None
-    for res, demand in demands.items():
-        limits = np.array([_limit(r.limits[res]) for r in rungs])
-        shown = np.where(np.isfinite(limits), limits, np.nan)
-        divides = np.isfinite(limits) & (limits > 0)
-        limit_at = limits[level]
-        if divides.all():  # every limit finite: the limits shown are those divided by
-            util = np.divide(demand, limit_at)
-            shown_at = limit_at
-        else:
-            util = np.divide(demand, limit_at, out=np.zeros(shape), where=divides[level])
-            shown_at = shown[level]
-        extra[f"{res}_demand"] = demand
-        extra[f"{res}_limit"] = shown_at
-        extra[f"{res}_utilization"] = util
-        lookups[f"{res}_limit"] = shown
-        if utilization is None:  # the largest share, and never below zero
-            utilization = np.maximum(0.0, util)
-        else:
-            np.maximum(utilization, util, out=utilization)
+    limits = {res: np.array([_limit(r.limits[res]) for r in rungs]) for res in comp.demand}
+    for res, limit in limits.items():
+        lookups[f"{res}_limit"] = np.where(np.isfinite(limit), limit, np.nan)
     # A lookup in an ascending table never decreases as the level grows.
     derived: dict[str, tuple[str, Callable[[IntArray], Array]]] = {
         key: ("level", partial(_lookup, values))
         for key, values in lookups.items()
         if np.all(values[1:] >= values[:-1])
     }
+    return _Ladder(
+        by_price=by_price,
+        holds=holds,
+        climbs=len(rungs) < 256 and all(_ascending(h) for h in holds.values()),
+        lookups=lookups,
+        limits=limits,
+        divides={res: np.isfinite(lim) & (lim > 0) for res, lim in limits.items()},
+        derived=derived,
+        names=tuple(r.name for r in rungs),
+    )
+
+
+def size_vertical(
+    comp: VerticalComponent, demands: dict[str, Array], resources: Collection[str] | None = None
+) -> Sized:
+    """Pick, per path and period, the cheapest rung where ``demand <= limit × (1 - headroom)``
+    for every resource; when none fits, the last (largest) rung, marked ``exceeded``. Only the
+    summed resources (and ``level_price``) in ``resources``, when given, are looked up."""
+    ladder = static(comp, _ladder)
+    shape = next(iter(demands.values())).shape
+    holds = {res: ladder.holds[res] for res in demands}
+    if ladder.climbs:
+        level, exceeded = _climb(holds, demands, ladder.by_price, shape)
+    else:
+        level, exceeded = _search(holds, demands, ladder.by_price, shape)
+    lookups = ladder.lookups
+    extra: dict[str, Array] = {}
+    utilization: Array | None = None
+    for res, demand in demands.items():
+        limit_at = ladder.limits[res][level]
+        divides = ladder.divides[res]
+        if divides.all():  # every limit finite: the limits shown are those divided by
+            util = np.divide(demand, limit_at)
+            shown_at = limit_at
+        else:
+            util = np.divide(demand, limit_at, out=np.zeros(shape), where=divides[level])
+            shown_at = lookups[f"{res}_limit"][level]
+        extra[f"{res}_demand"] = demand
+        extra[f"{res}_limit"] = shown_at
+        extra[f"{res}_utilization"] = util
+        if utilization is None:  # the largest share, and never below zero
+            utilization = np.maximum(0.0, util)
+        else:
+            np.maximum(utilization, util, out=utilization)
 
     def at_level(key: str) -> Array:
         return lookups[key][level] if wanted(resources, key) else left_out(shape)
@@ -147,9 +179,9 @@ def size_vertical(
         exceeded=exceeded,
         level_price=at_level("level_price"),
         level=level,
-        level_names=tuple(r.name for r in rungs),
+        level_names=ladder.names,
         extra=extra,
-        derived=derived,
+        derived=dict(ladder.derived),
         tables={key: lookups[key] for key in _LEVEL_TABLES},
     )
 

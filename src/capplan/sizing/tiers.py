@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
 from capplan.plan.models import TierComponent
 from capplan.sizing.result import Array, BoolArray, IntArray, Sized, ceil_count, left_out, wanted
+from capplan.sizing.static import static
 
 __all__ = ["size_tiers"]
 
@@ -30,16 +32,9 @@ def size_tiers(
     to the ones named; without interpolation, ``resources`` limits the summed resources
     (and ``level_price``) looked up to the ones named."""
     tiers = comp.tiers
-    caps = np.array([t.capacity for t in tiers])
-    triggers = caps * comp.trigger
+    bundle = static(comp, _bundle)
+    caps, triggers, tables, prices = bundle.caps, bundle.triggers, bundle.tables, bundle.prices
     level, exceeded = _levels(triggers, demand)
-
-    parts = sorted({(a, r) for t in tiers for a, rs in t.allocations.items() for r in rs})
-    tables = {
-        f"{a}.{r}": np.array([t.allocations.get(a, {}).get(r, 0.0) for t in tiers])
-        for a, r in parts
-    }
-    prices = np.array([t.price for t in tiers])
     frac: Array | None = None
     if comp.interpolate and len(tiers) > 1:
         lower = np.where(level > 0, triggers[np.maximum(level - 1, 0)], 0.0)
@@ -59,13 +54,8 @@ def size_tiers(
     derived: dict[str, tuple[str, Callable[[Array], Array]]] = {}
     level_tables: dict[str, Array] = {}
     if frac is None:
-        # Every output is a lookup of the tier: sum the tables once, then look up. As the
-        # tier never goes down when the demand grows, a lookup in an ascending table is a
-        # non-decreasing function of the demand.
-        totalled = {
-            res: sum((t for k, t in tables.items() if k.endswith(f".{res}")), np.zeros(len(tiers)))
-            for res in _TOTALLED
-        }
+        # Every output is a lookup of the tier in the tables summed once (see _bundle).
+        totalled = bundle.totalled
         extra = {
             key: table[level]
             for key, table in tables.items()
@@ -75,12 +65,7 @@ def size_tiers(
             res: table[level] if wanted(resources, res) else left_out(demand.shape)
             for res, table in totalled.items()
         }
-        lookups = {**totalled, **tables, "capacity": caps, "level_price": prices}
-        derived = {
-            key: ("demand", partial(_lookup, table, triggers))
-            for key, table in lookups.items()
-            if np.all(table[1:] >= table[:-1])
-        }
+        derived = dict(bundle.derived)
         level_tables = {**totalled, "level_price": prices}
     else:
         extra = {key: pick(t, count=key.endswith(".instances")) for key, t in tables.items()}
@@ -102,11 +87,50 @@ def size_tiers(
         if frac is not None or wanted(resources, "level_price")
         else left_out(demand.shape),
         level=level,
-        level_names=tuple(t.name for t in tiers),
+        level_names=bundle.names,
         extra=extra,
         derived=derived,
         tables=level_tables,
     )
+
+
+@dataclass(frozen=True)
+class _Bundle:
+    """What sizing a tier component looks up, built once (see :mod:`.static`)."""
+
+    caps: Array
+    triggers: Array
+    tables: dict[str, Array]  # per allocation ("app.vcpu") and tier
+    prices: Array
+    totalled: dict[str, Array]  # per summed resource and tier, its allocations added up
+    derived: dict[str, tuple[str, Callable[[Array], Array]]]
+    names: tuple[str, ...]
+
+
+def _bundle(comp: TierComponent) -> _Bundle:
+    tiers = comp.tiers
+    caps = np.array([t.capacity for t in tiers])
+    triggers = caps * comp.trigger
+    parts = sorted({(a, r) for t in tiers for a, rs in t.allocations.items() for r in rs})
+    tables = {
+        f"{a}.{r}": np.array([t.allocations.get(a, {}).get(r, 0.0) for t in tiers])
+        for a, r in parts
+    }
+    prices = np.array([t.price for t in tiers])
+    totalled = {
+        res: sum((t for k, t in tables.items() if k.endswith(f".{res}")), np.zeros(len(tiers)))
+        for res in _TOTALLED
+    }
+    # Without interpolation, as the tier never goes down when the demand grows, a lookup in
+    # an ascending table is a non-decreasing function of the demand.
+    lookups = {**totalled, **tables, "capacity": caps, "level_price": prices}
+    derived: dict[str, tuple[str, Callable[[Array], Array]]] = {
+        key: ("demand", partial(_lookup, table, triggers))
+        for key, table in lookups.items()
+        if np.all(table[1:] >= table[:-1])
+    }
+    names = tuple(t.name for t in tiers)
+    return _Bundle(caps, triggers, tables, prices, totalled, derived, names)
 
 
 def _levels(triggers: Array, demand: Array) -> tuple[IntArray, BoolArray]:
