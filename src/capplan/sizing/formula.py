@@ -36,11 +36,14 @@ def size_formula(
     for res, cap in capacity.items():
         need = np.broadcast_to(resources[res], shape)
         cap_b = np.broadcast_to(cap, shape)
-        util = np.divide(need, cap_b, out=np.zeros(shape), where=cap_b > 0)
+        provided = _constant(cap_b)
+        if provided is not None and provided > 0:  # one capacity everywhere: a plain share
+            util = np.divide(need, provided)
+        else:
+            util = np.divide(need, cap_b, out=np.zeros(shape), where=cap_b > 0)
         extra[f"{res}_utilization"] = util
         utilization = np.maximum(utilization, util)
         exceeded = exceeded | (need > cap_b)
-        provided = _constant(cap_b)
         if provided is not None and provided > 0:  # a fixed capacity: the share only grows
             derived[f"{res}_utilization"] = (res, partial(_share, provided))
             if len(capacity) == 1:
