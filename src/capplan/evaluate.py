@@ -95,7 +95,9 @@ class ColumnSink(Protocol):
         """The sizing of a component for the paths ``rows``, handed over before the
         component's columns: once for all paths, or once per block of paths when streaming.
         A figure derived from the level (``f"{name}.level"``) comes without the level's
-        values: the sink finds its order statistics from these blocks."""
+        values: the sink finds its order statistics from these blocks. After the first
+        block, the summed resources and cost nothing reads may be left out (NaN, see
+        :func:`capplan.sizing.result.left_out`); the level and ``exceeded`` never are."""
 
 
 class _Collect:
