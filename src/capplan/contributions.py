@@ -6,8 +6,9 @@ component, which for a large batch of paths means main memory. A component whose
 resources and cost all follow from one array, its level (a tier or rung) or its instance count
 (a horizontal component), hands over that array instead; the engine adds these components up
 at the end, a block of paths at a time, so that the block of each total stays in the cache.
-Every amount is computed with the same element-wise operations as the sizing, so the figures
-are the same.
+Every amount is computed with the same element-wise operations as the sizing, so each is the
+same; the totals are summed in another order (these components after the others, several at
+a time in one table), so they may differ in the last bits from sums taken as sized.
 """
 
 from __future__ import annotations
