@@ -73,8 +73,8 @@ class _Slot:
         shape: tuple[int, int],
         rows: slice,
         block: AnyArray,
-        transposed: bool = False,
-        buffers: Buffers | None = None,
+        transposed: bool,
+        buffers: Buffers,
     ) -> None:
         self.shape = shape
         self.transposed = transposed
@@ -88,8 +88,7 @@ class _Slot:
 
     def _materialize(self, rows: slice, block: AnyArray) -> None:
         if self.transposed:
-            pool = self.buffers or Buffers()
-            full = pool.take(self.shape[::-1], block.dtype).T
+            full = self.buffers.take(self.shape[::-1], block.dtype).T
         else:
             full = np.empty(self.shape, dtype=block.dtype)
         if self.row is not None:
@@ -139,7 +138,7 @@ class Gather:
     ) -> None:
         self.shape = shape
         self.transposed = transposed
-        self.buffers = buffers
+        self.buffers = buffers or Buffers()
         self.slots: dict[str, _Slot] = {}
         self.same_as: dict[str, str] = {}  # name → the first name holding the same array
 

@@ -85,8 +85,9 @@ def contribution(comp: Component, s: Sized, price: Price | None) -> Contribution
         return None
     if s.level is not None and s.tables and len(s.level_names) <= _MAX_LEVELS:
         resources = {key: s.tables[key] for key in _RESOURCES}
-        tables = {**resources, "cost": cost_of(price, resources, s.tables["level_price"])}
-        return Contribution((contribution_key(s),), partial(_at_level, tables, 1), tables)
+        cost = cost_of(price, resources, s.tables["level_price"])
+        tables = {**resources, "cost": cost}
+        return Contribution((contribution_key(s),), partial(_at_level, tables, [len(cost)]), tables)
     if isinstance(comp, HorizontalComponent):
         return Contribution((contribution_key(s),), partial(_of_instances, comp, price))
     return None
@@ -106,15 +107,16 @@ def grouped(contributions: list[Contribution]) -> list[Contribution]:
     lookup per total for the group instead of one per component. Within a group the amounts
     are summed component by component in the tables, before they are added to the totals."""
     out: list[Contribution] = []
-    group: list[Contribution] = []
+    group: list[tuple[Contribution, dict[str, Array]]] = []  # with each one's tables
+    cells = 1
 
     def flush() -> None:
         if len(group) == 1:
-            out.append(group[0])
+            out.append(group[0][0])
         elif group:
-            tables = {key: _outer_sum([c.tables[key] for c in group if c.tables]) for key in SUMMED}
-            sizes = [len(c.tables["cost"]) for c in group if c.tables]
-            keys = tuple(key for c in group for key in c.keys)
+            tables = {key: _outer_sum([t[key] for _, t in group]) for key in SUMMED}
+            sizes = [len(t["cost"]) for _, t in group]
+            keys = tuple(key for c, _ in group for key in c.keys)
             out.append(Contribution(keys, partial(_at_level, tables, sizes), tables))
         group.clear()
 
@@ -123,10 +125,10 @@ def grouped(contributions: list[Contribution]) -> list[Contribution]:
             flush()
             out.append(c)
             continue
-        cells = int(np.prod([len(g.tables["cost"]) for g in group if g.tables]))
         if group and cells * len(c.tables["cost"]) > _GROUP_CELLS:
             flush()
-        group.append(c)
+        cells = len(c.tables["cost"]) * (cells if group else 1)
+        group.append((c, c.tables))
     flush()
     return out
 
@@ -145,14 +147,14 @@ def _outer_sum(tables: list[Array]) -> Array:
 
 
 def _at_level(
-    tables: dict[str, Array], sizes: int | list[int], levels: list[AnyArray]
+    tables: dict[str, Array], sizes: list[int], levels: list[AnyArray]
 ) -> dict[str, Array]:
-    """Each table looked up at the combined index of ``levels`` (one per component)."""
+    """Each table looked up at the combined index of ``levels`` (one per component, each
+    with ``sizes`` levels)."""
     index = levels[0].astype(np.intp)
-    if isinstance(sizes, list):
-        for size, level in zip(sizes[1:], levels[1:], strict=True):
-            index *= size
-            index += level
+    for size, level in zip(sizes[1:], levels[1:], strict=True):
+        index *= size
+        index += level
     return {key: _lookup(table, index) for key, table in tables.items()}
 
 

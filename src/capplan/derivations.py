@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from capplan.cost import component_cost
+from capplan.cost import cost_of
 from capplan.plan.compiled import Node
 from capplan.plan.expressions import Expression
 from capplan.plan.models import Price
@@ -121,15 +121,7 @@ def _cost_derivation(price: Price, s: Sized, derived: dict[str, Derived]) -> Der
     def apply(values: npt.NDArray[Any]) -> Array:
         zeros = np.zeros(values.shape)
         got = {key: how(values) for key, how in hows.items()}
-        at = Sized(
-            instances=got.get("instances", zeros),
-            vcpu=got.get("vcpu", zeros),
-            memory_gb=got.get("memory_gb", zeros),
-            storage_gb=got.get("storage_gb", zeros),
-            utilization=zeros,
-            exceeded=np.zeros(values.shape, dtype=bool),
-            level_price=got.get("level_price", fixed_level_price),
-        )
-        return component_cost(price, at)
+        resources = {key: got.get(key, zeros) for key in priced}
+        return cost_of(price, resources, got.get("level_price", fixed_level_price))
 
     return Derived(first.source, first.values, apply, first.parent)

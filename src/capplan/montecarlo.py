@@ -100,9 +100,9 @@ def draw_rates(
 def reached_by_period(hit: BoolArray) -> IntArray:
     """Per period, the number of paths on which ``hit`` has held in that period or before."""
     paths, periods = hit.shape
-    if hit.strides == (0, 0) and not hit.flat[0]:  # a read-only False: never reached
-        return np.zeros(periods, dtype=np.int64)
-    if not hit.any():  # the common case of a limit never reached: nothing to count
+    # The common case of a limit never reached (often a read-only False): nothing to count.
+    never = not hit.flat[0] if hit.strides == (0, 0) else not hit.any()
+    if never:
         return np.zeros(periods, dtype=np.int64)
     first = hit.argmax(axis=1)
     ever = hit[np.arange(paths), first]
@@ -250,12 +250,7 @@ class _LevelTally:
             self.highest += highest
 
     def _count(self, level: IntArray) -> IntArray:
-        """Per period, the paths at each level: one count over (period, level) pairs."""
-        periods = level.shape[1]
-        bins = level + self.levels * np.arange(periods, dtype=np.int64)
-        return np.bincount(bins.ravel(), minlength=periods * self.levels).reshape(
-            periods, self.levels
-        )
+        return _per_period_counts(level, 0, self.levels)
 
     def order_statistics(self, ranks: list[int]) -> Statistics:
         """The level of each rank (0 = lowest) in each period."""
@@ -337,11 +332,7 @@ class PathQuantiles:
         span = high - low + 1
         if span > 64:
             return None
-        # Each (period, value) pair gets its own bin: period * span + value - low.
-        offsets = span * np.arange(self.periods, dtype=np.int64) - low
-        bins = values.astype(np.int64, copy=False) + offsets
-        counts = np.bincount(bins.ravel(), minlength=span * self.periods)
-        below = np.cumsum(counts.reshape(self.periods, span), axis=1)
+        below = np.cumsum(_per_period_counts(values, low, span), axis=1)
         return _ranked(below, self.ranks, low, values.dtype)
 
     def _transposed(self, values: npt.NDArray[Any], lo: int, hi: int) -> npt.NDArray[Any]:
@@ -389,6 +380,16 @@ def _interpolation(paths: int) -> tuple[list[int], list[int], list[float]]:
         [int(r) % paths for r in above],
         [float(g) for g in gamma],
     )
+
+
+def _per_period_counts(values: npt.NDArray[Any], low: int, span: int) -> IntArray:
+    """Per period (column), how many paths hold each of the integers ``low`` ... ``low + span
+    - 1``: one count in which each (period, value) pair has its own bin."""
+    periods = values.shape[1]
+    offsets = span * np.arange(periods, dtype=np.int64) - low
+    bins = values.astype(np.int64, copy=False) + offsets
+    counts: IntArray = np.bincount(bins.ravel(), minlength=span * periods).reshape(periods, span)
+    return counts
 
 
 def _ranked(below: IntArray, ranks: list[int], low: int, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
