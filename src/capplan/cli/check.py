@@ -27,7 +27,7 @@ from capplan.data.prometheus import make_client, pull_plan_metrics
 from capplan.errors import CapplanError, UsageError
 from capplan.formatting import fmt_number
 from capplan.plan.durations import format_duration
-from capplan.policy.evaluate import CheckReport, CheckResult, check_plan
+from capplan.policy.plan_check import CheckReport, CheckResult, check_plan
 
 __all__ = ["check_command"]
 

@@ -14,15 +14,12 @@ from capplan.policy.autoscale import (
 from capplan.policy.evaluate import (
     AlertInterval,
     AlertState,
-    CheckReport,
-    CheckResult,
-    CheckStatus,
     LevelEvaluation,
     ThresholdEvaluation,
-    check_plan,
     evaluate_level,
     evaluate_threshold,
 )
+from capplan.policy.plan_check import CheckReport, CheckResult, CheckStatus, check_plan
 
 __all__ = [
     "AlertInterval",

@@ -36,7 +36,6 @@ alert timeline (``intervals``) is built from the run arrays only when asked for.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -44,24 +43,21 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from capplan.data.frame import MetricFrame
 from capplan.plan.durations import duration_seconds
-from capplan.plan.models import Plan, Threshold
+from capplan.plan.models import Threshold
 
 __all__ = [
     "FLAP_MIN",
     "GAP_STEPS",
     "LOOKBACK_SECONDS",
+    "SEVERITY",
     "AlertInterval",
     "AlertState",
-    "CheckReport",
-    "CheckResult",
-    "CheckStatus",
     "LevelEvaluation",
     "ThresholdEvaluation",
-    "check_plan",
     "evaluate_level",
     "evaluate_threshold",
+    "level_for_seconds",
 ]
 
 AlertState = Literal["inactive", "pending", "firing"]
@@ -70,7 +66,7 @@ LOOKBACK_SECONDS = 300
 FLAP_MIN = 2
 _DEFAULT_FLAP_WINDOW = 900.0
 _FLAP_FOR_FACTOR = 3.0
-_SEVERITY = {"target": 0, "warning": 1, "critical": 2, "emergency": 3}
+SEVERITY = {"target": 0, "warning": 1, "critical": 2, "emergency": 3}
 
 
 @dataclass(frozen=True)
@@ -191,12 +187,12 @@ class ThresholdEvaluation:
     def timeline(self) -> list[AlertInterval]:
         """Every interval of every level, by start time (then by severity)."""
         items = [iv for lv in self.levels for iv in lv.intervals]
-        return sorted(items, key=lambda iv: (iv.start, _SEVERITY.get(iv.level, 9)))
+        return sorted(items, key=lambda iv: (iv.start, SEVERITY.get(iv.level, 9)))
 
     def highest(self, state: AlertState) -> LevelEvaluation | None:
         """The most severe level (target excluded) currently in ``state``, or None."""
         found = [lv for lv in self.levels if lv.state == state and lv.level != "target"]
-        return max(found, key=lambda lv: _SEVERITY.get(lv.level, 0)) if found else None
+        return max(found, key=lambda lv: SEVERITY.get(lv.level, 0)) if found else None
 
     def to_dict(self, timeline: bool = False) -> dict[str, object]:
         """JSON-ready form; the alert timeline only when ``timeline``."""
@@ -221,7 +217,9 @@ def _json_float(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
 
-def _level_for(threshold: Threshold, name: str) -> float:
+def level_for_seconds(threshold: Threshold, name: str) -> float:
+    """The ``for:`` of level ``name`` of ``threshold`` in seconds: the level's, else the
+    threshold's, else 0."""
     lv = getattr(threshold, name)
     text = lv.for_ or threshold.for_ or "0s"
     return duration_seconds(text)
@@ -384,7 +382,7 @@ def evaluate_threshold(
                     crossed & ~np.isnan(vals),
                     level=name,
                     value=lv.value,
-                    for_seconds=_level_for(threshold, name),
+                    for_seconds=level_for_seconds(threshold, name),
                     step_seconds=step,
                     last_value=last_value,
                     flap_window_seconds=flap_window_seconds,
@@ -398,146 +396,3 @@ def evaluate_threshold(
         last_value=last_value,
         last_time=_dt(seconds[-1]) if len(seconds) else None,
     )
-
-
-# --- checking a plan's thresholds against history ------------------------------------------
-
-CheckStatus = Literal["ok", "warning", "critical", "no data", "not observed"]
-_STATUS_RANK: dict[str, int] = {"ok": 0, "no data": 1, "warning": 1, "critical": 2}
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The current status of one threshold on one series (or on none, see ``status``).
-
-    ``status`` is the most severe level FIRING at the last sample (``emergency`` counts as
-    ``critical``; ``target`` never changes it), ``no data`` when no stored series matches an
-    observed metric, ``not observed`` for a threshold on a plan-computed quantity.
-    """
-
-    threshold: str
-    metric: str
-    series: str | None
-    status: CheckStatus
-    level: str | None = None
-    pending: str | None = None
-    since: np.datetime64 | None = None
-    unit: str = ""
-    evaluation: ThresholdEvaluation | None = None
-    message: str = ""
-
-    def to_dict(self, timeline: bool = False) -> dict[str, object]:
-        """JSON-ready form."""
-        ev = self.evaluation
-        return {
-            "threshold": self.threshold,
-            "metric": self.metric,
-            "series": self.series,
-            "status": self.status,
-            "level": self.level,
-            "pending": self.pending,
-            "since": _iso(self.since),
-            "unit": self.unit,
-            "message": self.message,
-            "evaluation": ev.to_dict(timeline) if ev is not None else None,
-        }
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """Every threshold of a plan checked against metric history."""
-
-    results: tuple[CheckResult, ...]
-
-    @property
-    def checked(self) -> list[CheckResult]:
-        """Results of thresholds on observed metrics (the ones that set the exit code)."""
-        return [r for r in self.results if r.status != "not observed"]
-
-    @property
-    def status(self) -> Literal["ok", "warning", "critical"]:
-        """Overall status: critical if any is, else warning if any is warning or has no data."""
-        rank = max((_STATUS_RANK[r.status] for r in self.checked), default=0)
-        return ("ok", "warning", "critical")[rank]
-
-    @property
-    def exit_code(self) -> int:
-        """0 ok, 1 warning (or no data), 2 critical."""
-        return _STATUS_RANK[self.status]
-
-    def to_dict(self, timeline: bool = False) -> dict[str, object]:
-        """JSON-ready form."""
-        return {
-            "status": self.status,
-            "exit_code": self.exit_code,
-            "results": [r.to_dict(timeline) for r in self.results],
-        }
-
-
-def _status(name: str, metric: str, series: str, unit: str, ev: ThresholdEvaluation) -> CheckResult:
-    firing = ev.highest("firing")
-    pending = ev.highest("pending")
-    rank = _SEVERITY[firing.level] if firing else 0
-    if pending is not None and _SEVERITY[pending.level] <= rank:
-        pending = None
-    status: CheckStatus = "ok"
-    if firing is not None:
-        status = "critical" if _SEVERITY[firing.level] >= _SEVERITY["critical"] else "warning"
-    return CheckResult(
-        threshold=name,
-        metric=metric,
-        series=series,
-        status=status,
-        level=firing.level if firing else None,
-        pending=pending.level if pending else None,
-        since=firing.state_since if firing else None,
-        unit=unit,
-        evaluation=ev,
-    )
-
-
-def check_plan(
-    plan: Plan, frame: MetricFrame, *, eval_interval_seconds: int | None = None
-) -> CheckReport:
-    """Evaluate every threshold of ``plan`` on the observed metrics' history in ``frame``.
-
-    A metric is observed when it has no expression; its series are those of ``frame`` whose id
-    matches ``Metric.series`` (a glob, default the metric's name), each checked on its own.
-    Thresholds on drivers, derived metrics and component outputs are plan events, reported as
-    ``not observed``; an observed metric without a matching series is ``no data``.
-    """
-    frame = frame.sorted()
-    results: list[CheckResult] = []
-    for name, thr in plan.thresholds.items():
-        metric = plan.metrics.get(thr.metric)
-        if metric is None or metric.expr is not None:
-            results.append(
-                CheckResult(
-                    name,
-                    thr.metric,
-                    None,
-                    "not observed",
-                    unit=thr.unit,
-                    message="computed by the plan, not observed; see `capplan plan`",
-                )
-            )
-            continue
-        glob = metric.series or thr.metric
-        matched = [s for s in frame.names if fnmatch.fnmatchcase(s, glob)]
-        if not matched:
-            results.append(
-                CheckResult(
-                    name,
-                    thr.metric,
-                    None,
-                    "no data",
-                    unit=thr.unit or metric.unit,
-                    message=f"no series matches '{glob}'",
-                )
-            )
-            continue
-        for series in matched:
-            ts, vals = frame.get(series)
-            ev = evaluate_threshold(ts, vals, thr, eval_interval_seconds=eval_interval_seconds)
-            results.append(_status(name, thr.metric, series, thr.unit or metric.unit, ev))
-    return CheckReport(tuple(results))

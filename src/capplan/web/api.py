@@ -214,7 +214,7 @@ def check(request: Request, name: PlanName) -> dict[str, Any]:
     state = state_of(request)
     plan = state.plan(name)
     try:
-        from capplan.policy.evaluate import check_plan
+        from capplan.policy.plan_check import check_plan
     except ImportError:
         raise ApiError(501, "not_implemented", "threshold checking is not available") from None
     report = check_plan(plan, state.snapshot.frame)
