@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["fmt_money", "fmt_number", "json_float"]
+__all__ = ["fmt_age", "fmt_money", "fmt_number", "json_float"]
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
@@ -31,6 +31,22 @@ def fmt_money(value: float, currency: str = "USD") -> str:
     text = f"{value:,.0f}" if whole else f"{value:,.2f}"
     symbol = _SYMBOLS.get(currency.upper())
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+_AGE_UNITS = (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def fmt_age(seconds: float | None) -> str:
+    """A duration in its two largest units, rounded down: ``4_233_600`` → ``7w 0d``,
+    ``11_400`` → ``3h 10m``, ``42`` → ``42s``; None → ``-``; negative → ``-5m 0s`` (ahead)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    sign, rest = ("-" if seconds < 0 else ""), int(abs(seconds))
+    for i, (unit, size) in enumerate(_AGE_UNITS[:-1]):
+        if rest >= size:
+            small, small_size = _AGE_UNITS[i + 1]
+            return f"{sign}{rest // size}{unit} {rest % size // small_size}{small}"
+    return f"{sign}{rest}s"
 
 
 def json_float(value: float) -> float | int | None:

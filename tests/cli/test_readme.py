@@ -15,12 +15,26 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
 
-def readme_commands() -> list[str]:
+def readme_lines() -> list[str]:
     text = README.read_text(encoding="utf-8")
     blocks = re.findall(r"```console\n(.*?)```", text, flags=re.S)
     lines = [line for block in blocks for line in block.splitlines()]
     tools = ("$ capplan", "$ promtool")
-    return [line[2:].split("  #")[0].strip() for line in lines if line.startswith(tools)]
+    return [line[2:] for line in lines if line.startswith(tools)]
+
+
+def readme_commands() -> list[str]:
+    return [line.split("  #")[0].strip() for line in readme_lines()]
+
+
+def expected_exit(command: str) -> int:
+    """The exit code a README line's comment announces (``# exit 1: ...``), else 0."""
+    for line in readme_lines():
+        if line.split("  #")[0].strip() == command and "  #" in line:
+            found = re.search(r"\bexit (\d+)", line.split("  #", 1)[1])
+            if found:
+                return int(found.group(1))
+    return 0
 
 
 def test_readme_shows_every_command() -> None:
@@ -57,7 +71,7 @@ def test_readme_command_runs(command: str, workdir: Path, request: pytest.Fixtur
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == expected_exit(command), result.stderr
     assert "Traceback" not in result.stderr
     output = next((a for i, a in enumerate(args) if args[i - 1] in ("--output", "-o")), None)
     if output:

@@ -8,6 +8,8 @@ binaries (``.ci/run`` installs it); without them these tests fail rather than sk
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import socket
 from pathlib import Path
 
@@ -145,7 +147,9 @@ def test_forecast_pulls_plan_metrics_and_gives_runway_per_level(
     assert levels[("cpu", "critical")]["message"].startswith("not within the horizon")
 
 
-def test_check_pulls_plan_metrics_from_prometheus(prometheus_url: str, tmp_path: Path) -> None:
+def test_check_pulls_plan_metrics_from_prometheus(
+    prometheus_url: str, history_end: int, tmp_path: Path
+) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(
         "system: api\n"
@@ -155,9 +159,19 @@ def test_check_pulls_plan_metrics_from_prometheus(prometheus_url: str, tmp_path:
         "thresholds:\n"
         "  cpu: {metric: api_cpu, warning: 42, critical: 60}\n"
     )
-    # The api series rises from 40 to 43.6: above 42 for its last 2.6 hours.
-    result = CliRunner().invoke(
-        app, ["check", str(plan), "--prometheus", prometheus_url, "--since", "1d", "-f", "json"]
-    )
+    # The api series rises from 40 to 43.6: above 42 for its last 2.6 hours. The history
+    # ends two hours ago: checked as of its end it is fresh, as of the current time stale.
+    end = dt.datetime.fromtimestamp(history_end, dt.UTC).isoformat()
+    args = ["check", str(plan), "--prometheus", prometheus_url, "--since", "1d", "-f", "json"]
+    result = CliRunner().invoke(app, [*args, "--now", end])
     assert result.exit_code == 1, result.stderr
-    assert '"status": "warning"' in result.stdout
+    doc = json.loads(result.stdout)
+    (cpu,) = doc["results"]
+    assert (doc["status"], cpu["status"], cpu["stale"]) == ("warning", "warning", False)
+    assert doc["now"] == end.replace("+00:00", "Z")
+    assert cpu["last_sample"] <= doc["now"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["status"], doc["results"][0]["status"]) == ("stale", "stale")
+    assert doc["results"][0]["age_seconds"] > 6000  # ended 2 h ago, 5 min of lookback after

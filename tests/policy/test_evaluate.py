@@ -289,6 +289,9 @@ PLAN: dict[str, Any] = {
 }
 
 
+NOW = at("10:04")  # a minute after the last sample of the short frames below
+
+
 def frame(**series: list[float]) -> MetricFrame:
     return MetricFrame.from_series(
         {name.replace("_", '{host="') + '"}': (minutes(len(v)), v) for name, v in series.items()}
@@ -298,7 +301,7 @@ def frame(**series: list[float]) -> MetricFrame:
 def test_check_plan_statuses_per_series() -> None:
     plan = validate_plan_data(PLAN, "plan.yaml", {})
     data = frame(cpu_a=[95, 95, 95, 95], cpu_b=[85, 85, 85, 85], cpu_c=[50, 50, 50, 95])
-    rep = check_plan(plan, data)
+    rep = check_plan(plan, data, now=NOW)
     by = {(r.threshold, r.series): r for r in rep.results}
     a = by["cpu_hot", 'cpu{host="a"}']
     assert (a.status, a.level, a.since) == ("critical", "critical", at("10:02"))
@@ -318,16 +321,16 @@ def test_check_plan_exit_codes() -> None:
     plan = validate_plan_data(
         {**PLAN, "thresholds": {"cpu_hot": PLAN["thresholds"]["cpu_hot"]}}, "plan.yaml", {}
     )
-    assert check_plan(plan, frame(cpu_a=[50, 50, 50])).exit_code == 0
-    assert check_plan(plan, frame(cpu_a=[85, 85, 85])).exit_code == 1
-    assert check_plan(plan, frame(cpu_a=[95, 95, 95])).exit_code == 2
-    assert check_plan(plan, frame(other_a=[95.0])).results[0].status == "no data"
-    assert check_plan(plan, frame(other_a=[95.0])).exit_code == 1
+    assert check_plan(plan, frame(cpu_a=[50, 50, 50]), now=NOW).exit_code == 0
+    assert check_plan(plan, frame(cpu_a=[85, 85, 85]), now=NOW).exit_code == 1
+    assert check_plan(plan, frame(cpu_a=[95, 95, 95]), now=NOW).exit_code == 2
+    assert check_plan(plan, frame(other_a=[95.0]), now=NOW).results[0].status == "no data"
+    assert check_plan(plan, frame(other_a=[95.0]), now=NOW).exit_code == 1
 
 
 def test_emergency_counts_as_critical() -> None:
     data = {**PLAN, "thresholds": {"cpu_hot": {"metric": "cpu", "critical": 90, "emergency": 99}}}
-    rep = check_plan(validate_plan_data(data, "plan.yaml", {}), frame(cpu_a=[100.0]))
+    rep = check_plan(validate_plan_data(data, "plan.yaml", {}), frame(cpu_a=[100.0]), now=NOW)
     (result,) = rep.results
     assert (result.status, result.level) == ("critical", "emergency")
     assert rep.exit_code == 2

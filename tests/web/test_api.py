@@ -167,8 +167,15 @@ def test_exports_and_check(client: TestClient) -> None:
     r = client.get("/api/plans/svc/check")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] in {"ok", "warning", "critical"}
+    # the stored history (examples/metrics/apm_history.csv) ended weeks ago
+    assert (body["status"], body["exit_code"]) == ("stale", 1)
     assert {x["series"] for x in body["results"]} >= {"avg_cpu_usage"}
+    cpu = next(x for x in body["results"] if x["series"] == "avg_cpu_usage")
+    assert (cpu["status"], cpu["stale"], cpu["last_sample"]) == (
+        "stale",
+        True,
+        "2026-10-12T23:00:00Z",
+    )
 
 
 def test_series_and_forecasts(client: TestClient) -> None:

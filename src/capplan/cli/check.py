@@ -1,8 +1,11 @@
 """``capplan check``: the plan's thresholds against metric history, for cron and CI.
 
-Exit codes (Nagios style): 0 ok, 1 warning (or a metric with no data), 2 critical (emergency
-counts as critical), 3 for any error: bad plan or data, missing store, bad argument. Only this
-command uses 3 for errors; see :mod:`capplan.cli.errors`.
+Exit codes (Nagios style): 0 ok, 1 warning (or a metric with no data, or stale data), 2
+critical (emergency counts as critical), 3 for any error: bad plan or data, missing store, bad
+argument. Only this command uses 3 for errors; see :mod:`capplan.cli.errors`.
+
+The check is made as of ``--now`` (default: the current time): ``--since`` counts back from
+it, and a series whose newest sample is older than ``--max-age`` is ``stale``.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from capplan.cli.forecasting import INPUT_HELP, load_history
 from capplan.cli.output import emit, err_console
 from capplan.data.prometheus import make_client, pull_plan_metrics
 from capplan.errors import CapplanError, UsageError
-from capplan.formatting import fmt_number
-from capplan.plan.durations import format_duration
+from capplan.formatting import fmt_age, fmt_number
+from capplan.plan.durations import duration_seconds, format_duration
+from capplan.policy.freshness import parse_instant, parse_max_age, wall_clock
 from capplan.policy.plan_check import CheckReport, CheckResult, check_plan
 
 __all__ = ["check_command"]
@@ -36,6 +40,7 @@ _STYLE = {
     "warning": "yellow",
     "critical": "bold red",
     "no data": "yellow",
+    "stale": "yellow",
     "not observed": "dim",
 }
 
@@ -72,10 +77,21 @@ def _per_level(result: CheckResult, what: str) -> str:
     return ", ".join(parts) or ("0" if what == "firings" else "-" if what == "time" else "no")
 
 
-def _status_table(checked: list[CheckResult]) -> Table:
-    table = Table(title="Threshold check", title_justify="left", header_style="bold")
+def _title(rep: CheckReport, since: str | None) -> str:
+    title = "Threshold check"
+    if rep.now is not None:
+        title += f" as of {_time(rep.now)} UTC"
+    if since is not None:
+        title += f", last {since}"
+    return title
+
+
+def _status_table(rep: CheckReport, checked: list[CheckResult], since: str | None) -> Table:
+    table = Table(title=_title(rep, since), title_justify="left", header_style="bold")
     for heading in ("threshold", "metric / series", "value", "status", "level", "since"):
         table.add_column(heading, justify="right" if heading == "value" else "left")
+    table.add_column("last sample")
+    table.add_column("age", justify="right")
     for heading in ("firings", "time firing", "flapping"):
         table.add_column(heading)
     for r in checked:
@@ -92,8 +108,10 @@ def _status_table(checked: list[CheckResult]) -> Table:
             where,
             value,
             Text(r.status, style=_STYLE[r.status]),
-            level if r.status != "no data" else r.message,
+            r.message if r.status in ("no data", "stale") else level,
             _time(r.since),
+            _time(r.last_sample),
+            fmt_age(r.age_seconds),
             _per_level(r, "firings"),
             _per_level(r, "time"),
             _per_level(r, "flapping"),
@@ -123,11 +141,11 @@ def _timeline_table(checked: list[CheckResult]) -> RenderableType:
     return table if rows else Text("Alert timeline: no level was pending or firing.")
 
 
-def _render(rep: CheckReport, timeline: bool) -> RenderableType:
+def _render(rep: CheckReport, timeline: bool, since: str | None) -> RenderableType:
     checked = rep.checked
     parts: list[RenderableType] = []
     if checked:
-        parts.append(_status_table(checked))
+        parts.append(_status_table(rep, checked, since))
     else:
         parts.append(Text("No threshold of the plan is on an observed metric."))
     if timeline and checked:
@@ -145,6 +163,15 @@ def _render(rep: CheckReport, timeline: bool) -> RenderableType:
     return Group(*parts)
 
 
+def _since_seconds(since: str | None) -> float | None:
+    if since is None:
+        return None
+    try:
+        return duration_seconds(since)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+
+
 def _run(
     plan_file: Path,
     files: list[Path] | None,
@@ -156,24 +183,32 @@ def _run(
     output: Path | None,
     prometheus: str | None = None,
     bearer_token: str | None = None,
+    now_text: str | None = None,
+    max_age: str | None = None,
 ) -> int:
     if fmt not in ("table", "json"):
         raise UsageError(f"unknown --format '{fmt}'; available: json, table")
+    now = parse_instant(now_text, "--now") if now_text is not None else wall_clock()
+    max_age_seconds = parse_max_age(max_age, "--max-age") if max_age is not None else None
+    since_seconds = _since_seconds(since)
     plan = _load(plan_file, sets)
     if prometheus is not None:
         if files or store is not None:
             raise UsageError("give metric files, --store or --prometheus, not several")
         client = make_client(prometheus, bearer_token=bearer_token)
-        frame = pull_plan_metrics(plan, client, since or "7d")
+        frame = pull_plan_metrics(plan, client, since or "7d", now=float(now.astype(np.int64)))
     else:
-        frame = load_history(files, store, None, since)
+        # the whole history: the newest sample of a series may be older than --since
+        frame = load_history(files, store, None, None)
     for warning in frame.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
-    rep = check_plan(plan, frame)
+    rep = check_plan(
+        plan, frame, now=now, since_seconds=since_seconds, max_age_seconds=max_age_seconds
+    )
     if fmt == "json":
         emit(json.dumps(rep.to_dict(timeline), indent=2, allow_nan=False) + "\n", output)
     else:
-        emit(_render(rep, timeline), output)
+        emit(_render(rep, timeline, since), output)
     return rep.exit_code
 
 
@@ -186,7 +221,22 @@ def check_command(
         None, "--store", help="DuckDB store to read from (default ./capplan.duckdb)."
     ),
     since: str | None = typer.Option(
-        "7d", "--since", help="History checked, back from the latest sample."
+        "7d", "--since", help="History checked, counted back from --now."
+    ),
+    now_text: str | None = typer.Option(
+        None,
+        "--now",
+        metavar="TIMESTAMP",
+        help="Evaluate as of this instant (ISO 8601; default: now); for replaying an old export.",
+        show_default=False,
+    ),
+    max_age: str | None = typer.Option(
+        None,
+        "--max-age",
+        metavar="DURATION",
+        help="A series whose newest sample is older is stale (exit 1); 'off' (or 0) disables. "
+        "Default: the larger of 3 steps of its data and the longest for: checked on it.",
+        show_default=False,
     ),
     sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
@@ -202,13 +252,25 @@ def check_command(
     """Check the plan's thresholds on metric history: the status of each observed metric.
 
     Levels follow Prometheus alerting: pending, then firing once the condition has held for
-    the level's duration. Exit code: 0 ok, 1 warning or no data, 2 critical, 3 error.
+    the level's duration. A series whose newest sample is older than --max-age is stale.
+    Exit code: 0 ok, 1 warning, stale or no data, 2 critical, 3 error.
 
     Example: `capplan check plan.yaml --store capplan.duckdb --since 7d`
     """
     try:
         code = _run(
-            plan_file, files, store, since, sets, fmt, timeline, output, prometheus, bearer_token
+            plan_file,
+            files,
+            store,
+            since,
+            sets,
+            fmt,
+            timeline,
+            output,
+            prometheus,
+            bearer_token,
+            now_text,
+            max_age,
         )
     except CapplanError as exc:
         report(exc)

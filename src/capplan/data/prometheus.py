@@ -257,15 +257,20 @@ def pull_history(
 
 
 def pull_plan_metrics(
-    plan: Plan, client: httpx.Client, since: str = "30d", step: str | None = None
+    plan: Plan,
+    client: httpx.Client,
+    since: str = "30d",
+    step: str | None = None,
+    now: float | None = None,
 ) -> MetricFrame:
     """Fresh history of every observed metric of the plan that names a ``query``, each
-    series named after its metric."""
+    series named after its metric: the ``since`` before ``now`` (Unix seconds, default the
+    current time)."""
     named = {name: m.query for name, m in plan.metrics.items() if m.query and m.expr is None}
     if not named:
         raise SourceError(f"no metric of {plan.source} names a query to pull from Prometheus")
     frames = [
-        pull_history(client, [query], since=since, step=step, name=name)
+        pull_history(client, [query], since=since, step=step, name=name, now=now)
         for name, query in named.items()
     ]
     return concat(frames)
