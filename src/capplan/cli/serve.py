@@ -27,8 +27,10 @@ def build_settings(
     prometheus: str | None,
     horizon: str,
     max_body: int,
+    max_age: str | None = None,
 ) -> Settings:
     """Checked :class:`capplan.web.Settings` from the command-line options."""
+    from capplan.policy.freshness import parse_max_age
     from capplan.web import Settings
 
     if not plans.is_dir():
@@ -41,6 +43,7 @@ def build_settings(
         raise UsageError(f"--max-body must be at least 1 byte, got {max_body}")
     if store is not None and store.is_dir():
         raise UsageError(f"--store {store} is a directory, not a store file")
+    max_age_seconds = parse_max_age(max_age, "--max-age") if max_age is not None else None
     return Settings(
         plans_dir=plans,
         store=store,
@@ -51,6 +54,7 @@ def build_settings(
         refresh_seconds=refresh,
         forecast_horizon=horizon,
         prometheus_url=prometheus,
+        max_age_seconds=max_age_seconds,
     )
 
 
@@ -74,6 +78,14 @@ def serve(
     max_body: int = typer.Option(
         1024 * 1024, "--max-body", help="Largest accepted request body, in bytes."
     ),
+    max_age: str | None = typer.Option(
+        None,
+        "--max-age",
+        metavar="DURATION",
+        help="A series whose newest sample is older is stale in /api/status; 'off' (or 0) "
+        "disables. Default: the larger of 3 steps of its data and the longest for: on it.",
+        show_default=False,
+    ),
 ) -> None:
     """Serve the dashboard, the JSON API (docs at /docs) and /metrics for Prometheus.
 
@@ -84,6 +96,6 @@ def serve(
     from capplan.web import create_app
 
     settings = build_settings(
-        plans, store, host, port, token, refresh, prometheus, horizon, max_body
+        plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -51,6 +51,7 @@ __all__ = [
     "ReportStatus",
     "check_plan",
     "series_of_metric",
+    "thresholds_on",
 ]
 
 CheckStatus = Literal["ok", "warning", "critical", "stale", "no data", "not observed"]
@@ -211,6 +212,18 @@ def series_of_metric(names: Iterable[str], pattern: str) -> list[str]:
     return [s for s in names if fnmatch.fnmatchcase(s, pattern) or s.split("{", 1)[0] == pattern]
 
 
+def thresholds_on(plan: Plan, names: Iterable[str]) -> dict[str, list[Threshold]]:
+    """The thresholds of ``plan`` on observed metrics checked on each series of ``names``
+    (matched by :func:`series_of_metric`); series that none checks are left out."""
+    names = list(names)
+    out: dict[str, list[Threshold]] = {}
+    for spec in _observed(plan).values():
+        if spec is not None:
+            for series in series_of_metric(names, spec[1]):
+                out.setdefault(series, []).append(spec[0])
+    return out
+
+
 def _observed(plan: Plan) -> dict[str, tuple[Threshold, str, str] | None]:
     """Each threshold: (threshold, series glob, unit) when on an observed metric, else None."""
     out: dict[str, tuple[Threshold, str, str] | None] = {}
@@ -254,13 +267,7 @@ def check_plan(
         for name, spec in observed.items()
         if spec is not None
     }
-    checked_on: dict[str, list[Threshold]] = {}
-    for name, names in matched.items():
-        spec = observed[name]
-        assert spec is not None
-        for series in names:
-            checked_on.setdefault(series, []).append(spec[0])
-
+    checked_on = thresholds_on(plan, frame.names)
     history: dict[str, tuple[NDArray[np.int64], NDArray[np.float64], Freshness]] = {}
     for series, thresholds in checked_on.items():
         ts, vals = frame.get(series)

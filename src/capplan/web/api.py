@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from capplan.errors import PlanError
 from capplan.plan.models import Plan
+from capplan.policy.freshness import instant, iso_time
 from capplan.report.formats import scenario_summary
 from capplan.web.errors import ApiError
 from capplan.web.security import check_token
@@ -217,7 +219,7 @@ def check(request: Request, name: PlanName) -> dict[str, Any]:
         from capplan.policy.plan_check import check_plan
     except ImportError:
         raise ApiError(501, "not_implemented", "threshold checking is not available") from None
-    report = check_plan(plan, state.snapshot.frame)
+    report = check_plan(plan, state.snapshot.frame, max_age_seconds=state.settings.max_age_seconds)
     return report.to_dict()
 
 
@@ -258,15 +260,27 @@ async def forecast_of(request: Request, series: str) -> Response:
     return Response(body, media_type="application/json")
 
 
-@router.get("/status", summary="Service status: plans, store, last refresh")
+@router.get("/status", summary="Service status: plans, store, freshness of the data, last refresh")
 def status(request: Request) -> dict[str, Any]:
+    """``degraded`` when the last refresh failed, else ``stale`` when a series' newest sample
+    is older than its maximum age, else ``ok``; ``freshness`` has every series' last sample
+    and age."""
     state = state_of(request)
     snap = state.snapshot
+    now = time.time()
+    fresh = snap.freshness(now)
+    stale = [f.series for f in fresh if f.stale]
+    overall = "degraded" if state.refresh_error is not None else "stale" if stale else "ok"
     return {
-        "status": "ok" if state.refresh_error is None else "degraded",
+        "status": overall,
         "plans": len(state.plan_names()),
         "series": len(snap.series),
+        "stale_series": stale,
+        "now": iso_time(instant(now)),
+        "max_age_seconds": state.settings.max_age_seconds,
+        "freshness": [f.to_dict() for f in fresh],
         "last_refresh": snap.computed_at or None,
+        "last_success": state.last_success,
         "refreshes": state.refreshes,
         "refresh_error": state.refresh_error,
         "refresh_seconds": state.settings.refresh_seconds,

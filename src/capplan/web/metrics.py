@@ -2,6 +2,13 @@
 
 Each app has its own :class:`~prometheus_client.CollectorRegistry` (never the global one).
 Capacity gauges are collected at scrape time from the app's caches.
+
+``capplan_runway_seconds`` is counted from the scrape: negative once the crossing time is
+past (a level already crossed, or a forecast from data that stopped arriving), ``+Inf`` for
+a quantile whose crossing is not within the horizon, so ``capplan_runway_seconds < 14 * 86400``
+fires only for crossings due. ``capplan_series_last_sample_timestamp_seconds`` and
+``capplan_refresh_last_success_timestamp_seconds`` tell "no data" from "no risk":
+``time() - capplan_series_last_sample_timestamp_seconds > 3600``.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capplan.errors import CapplanError
+from capplan.web.snapshot import RunwayRow
 from capplan.web.state import AppState
 
-__all__ = ["CapacityCollector", "RequestMetrics", "make_registry"]
+__all__ = ["CapacityCollector", "RequestMetrics", "make_registry", "runway_seconds"]
 
 _QUANTILES = (("p10", "0.1"), ("p50", "0.5"), ("p90", "0.9"))
 
@@ -32,24 +40,23 @@ class CapacityCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         """Yield the gauge families (called by the registry on each scrape)."""
         yield from self._forecast_metrics()
+        yield from self._freshness_metrics()
         yield from self._plan_metrics()
 
     def _forecast_metrics(self) -> Iterable[Metric]:
         snap = self.state.snapshot
         run_g = GaugeMetricFamily(
             "capplan_runway_seconds",
-            "Seconds from now until the series crosses the threshold level (p10/p50/p90).",
+            "Seconds from now until the series crosses the threshold level (p10/p50/p90); "
+            "negative once the crossing time is past, +Inf when not within the horizon.",
             labels=["series", "threshold", "quantile", "plan", "level"],
         )
         now = time.time()
         for row in snap.runways:
             for attr, q in _QUANTILES:
-                t = getattr(row, attr)
-                if t is None:
-                    continue
-                at = float(t.astype("datetime64[s]").astype(np.int64))
                 run_g.add_metric(
-                    [row.series, row.threshold, q, row.plan, row.level], max(0.0, at - now)
+                    [row.series, row.threshold, q, row.plan, row.level],
+                    runway_seconds(row, attr, now),
                 )
         yield run_g
         fc_g = GaugeMetricFamily(
@@ -68,6 +75,21 @@ class CapacityCollector(Collector):
                     _add_finite(fc_g, [series, lo_q], float(res.lower[lv][i, -1]))
                     _add_finite(fc_g, [series, hi_q], float(res.upper[lv][i, -1]))
         yield fc_g
+
+    def _freshness_metrics(self) -> Iterable[Metric]:
+        last = GaugeMetricFamily(
+            "capplan_series_last_sample_timestamp_seconds",
+            "Unix time of the newest stored sample of each series (at the last refresh).",
+            labels=["series"],
+        )
+        for sample in self.state.snapshot.last_samples:
+            last.add_metric([sample.series], sample.unix_seconds)
+        yield last
+        yield GaugeMetricFamily(
+            "capplan_refresh_last_success_timestamp_seconds",
+            "Unix time of the last successful refresh of the forecasts (0: none yet).",
+            value=self.state.last_success or 0.0,
+        )
 
     def _plan_metrics(self) -> Iterable[Metric]:
         head = GaugeMetricFamily(
@@ -99,6 +121,15 @@ class CapacityCollector(Collector):
         yield head
         yield monthly
         yield total
+
+
+def runway_seconds(row: RunwayRow, quantile: str, now: float) -> float:
+    """Seconds from ``now`` (Unix time) to the crossing of ``quantile`` (``p10``, ``p50``,
+    ``p90``): negative when it is past, +Inf when there is none within the horizon."""
+    at = row.crossing(quantile)
+    if at is None:
+        return float("inf")
+    return float(at.astype("datetime64[s]").astype(np.int64)) - now
 
 
 def _add_finite(family: GaugeMetricFamily, labels: list[str], value: float) -> None:

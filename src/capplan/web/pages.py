@@ -11,7 +11,8 @@ from fastapi.templating import Jinja2Templates
 from plotly.offline import get_plotlyjs
 
 from capplan.errors import CapplanError
-from capplan.formatting import fmt_number
+from capplan.formatting import fmt_age, fmt_number
+from capplan.policy.freshness import iso_time
 from capplan.report.formats import cell, scenario_summary, summary_columns
 from capplan.web.api import state_of
 from capplan.web.charts import cost_chart, events_chart, forecast_chart, scenario_chart
@@ -26,6 +27,8 @@ def make_router() -> APIRouter:
     """The dashboard routes (excluded from the OpenAPI spec)."""
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.filters["figure"] = fmt_number
+    templates.env.filters["age"] = fmt_age
+    templates.env.filters["iso"] = iso_time
     plotly_js = get_plotlyjs()
     router = APIRouter(include_in_schema=False)
 
@@ -61,6 +64,7 @@ def make_router() -> APIRouter:
             runways=snap.runways[:10],
             snapshot=snap,
             refresh_error=state.refresh_error,
+            stale=[f for f in snap.freshness() if f.stale],
         )
 
     @router.get("/plans/{name}", response_class=HTMLResponse)

@@ -15,6 +15,10 @@ class Settings:
     ``refresh_seconds`` 0 disables the background refresh (the cache is computed once at
     start-up). ``prometheus_url``: when set, each refresh pulls the last ``history`` of every
     observed plan metric that has a ``query`` into the store before recomputing forecasts.
+    ``max_age_seconds``: a series whose newest sample is older is stale (``/api/status``
+    says ``stale``); None gives each series the default of ``capplan check`` (the larger of 3
+    steps of its data and the longest ``for:`` of the plans' thresholds on it), 0 turns the
+    check off.
     """
 
     plans_dir: Path = Path(".")
@@ -27,3 +31,4 @@ class Settings:
     forecast_horizon: str = "7d"
     prometheus_url: str | None = None
     history: str = "30d"
+    max_age_seconds: float | None = None

@@ -16,13 +16,16 @@ from typing import Any
 import numpy as np
 
 from capplan.data import MetricFrame, Store
+from capplan.data.store import SeriesInfo
 from capplan.errors import CapplanError
 from capplan.forecasting import ForecastRun, run_forecast
 from capplan.forecasting import plan_runways as forecast_plan_runways
 from capplan.formatting import json_float
-from capplan.plan.models import Plan
+from capplan.plan.models import Plan, Threshold
+from capplan.policy.freshness import Freshness, default_max_age, freshness, instant, longest_for
+from capplan.policy.plan_check import thresholds_on
 
-__all__ = ["RunwayRow", "Snapshot", "compute_snapshot", "urgency_key"]
+__all__ = ["LastSample", "RunwayRow", "Snapshot", "compute_snapshot", "urgency_key"]
 
 
 def _iso(t: np.datetime64 | None) -> str | None:
@@ -31,7 +34,8 @@ def _iso(t: np.datetime64 | None) -> str | None:
 
 @dataclass(frozen=True)
 class RunwayRow:
-    """When one series crosses one level of one plan threshold (p10 / p50 / p90 dates)."""
+    """When one series crosses one level of one plan threshold (p10 / p50 / p90 dates, None
+    beyond the horizon); ``crossed_since``: when the level was crossed, if it already is."""
 
     series: str
     plan: str
@@ -43,6 +47,16 @@ class RunwayRow:
     p50: np.datetime64 | None
     p90: np.datetime64 | None
     message: str
+    crossed_since: np.datetime64 | None = None
+
+    def crossing(self, quantile: str) -> np.datetime64 | None:
+        """The crossing time of ``quantile`` (``p10``, ``p50`` or ``p90``): ``crossed_since``
+        when the level is already crossed, else its date, else None (not within the
+        horizon)."""
+        if self.crossed_since is not None:
+            return self.crossed_since
+        at: np.datetime64 | None = getattr(self, quantile)
+        return at
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -56,17 +70,39 @@ class RunwayRow:
             "p10": _iso(self.p10),
             "p50": _iso(self.p50),
             "p90": _iso(self.p90),
+            "crossed_since": _iso(self.crossed_since),
             "message": self.message,
         }
 
 
 def urgency_key(row: RunwayRow) -> tuple[float, float, str, str]:
-    """Earliest plausible crossing first; rows that never cross within the horizon last."""
+    """Levels already crossed and the earliest plausible crossing first; rows that never
+    cross within the horizon last."""
     far = float("inf")
-    first = min((t for t in (row.p10, row.p50, row.p90) if t is not None), default=None)
+    times = (row.crossed_since, row.p10, row.p50, row.p90)
+    first = min((t for t in times if t is not None), default=None)
     p50 = row.p50.astype("datetime64[s]").astype(np.int64) if row.p50 is not None else far
     start = first.astype("datetime64[s]").astype(np.int64) if first is not None else far
     return float(start), float(p50), row.series, row.threshold
+
+
+@dataclass(frozen=True)
+class LastSample:
+    """The newest stored sample of one series and the maximum age it may reach before the
+    series is stale (None: not checked)."""
+
+    series: str
+    at: np.datetime64
+    max_age_seconds: float | None
+
+    @property
+    def unix_seconds(self) -> float:
+        """``at`` in Unix seconds."""
+        return float(self.at.astype("datetime64[s]").astype(np.int64))
+
+    def freshness(self, now: np.datetime64) -> Freshness:
+        """The age of the sample at ``now``, and whether the series is stale."""
+        return freshness(self.series, self.at, now, self.max_age_seconds)
 
 
 @dataclass(frozen=True)
@@ -80,6 +116,7 @@ class Snapshot:
     series: tuple[dict[str, Any], ...] = ()
     error: str | None = None
     generation: int = 0
+    last_samples: tuple[LastSample, ...] = ()
     _json: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def cached_json(self, key: str, build: Callable[[], object]) -> bytes:
@@ -89,6 +126,12 @@ class Snapshot:
             hit = json.dumps(build(), separators=(",", ":"), allow_nan=False).encode()
             self._json[key] = hit
         return hit
+
+    def freshness(self, now: float | None = None) -> list[Freshness]:
+        """Each stored series' newest sample, its age at ``now`` (Unix seconds, default the
+        current time) and whether it is stale."""
+        at = instant(now)
+        return [last.freshness(at) for last in self.last_samples]
 
     def has_series(self, series: str) -> bool:
         """Whether ``series`` is stored (and so forecast)."""
@@ -109,7 +152,7 @@ class Snapshot:
         }
 
 
-def _series_listing(store: Store) -> tuple[dict[str, Any], ...]:
+def _series_listing(infos: list[SeriesInfo]) -> tuple[dict[str, Any], ...]:
     return tuple(
         {
             "series": s.name,
@@ -121,8 +164,28 @@ def _series_listing(store: Store) -> tuple[dict[str, Any], ...]:
             "step_seconds": s.step_seconds,
             "gaps": s.gaps,
         }
-        for s in store.list_series()
+        for s in infos
     )
+
+
+def last_samples(
+    infos: list[SeriesInfo], plans: Mapping[str, Plan], max_age_seconds: float | None = None
+) -> tuple[LastSample, ...]:
+    """The newest sample of each stored series with its maximum age: ``max_age_seconds``
+    (0: not checked), or by default the larger of 3 steps of the series and the longest
+    ``for:`` of the plans' thresholds checked on it (as ``capplan check`` has it)."""
+    names = [info.name for info in infos]
+    checked: dict[str, list[Threshold]] = {}
+    for plan in plans.values():
+        for series, found in thresholds_on(plan, names).items():
+            checked.setdefault(series, []).extend(found)
+    out = []
+    for info in infos:
+        limit = max_age_seconds
+        if limit is None:
+            limit = default_max_age(info.step_seconds, longest_for(checked.get(info.name, [])))
+        out.append(LastSample(info.name, info.last, limit or None))
+    return tuple(out)
 
 
 def _time(text: str | None) -> np.datetime64 | None:
@@ -140,10 +203,11 @@ def plan_runways(run: ForecastRun, plans: Mapping[str, Plan]) -> list[RunwayRow]
             str(r["level"]),
             float(r["value"]),
             str(r["direction"]),
-            _time(r["p10"]),
-            _time(r["p50"]),
-            _time(r["p90"]),
-            str(r["message"]),
+            _time(r.get("p10")),
+            _time(r.get("p50")),
+            _time(r.get("p90")),
+            str(r.get("message", "")),
+            _time(r.get("crossed_since")),
         )
         for plan_name, plan in plans.items()
         for r in forecast_plan_runways(run, plan)
@@ -152,20 +216,30 @@ def plan_runways(run: ForecastRun, plans: Mapping[str, Plan]) -> list[RunwayRow]
 
 
 def compute_snapshot(
-    store_path: Path | None, plans: Mapping[str, Plan], horizon: str, generation: int = 0
+    store_path: Path | None,
+    plans: Mapping[str, Plan],
+    horizon: str,
+    generation: int = 0,
+    max_age_seconds: float | None = None,
 ) -> Snapshot:
-    """Load the store, forecast every series ``horizon`` ahead and compute the runways."""
+    """Load the store, forecast every series ``horizon`` ahead and compute the runways;
+    ``max_age_seconds`` as in :func:`last_samples`."""
     now = time.time()
     if store_path is None or not store_path.is_file():
         return Snapshot(computed_at=now, generation=generation)
     with Store(store_path, read_only=True) as store:
         frame = store.load()
-        listing = _series_listing(store)
+        infos = store.list_series()
+    listing = _series_listing(infos)
+    lasts = last_samples(infos, plans, max_age_seconds)
     if frame.values.size == 0:
-        return Snapshot(computed_at=now, frame=frame, series=listing, generation=generation)
+        return Snapshot(
+            computed_at=now, frame=frame, series=listing, generation=generation, last_samples=lasts
+        )
     try:
         run = run_forecast(frame, horizon)
     except CapplanError as exc:
-        return Snapshot(now, frame, None, (), listing, f"forecast failed: {exc}", generation)
+        error = f"forecast failed: {exc}"
+        return Snapshot(now, frame, None, (), listing, error, generation, last_samples=lasts)
     runways = tuple(plan_runways(run, plans))
-    return Snapshot(now, frame, run, runways, listing, None, generation)
+    return Snapshot(now, frame, run, runways, listing, None, generation, last_samples=lasts)

@@ -8,6 +8,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class AppState:
         self.snapshot = Snapshot()
         self.refresh_error: str | None = None
         self.refreshes = 0
+        self.last_success: float | None = None  # Unix time the last refresh completed
 
     # plans ------------------------------------------------------------------------------------
     def plan_names(self) -> list[str]:
@@ -224,10 +226,12 @@ class AppState:
                 plans,
                 self.settings.forecast_horizon,
                 self.snapshot.generation + 1,
+                self.settings.max_age_seconds,
             )
             self.snapshot = snap  # one reference assignment: readers see old or new
             self.refresh_error = None
             self.refreshes += 1
+            self.last_success = time.time()
             return True
         except CapplanError as exc:
             self.refresh_error = str(exc)
