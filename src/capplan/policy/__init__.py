@@ -1,5 +1,5 @@
-"""Policies over metric history: threshold evaluation (Prometheus ``for:`` semantics) and
-autoscaler simulation (step rules and the Kubernetes HPA)."""
+"""Policies over metric history: threshold evaluation (Prometheus ``for:`` semantics), the
+freshness of the data, and autoscaler simulation (step rules and the Kubernetes HPA)."""
 
 from capplan.policy.autoscale import (
     ScalingActions,
@@ -19,7 +19,14 @@ from capplan.policy.evaluate import (
     evaluate_level,
     evaluate_threshold,
 )
-from capplan.policy.plan_check import CheckReport, CheckResult, CheckStatus, check_plan
+from capplan.policy.freshness import Freshness, default_max_age, freshness
+from capplan.policy.plan_check import (
+    CheckReport,
+    CheckResult,
+    CheckStatus,
+    ReportStatus,
+    check_plan,
+)
 
 __all__ = [
     "AlertInterval",
@@ -27,7 +34,9 @@ __all__ = [
     "CheckReport",
     "CheckResult",
     "CheckStatus",
+    "Freshness",
     "LevelEvaluation",
+    "ReportStatus",
     "ScalingActions",
     "ScalingPolicy",
     "SimulationResult",
@@ -35,8 +44,10 @@ __all__ = [
     "ThresholdEvaluation",
     "check_plan",
     "critical_level",
+    "default_max_age",
     "evaluate_level",
     "evaluate_threshold",
+    "freshness",
     "scaling_policies",
     "simulate",
     "simulate_plan",
