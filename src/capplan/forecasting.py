@@ -3,9 +3,8 @@ runway to a threshold, and the rows the CLI and the service print."""
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -13,19 +12,33 @@ import numpy.typing as npt
 
 from capplan.data import MetricFrame, Panel, parse_step, to_panel
 from capplan.errors import UsageError
-from capplan.forecast import MODELS, Forecast, Runway, backtest, forecast, recommend, runway
+from capplan.forecast import (
+    MODELS,
+    Forecast,
+    Runway,
+    backtest,
+    default_seasons,
+    forecast,
+    recommend,
+    runway,
+)
 from capplan.forecast.backtest import BacktestResult
 from capplan.formatting import json_float
 from capplan.plan.durations import duration_seconds
-from capplan.plan.models import Plan
+from capplan.plan.models import Metric, Plan
+from capplan.policy.plan_check import series_of_metric
 
 __all__ = [
     "ForecastRun",
     "Threshold",
     "horizon_steps",
     "infer_step",
+    "metric_bounds",
+    "parse_bounds",
     "parse_levels",
     "parse_threshold",
+    "plan_advice",
+    "plan_bounds",
     "plan_runways",
     "run_backtest",
     "run_forecast",
@@ -78,6 +91,84 @@ def parse_levels(text: str) -> tuple[int, ...]:
     return levels
 
 
+def parse_bounds(text: str) -> tuple[float | None, float | None]:
+    """``0,100`` → (0, 100); ``0,`` → (0, None); ``,1`` → (None, 1)."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise UsageError(
+            f"--bounds must be LOWER,UPPER such as 0,100 (either may be empty), got '{text}'"
+        )
+    out: list[float | None] = []
+    for part in parts:
+        part = part.strip()
+        if not part:
+            out.append(None)
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            raise UsageError(
+                f"--bounds: '{part}' is not a number (expected LOWER,UPPER such as 0,100)"
+            ) from None
+        if not np.isfinite(value):
+            raise UsageError(f"--bounds must be finite numbers, got '{text}'")
+        out.append(value)
+    lo, hi = out
+    if lo is not None and hi is not None and lo >= hi:
+        raise UsageError(f"--bounds: the lower bound must be below the upper one, got '{text}'")
+    return lo, hi
+
+
+def metric_bounds(metric: Metric) -> tuple[float, float]:
+    """What a plan metric can take: its ``bounds``, else [0, 100] for a ``%`` unit, else
+    [0, ∞) unless it allows negative values."""
+    lo, hi = -np.inf, np.inf
+    if metric.unit.strip() == "%":
+        lo, hi = 0.0, 100.0
+    elif not metric.allow_negative:
+        lo = 0.0
+    if metric.bounds is not None:
+        given_lo, given_hi = metric.bounds
+        lo = lo if given_lo is None else float(given_lo)
+        hi = hi if given_hi is None else float(given_hi)
+    return lo, hi
+
+
+def _metric_series(plan: Plan, ids: Sequence[str]) -> dict[str, list[int]]:
+    """Per observed plan metric, the rows of ``ids`` holding its history: those matching
+    its ``series`` glob, else those named after it (``cpu`` or ``cpu{job="api"}``)."""
+    out: dict[str, list[int]] = {}
+    row = {sid: i for i, sid in enumerate(ids)}
+    for name, metric in plan.metrics.items():
+        if metric.expr is None:
+            rows = [row[sid] for sid in series_of_metric(ids, metric.series or name)]
+            if rows:
+                out[name] = rows
+    return out
+
+
+def plan_bounds(
+    ids: Sequence[str],
+    plans: Sequence[Plan],
+    given: tuple[float | None, float | None] | None = None,
+    kinds: Sequence[str] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Per series ``(lower, upper)`` bounds (±inf for none): ``given`` (the CLI's
+    ``--bounds``) for every series, else the bounds of the plan metric a series belongs to;
+    a counter's rate is never negative."""
+    out = np.tile(np.array([-np.inf, np.inf]), (len(ids), 1))
+    if kinds is not None:
+        out[[i for i, k in enumerate(kinds) if k == "counter"], 0] = 0.0
+    for plan in plans:
+        for name, rows in _metric_series(plan, ids).items():
+            out[rows] = metric_bounds(plan.metrics[name])
+    if given is not None:
+        for j, value in enumerate(given):
+            if value is not None:
+                out[:, j] = value
+    return out
+
+
 def infer_step(frame: MetricFrame) -> int:
     """The coarsest median spacing of the frame's series, in seconds (at least 1).
 
@@ -119,7 +210,12 @@ def horizon_steps(text: str, step_seconds: int) -> int:
 
 @dataclass
 class ForecastRun:
-    """Forecasts of every series of a panel, with runways when a threshold was given."""
+    """Forecasts of every series of a panel, with runways when a threshold was given.
+
+    ``now``: the instant the ages of the series' last samples are counted to (none when not
+    given); ``smooth``: the longest seasonal period, over which the runway's trend is
+    averaged; ``ahead``: the forecast run ``smooth / 2`` steps past the horizon, which the
+    centred trend near the end reads."""
 
     panel: Panel
     h: int
@@ -128,6 +224,10 @@ class ForecastRun:
     threshold: Threshold | None = None
     runways: list[Runway] = field(default_factory=list)
     plan_runway: list[dict[str, Any]] = field(default_factory=list)
+    now: np.datetime64 | None = None
+    smooth: int = 1
+    advice: list[str] = field(default_factory=list)
+    ahead: Forecast | None = None
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -156,20 +256,29 @@ class ForecastRun:
             out.append(row)
         return out
 
-    def runway_rows(self) -> list[dict[str, Any]]:
-        """One row per series: threshold, p10 / p50 / p90 crossing dates and the message."""
+    def last_samples(self) -> list[dict[str, Any]]:
+        """Per series: its last sample's time and value, and its age at ``now``."""
+        out = []
+        for i, name in enumerate(self.panel.ids):
+            end = self.panel.end[i]
+            age = None
+            if self.now is not None:
+                age = int((self.now - end).astype("timedelta64[s]").astype(np.int64))
+            out.append(
+                {
+                    "series": name,
+                    "last_sample": _stamp(end),
+                    "last_value": json_float(float(self.panel.values[i, -1])),
+                    "age_seconds": age,
+                }
+            )
+        return out
 
+    def runway_rows(self) -> list[dict[str, Any]]:
+        """One row per series: threshold, p10 / p50 / p90 crossing dates, the same for the
+        trend, whether it is already past, and the message."""
         return [
-            {
-                "series": self.panel.ids[r.series_index],
-                "threshold": r.threshold,
-                "direction": r.direction,
-                "p10": _stamp(r.p10),
-                "p50": _stamp(r.p50),
-                "p90": _stamp(r.p90),
-                "message": r.message,
-            }
-            for r in self.runways
+            {"series": self.panel.ids[r.series_index], **_runway_fields(r)} for r in self.runways
         ]
 
     def recommendations(self) -> list[str]:
@@ -183,12 +292,31 @@ class ForecastRun:
             "horizon": self.h,
             "levels": list(self.levels),
             "models": dict(zip(self.panel.ids, self.result.model, strict=True)),
+            "series": self.last_samples(),
             "forecast": self.rows(),
             "runway": self.runway_rows(),
             "plan_runway": self.plan_runway,
             "recommendations": self.recommendations(),
+            "advice": self.advice,
             "warnings": list(self.result.warnings),
         }
+
+
+def _runway_fields(r: Runway) -> dict[str, Any]:
+    return {
+        "threshold": r.threshold,
+        "direction": r.direction,
+        "p10": _stamp(r.p10),
+        "p50": _stamp(r.p50),
+        "p90": _stamp(r.p90),
+        "trend_p10": _stamp(r.trend_p10),
+        "trend_p50": _stamp(r.trend_p50),
+        "trend_p90": _stamp(r.trend_p90),
+        "trend_max": None if r.trend_max is None else json_float(r.trend_max),
+        "crossed_since": _stamp(r.crossed_since),
+        "crossed_seconds": r.crossed_seconds,
+        "message": r.message,
+    }
 
 
 def _panel(frame: MetricFrame, step: str | None, agg: str) -> Panel:
@@ -207,16 +335,42 @@ def run_forecast(
     model: str = "auto",
     levels: Sequence[int] = (80, 95),
     threshold: Threshold | None = None,
+    bounds: tuple[float | None, float | None] | None = None,
+    plans: Sequence[Plan] = (),
+    now: np.datetime64 | None = None,
 ) -> ForecastRun:
-    """Forecast every series of ``frame`` ``horizon`` ahead (``14d`` or a number of steps)."""
+    """Forecast every series of ``frame`` ``horizon`` ahead (``14d`` or a number of steps).
+
+    ``bounds`` (a ``(lower, upper)`` pair for every series) and the units and bounds of the
+    ``plans``' metrics clip the forecasts and their bands (see :func:`plan_bounds`); with
+    plans, the runway to each of their threshold levels is computed too."""
     MODELS.get(model)  # unknown names fail here, listing the available ones
     panel = _panel(frame, step, agg)
     h = horizon_steps(horizon, panel.step_seconds)
-    result = forecast(panel.values, h, model=model, levels=levels, step_seconds=panel.step_seconds)
+    limits = plan_bounds(panel.ids, plans, bounds, panel.kinds)
+    # forecasts do not depend on the horizon: run half the longest season further, for the
+    # centred trend of the runway near the horizon
+    pad = max(default_seasons(panel.step_seconds), default=0) // 2
+    ahead = forecast(
+        panel.values,
+        h + pad,
+        model=model,
+        levels=levels,
+        step_seconds=panel.step_seconds,
+        bounds=limits,
+    )
     future = panel.future_timestamps(h)
-    run = ForecastRun(panel, h, result, future, threshold)
+    smooth = max(ahead.periods, default=1)
+    run = ForecastRun(
+        panel, h, ahead.head(h), future, threshold, now=now, smooth=smooth, ahead=ahead
+    )
     if threshold is not None:
-        run.runways = _runways(result, threshold.value, threshold.direction, future)
+        run.runways = _runways(
+            run, list(range(panel.n_series)), threshold.value, threshold.direction
+        )
+    for plan in plans:
+        run.plan_runway += plan_runways(run, plan)
+        run.advice += plan_advice(run, plan)
     return run
 
 
@@ -230,62 +384,131 @@ def _subset(result: Forecast, rows: Sequence[int]) -> Forecast:
     )
 
 
-def _runways(
-    result: Forecast, value: float, direction: str, future: npt.NDArray[np.datetime64]
-) -> list[Runway]:
-    """Runways of every series of ``result``; series ending at different times have their
-    own forecast instants, so they are done one at a time."""
+def _runways(run: ForecastRun, rows: Sequence[int], value: float, direction: str) -> list[Runway]:
+    """Runways of the series ``rows`` of ``run`` (indexed as in ``rows``); series ending at
+    different times have their own forecast instants, so they are done one at a time."""
+    full = run.ahead if run.ahead is not None else run.result
+    result = _subset(full, rows)
+    steps = full.mean.shape[1]
+    future = run.panel.future_timestamps(steps)[list(rows)]
+    history = run.panel.values[list(rows)]
     level = 80 if 80 in result.levels else result.levels[0]
     way: Literal["above", "below"] = "above" if direction == "above" else "below"
+    opts: dict[str, Any] = {"level": level, "smooth": run.smooth, "horizon": run.h}
     if bool((future[:, 0] == future[0, 0]).all()):
-        return runway(result, value, way, future[0], level=level)
+        return runway(result, value, way, future[0], history=history, **opts)
     out: list[Runway] = []
     for i in range(result.mean.shape[0]):
-        r = runway(_subset(result, [i]), value, way, future[i], level=level)[0]
-        out.append(
-            Runway(i, r.threshold, r.p10, r.p50, r.p90, r.message, r.direction, r.horizon_end)
-        )
+        one = _subset(result, [i])
+        r = runway(one, value, way, future[i], history=history[i : i + 1], **opts)[0]
+        out.append(replace(r, series_index=i))
     return out
 
 
 def plan_runways(run: ForecastRun, plan: Plan) -> list[dict[str, Any]]:
     """The runway of every series to every warning / critical / emergency level of the plan's
-    thresholds on observed metrics, soonest first. A metric's series are those matching its
-    ``series`` glob, else those named after it (``cpu`` or ``cpu{job="api"}``)."""
+    thresholds on observed metrics, soonest first (a level already crossed first of all)."""
     rows: list[dict[str, Any]] = []
+    matched = _metric_series(plan, run.panel.ids)
     for tname, thr in plan.thresholds.items():
-        metric = plan.metrics.get(thr.metric)
-        if metric is None or metric.expr is not None:
-            continue
-        pattern = metric.series or thr.metric
-        idx = [
-            i
-            for i, sid in enumerate(run.panel.ids)
-            if fnmatch.fnmatchcase(sid, pattern) or sid.split("{", 1)[0] == pattern
-        ]
+        idx = matched.get(thr.metric)
         if not idx:
             continue
-        part = _subset(run.result, idx)
         for level_name, level in thr.levels():
             if level_name == "target":
                 continue
-            found = _runways(part, level.value, thr.direction, run.future[idx])
-            for r in found:
+            for r in _runways(run, idx, level.value, thr.direction):
+                fields = _runway_fields(r)
+                fields.pop("threshold")
                 rows.append(
                     {
                         "series": run.panel.ids[idx[r.series_index]],
                         "threshold": tname,
                         "level": level_name,
                         "value": level.value,
-                        "direction": thr.direction,
-                        "p10": _stamp(r.p10),
-                        "p50": _stamp(r.p50),
-                        "p90": _stamp(r.p90),
-                        "message": r.message,
+                        **fields,
                     }
                 )
-    rows.sort(key=lambda r: (r["p10"] or r["p50"] or "9999", r["series"]))
+    rows.sort(key=lambda r: (r["crossed_since"] or r["p10"] or r["p50"] or "9999", r["series"]))
     return rows
+
+
+_ADVICE = (
+    ("cpu", "increase CPU capacity"),
+    ("mem", "increase memory capacity"),
+    ("disk", "add storage"),
+    ("storage", "add storage"),
+    ("conn", "raise the connection limit or add replicas"),
+    ("request", "scale the application out"),
+    ("rps", "scale the application out"),
+    ("queue", "add workers"),
+)
+
+
+def _what_to_do(threshold_name: str, metric: str, given: str | None) -> str:
+    if given:
+        return given
+    text = f"{threshold_name} {metric}".lower()
+    return next((advice for key, advice in _ADVICE if key in text), "add capacity")
+
+
+def plan_advice(run: ForecastRun, plan: Plan) -> list[str]:
+    """Per observed metric with thresholds, the APM runbook's recommendation: the highest
+    trend forecast over the horizon (its seasonal cycles averaged out, as the runbook's
+    regression line has none) and, past a level, what to do and by when — ``avg_cpu_usage
+    predicted max 80.8% > 80% (critical): increase CPU capacity before 2027-01-08 (earliest
+    2026-12-21; peaks pass 80% from 2026-10-22).``"""
+    lines: list[str] = []
+    matched = _metric_series(plan, run.panel.ids)
+    for tname, thr in plan.thresholds.items():
+        for i in matched.get(thr.metric, []):
+            name = run.panel.ids[i]
+            unit = thr.unit or plan.metrics[thr.metric].unit
+            levels = [(n, lv) for n, lv in thr.levels() if n != "target"]
+            if not levels:
+                continue
+            found = [
+                (n, lv.value, _runways(run, [i], lv.value, thr.direction)[0]) for n, lv in levels
+            ]
+            trend_max = found[0][2].trend_max
+            if trend_max is None:
+                continue
+            above = thr.direction == "above"
+            passed = [f for f in found if f[2].trend_p50 is not None or f[2].crossed]
+            word = "max" if above else "min"
+            head = f"{name} predicted {word} {_fmt(trend_max, unit)}"
+            if not passed:
+                bar = f"{'<' if above else '>'} {_fmt(found[0][1], unit)}"
+                lines.append(f"{head}: within the {tname} levels ({bar}).")
+                continue
+            level_name, value, rw = passed[-1]
+            sign = ">" if above else "<"
+            todo = _what_to_do(tname, thr.metric, thr.advice)
+            if rw.crossed:
+                lines.append(
+                    f"{head} {sign} {_fmt(value, unit)} ({level_name}): {todo} now — {rw.message}."
+                )
+                continue
+            due = _day(rw.trend_p50)
+            notes = []
+            if rw.trend_p10 is not None and _day(rw.trend_p10) != due:
+                notes.append(f"earliest {_day(rw.trend_p10)}")
+            if rw.p50 is not None and _day(rw.p50) < due:
+                notes.append(f"peaks pass {_fmt(value, unit)} from {_day(rw.p50)}")
+            tail = f" ({'; '.join(notes)})" if notes else ""
+            lines.append(
+                f"{head} {sign} {_fmt(value, unit)} ({level_name}): {todo} before {due}{tail}."
+            )
+    return lines
+
+
+def _fmt(value: float, unit: str) -> str:
+    text = f"{value:,.1f}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return f"{text}%" if unit.strip() == "%" else f"{text} {unit}".rstrip()
+
+
+def _day(d: np.datetime64 | None) -> str:
+    return "" if d is None else str(np.datetime_as_string(d, unit="D"))
 
 
 def _stamp(day: np.datetime64 | None) -> str | None:

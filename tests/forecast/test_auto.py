@@ -32,8 +32,8 @@ def test_seasonal_series_get_a_seasonal_combination() -> None:
     y = y + RNG.normal(0, 1, (8, t.size))
     train, test = y[:, :-48], y[:, -48:]
     model = Auto(top_k=3).fit(train)
-    assert all(name.startswith("median(") for name in model.model_)
-    assert model.picks_.shape == (3, 8)
+    assert all(name.startswith("mix(") for name in model.model_)
+    assert ((model.weights_[-1] > 0).sum(axis=0) == 3).all()
     err = np.abs(model.predict(48) - test).mean()
     assert err < 2.0  # noise sd 1: mean |e| ~0.8 for a perfect model
 

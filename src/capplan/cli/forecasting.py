@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -19,15 +20,16 @@ from capplan.data.prometheus import make_client, pull_plan_metrics
 from capplan.errors import UsageError
 from capplan.forecasting import (
     ForecastRun,
+    parse_bounds,
     parse_levels,
     parse_threshold,
-    plan_runways,
     run_backtest,
     run_forecast,
 )
 from capplan.formatting import fmt_number
 from capplan.plan import load_plan
 from capplan.plan.durations import duration_seconds
+from capplan.policy.freshness import parse_instant, wall_clock
 from capplan.report.formats import csv_text
 from capplan.report.plots import MAX_PLOTTED_SERIES, SeriesPlot, forecast_html
 
@@ -61,6 +63,39 @@ def load_history(
     return frame
 
 
+def short_label(label: str) -> str:
+    """A model label without parameters: ``mix(arima, seasonal_trend(window=504))`` →
+    ``arima + seasonal_trend``; the part after ``; then`` likewise."""
+    parts = []
+    for part in label.split("; then "):
+        inner = part[4:-1] if part.startswith("mix(") and part.endswith(")") else part
+        names, depth, current = [], 0, ""
+        for ch in inner:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                names.append(current.strip())
+                current = ""
+            elif depth == 0:
+                current += ch
+        names.append(current.strip())
+        parts.append(" + ".join(dict.fromkeys(n for n in names if n)))
+    return " → ".join(parts)
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
 def _summary(run: ForecastRun) -> RenderableType:
     fc, levels = run.result, run.levels
     widest = max(levels)
@@ -69,15 +104,17 @@ def _summary(run: ForecastRun) -> RenderableType:
         title_justify="left",
         header_style="bold",
     )
-    for heading in ("series", "model", "last value", "forecast at end", f"{widest}% interval"):
-        table.add_column(heading, justify="left" if heading in ("series", "model") else "right")
-    for i, name in enumerate(run.panel.ids):
-        row = run.panel.values[i]
-        seen = row[~np.isnan(row)]
+    heads = ("series", "model", "last sample", "last value", "forecast at end")
+    for heading in (*heads, f"{widest}% interval"):
+        table.add_column(heading, justify="left" if heading in heads[:3] else "right")
+    for i, (name, last) in enumerate(zip(run.panel.ids, run.last_samples(), strict=True)):
+        stamp = str(last["last_sample"])[:16].replace("T", " ")
+        age = _age(last["age_seconds"])
         table.add_row(
             name,
-            fc.model[i],
-            fmt_number(float(seen[-1])) if seen.size else "-",
+            short_label(fc.model[i]),
+            f"{stamp} ({age})" if age else stamp,
+            fmt_number(float(run.panel.values[i, -1])),
             fmt_number(float(fc.mean[i, -1])),
             f"{fmt_number(float(fc.lower[widest][i, -1]))} – "
             f"{fmt_number(float(fc.upper[widest][i, -1]))}",
@@ -88,42 +125,73 @@ def _summary(run: ForecastRun) -> RenderableType:
     return Group(*parts)
 
 
+def _when(r: dict[str, Any], prefix: str = "") -> str:
+    """``2027-01-08 (2026-12-20 – 2027-01-30)``: the p50 date and the p10 – p90 range."""
+    p50, p10, p90 = (r.get(f"{prefix}{q}") for q in ("p50", "p10", "p90"))
+    if p50 is None and p10 is None:
+        return "-"
+    mid = str(p50)[:10] if p50 else "unlikely"
+    low = str(p10)[:10] if p10 else "?"
+    high = str(p90)[:10] if p90 else "later"
+    return f"{mid} ({low} – {high})"
+
+
+def _first(r: dict[str, Any]) -> Text:
+    """The first-crossing cell: the dates, or how long the level has been passed."""
+    if r.get("crossed_since"):
+        return Text(str(r["message"]), style="bold red")
+    if r.get("p50") is None and r.get("p10") is None:
+        return Text("not within the horizon", style="green")
+    return Text(_when(r), style="red" if r.get("p50") else "yellow")
+
+
+def _urgency(r: dict[str, Any]) -> str:
+    if r.get("crossed_since"):
+        return "bold red"
+    return "red" if r.get("p10") or r.get("trend_p10") else "green"
+
+
 def _runway_table(run: ForecastRun) -> Table:
     thr = run.threshold
     assert thr is not None
     title = f"Runway to {thr.value:g}{thr.unit} ({thr.direction}), soonest first"
     table = Table(title=title, title_justify="left", header_style="bold")
-    for heading in ("series", "earliest (p10)", "most likely (p50)", "latest (p90)", ""):
+    for heading in ("series", "first crossing (p10 – p90)", "trend crosses", ""):
         table.add_column(heading)
-    rows = sorted(run.runway_rows(), key=lambda r: r["p10"] or r["p50"] or "9999")
+    rows = sorted(
+        run.runway_rows(), key=lambda r: r["crossed_since"] or r["p10"] or r["p50"] or "9999"
+    )
     for r in rows:
         table.add_row(
             r["series"],
-            (r["p10"] or "-")[:16],
-            (r["p50"] or "-")[:16],
-            (r["p90"] or "-")[:16],
-            Text(r["message"], style="red" if r["p10"] else "green"),
+            _when(r),
+            _when(r, "trend_") if run.smooth > 1 else "",
+            Text(r["message"], style=_urgency(r)),
         )
     return table
 
 
-def _plan_runway_table(rows: list[dict[str, object]]) -> Table:
+def _plan_runway_table(rows: list[dict[str, Any]], trend: bool) -> Table:
     table = Table(
         title="Runway to the plan's thresholds, soonest first",
         title_justify="left",
         header_style="bold",
     )
-    for heading in ("series", "threshold", "level", "earliest (p10)", "most likely (p50)", ""):
+    heads = ["series", "threshold", "level", "first crossing, p50 (p10 – p90)"]
+    if trend:
+        heads.append("trend crosses")
+    for heading in heads:
         table.add_column(heading)
     for r in rows:
-        table.add_row(
+        cells: list[str | Text] = [
             str(r["series"]),
             f"{r['threshold']} {'>' if r['direction'] == 'above' else '<'} {r['value']:g}",
             str(r["level"]),
-            str(r["p10"] or "-")[:16],
-            str(r["p50"] or "-")[:16],
-            Text(str(r["message"]), style="red" if r["p10"] else "green"),
-        )
+            _first(r),
+        ]
+        if trend:
+            cells.append("" if r.get("crossed_since") else _when(r, "trend_"))
+        table.add_row(*cells)
     return table
 
 
@@ -171,6 +239,15 @@ def forecast_command(
     threshold: str | None = typer.Option(None, "--threshold", help="80, or 90% of --capacity."),
     capacity: float | None = typer.Option(None, "--capacity", help="Capacity for a % threshold."),
     direction: str = typer.Option("above", "--direction", help="Crossing above or below."),
+    bounds: str | None = typer.Option(
+        None,
+        "--bounds",
+        help="LOWER,UPPER the metric can take (0,100 for a percentage; either may be empty): "
+        "forecasts and intervals are clipped to it. Default: from the plan's metric units.",
+    ),
+    now: str | None = typer.Option(
+        None, "--now", help="Count the age of the last samples to this time (default: now)."
+    ),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
     plot: Path | None = typer.Option(None, "--plot", help="Write an HTML chart (offline)."),
@@ -210,10 +287,17 @@ def forecast_command(
     else:
         frame = load_history(files, store, glob, since)
     run = run_forecast(
-        frame, horizon, step=step, agg=agg, model=model, levels=parse_levels(levels), threshold=thr
+        frame,
+        horizon,
+        step=step,
+        agg=agg,
+        model=model,
+        levels=parse_levels(levels),
+        threshold=thr,
+        bounds=parse_bounds(bounds) if bounds is not None else None,
+        plans=[plan] if plan is not None else [],
+        now=parse_instant(now) if now is not None else wall_clock(),
     )
-    if plan is not None:
-        run.plan_runway = plan_runways(run, plan)
     for warning in run.result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     if fmt == "json":
@@ -229,9 +313,10 @@ def forecast_command(
     else:
         parts: list[RenderableType] = [_summary(run)]
         if run.plan_runway:
-            parts.append(_plan_runway_table(run.plan_runway))
-        if run.runways:
-            parts.append(Text("\n".join(f"• {r}" for r in run.recommendations())))
+            parts.append(_plan_runway_table(run.plan_runway, run.smooth > 1))
+        lines = [*run.recommendations(), *run.advice]
+        if lines:
+            parts.append(Text("\n".join(f"• {r}" for r in lines)))
         emit(Group(*parts), output)
     if plot is not None:
         _plot(run, plot)

@@ -4,6 +4,7 @@ Every function takes a right-aligned panel ``y`` of shape ``(n_series, T)`` (NaN
 series starts and in gaps) and the sampling step in seconds.
 """
 
+from capplan.forecast.arima import ARIMA
 from capplan.forecast.auto import Auto
 from capplan.forecast.backtest import (
     BacktestResult,
@@ -26,8 +27,10 @@ from capplan.forecast.naive import (
 from capplan.forecast.regression import Drift, SeasonalTrend
 from capplan.forecast.runway import Runway, recommend, runway
 from capplan.forecast.seasons import Seasons, default_seasons, detect_seasons
+from capplan.forecast.theta import Theta
 
 __all__ = [
+    "ARIMA",
     "ETS",
     "MODELS",
     "Auto",
@@ -43,6 +46,7 @@ __all__ = [
     "SeasonalNaive",
     "SeasonalTrend",
     "Seasons",
+    "Theta",
     "backtest",
     "conformal_widths",
     "coverage",

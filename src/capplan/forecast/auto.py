@@ -1,27 +1,35 @@
-"""``auto``: choose and combine models per series by rolling-origin backtest.
+"""``auto``: choose and combine models per series and per lead time by rolling-origin
+backtests.
 
-1. Candidates, built from the detected seasons ``m`` < ``L`` (24 and 168 for hourly data):
-   naive; a least-squares line over all history and over ``L`` points; seasonal naive at
-   ``m``; seasonal drift over ``L/m`` and ``2L/m`` seasons; the mean of the last 2 and 3 long
-   seasons; the short season adjusted by the long one; trend + Fourier terms for both
-   seasons on ``3L`` points. With one season (``L = 7m``), trend + Fourier terms on ``L``
-   points replace the long-season candidates. ``candidates`` replaces the pool by
-   registered names (default parameters; naive is always kept). Left out after ablation on
-   M4 Hourly and NAB (no accuracy gain, up to 40% of the time each): damped Holt-Winters
-   (``ets``), seasonal naive at ``L``, a daily-only regression when both seasons exist.
-2. Every candidate is backtested from the same rolling origins (``windows`` of ``horizon``
-   steps, batched over series) and scored per series by its mean absolute error.
-3. Per series, a candidate is eligible when it is usable for the series (enough history),
-   seasonal candidates only when a season is detected in the series (``min_acf``), and when
-   it beats naive by at least ``margin`` (25%) on average and in at least ``min_wins`` (75%)
-   of the windows: noisy, level-shifting operational metrics keep naive unless something is
-   clearly and consistently better (on NAB a trend line otherwise wins a few lucky windows).
-4. The forecast is the median of the ``top_k`` (3) eligible candidates with the lowest
-   error (naive alone when none is eligible). Picking the single best is noisy: on M4
-   Hourly it gives MASE 0.867 / sMAPE 10.6, the median of three 0.865 / 9.6; on NAB
-   (median MASE) 0.765 against 0.722.
+1. **Candidates.** Short-range ones, built from the detected seasons ``m`` < ``L`` (24 and
+   168 for hourly data): naive; a least-squares line over all history and over ``L``
+   points; seasonal naive; seasonal drift over ``L/m`` and ``2L/m`` seasons; the mean of
+   the last 2 and 3 long seasons; the short season adjusted by the long one; trend + Fourier
+   terms on ``3L`` points; and three seasonal ARIMA variants (:mod:`~capplan.forecast.arima`).
+   For lead times past the short horizon, long-range ones join them: trend + seasonal
+   profile over all history (additive and multiplicative), a flat level + profile, the
+   Theta method and damped Holt-Winters. ``candidates`` replaces the pool by registered
+   names (default parameters; naive is always kept).
+2. **Backtests** (:mod:`~capplan.forecast.schedule`): every candidate is backtested on the
+   short schedule (8 windows of two short seasons) and, when the forecast reaches past it,
+   on the long one (4 windows up to 16 times longer); both are fixed by the history, never
+   by the horizon asked.
+3. **Lead 1 to the short horizon**: among short-range candidates usable for the series
+   (seasonal ones only when a season is detected in it, ``min_acf``) that beat naive by
+   ``margin`` (25%) on average and in ``min_wins`` (75%) of the windows — noisy,
+   level-shifting operational metrics keep naive unless something is clearly and
+   consistently better — the best ``top_k`` (3) share the weight by ``1 / error²``
+   (:mod:`~capplan.forecast.combine`).
+4. **Longer leads**: the same on the long backtest, bucket by bucket of lead times, among
+   every candidate; in the last bucket, which also stands for the leads past the longest
+   backtest, only candidates whose long-range behaviour is sound — a level or trend plus a
+   seasonal profile, never the last value or the last season repeated. Without room for a
+   long backtest, the short-range choice is kept where it is sound, else a trend + profile
+   when the history shows a clear trend, else a flat level + profile.
+   Weights move smoothly between buckets, and the forecast for a lead time does not depend
+   on how far ahead it was asked for.
 5. Backtest forecasts of the combination, for the conformal intervals, are made honestly by
-   leave-one-window-out: the models for window ``w`` are chosen on the other windows.
+   leave-one-window-out: the weights for window ``w`` are chosen on the other windows.
 """
 
 from __future__ import annotations
@@ -29,10 +37,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 
-from capplan.forecast._panel import Array, BoolArray, IntArray, rolling_origins
+from capplan.forecast._panel import Array, BoolArray, first_valid
+from capplan.forecast.arima import ARIMA
 from capplan.forecast.base import MODELS, Forecaster, make_model
+from capplan.forecast.combine import combine, weights, window_errors
+from capplan.forecast.ets import ETS
 from capplan.forecast.naive import (
     MultiSeasonalNaive,
     Naive,
@@ -41,15 +51,20 @@ from capplan.forecast.naive import (
     SeasonalNaive,
 )
 from capplan.forecast.regression import Drift, SeasonalTrend
+from capplan.forecast.schedule import Schedule, actuals, backtest_schedule
+from capplan.forecast.theta import Theta
+from capplan.forecast.trend import clear_trend
 
-__all__ = ["Auto", "default_pool"]
+__all__ = ["Auto", "default_pool", "long_pool"]
+
+TOP_K_LONG = 2  # a long-range forecast blends at most two candidates: more dilutes the trend
 
 
 def default_pool(periods: Sequence[int]) -> list[Forecaster]:
-    """The candidates for a panel with these seasonal periods (naive first)."""
+    """The short-range candidates for a panel with these seasonal periods (naive first)."""
     pool: list[Forecaster] = [Naive(), Drift()]
     if not periods:
-        return pool
+        return [*pool, ARIMA(max_p=3)]
     m = periods[0]
     big = periods[-1] if len(periods) > 1 else 7 * m
     ratio = max(1, big // m)
@@ -59,60 +74,69 @@ def default_pool(periods: Sequence[int]) -> list[Forecaster]:
         SeasonalDrift(m, k=ratio),
         SeasonalDrift(m, k=2 * ratio),
     ]
+    arima = [ARIMA(), ARIMA(seasonal=False)]
     if len(periods) == 1:
-        return [*pool, SeasonalTrend(window=big, periods=(m,), harmonics=min(8, m // 2))]
+        return [
+            *pool,
+            SeasonalTrend(window=big, periods=(m,), harmonics=min(8, m // 2)),
+            *arima,
+        ]
     return [
         *pool,
         SeasonalMean(big, k=2),
         SeasonalMean(big, k=3),
         MultiSeasonalNaive(m, big, k=2),
         SeasonalTrend(window=3 * big, periods=(m, big)),
+        *arima,
     ]
 
 
-def _combine(forecasts: Sequence[Array | None], picks: IntArray) -> Array:
-    """Median over the picked candidates: ``forecasts[c]`` is candidate ``c``'s ``(n, h)``
-    forecast (``None`` if nobody picked it), ``picks (k, n)`` with -1 for an empty slot (at
-    least one slot per series is filled)."""
-    k, n = picks.shape
-    h = next(f.shape[1] for f in forecasts if f is not None)
-    sel = np.full((k, n, h), np.nan)
-    for slot in range(k):
-        for c in np.unique(picks[slot][picks[slot] >= 0]):
-            rows = np.flatnonzero(picks[slot] == c)
-            src = forecasts[c]
-            assert src is not None
-            sel[slot, rows] = src if rows.size == n else src[rows]
-    if k == 1:
-        one: Array = sel[0]
-        return one
-    valid = (picks >= 0)[:, :, None]
-    cnt = valid.sum(axis=0)
-    if k <= 3:
-        # median of up to three without sorting: sum - max - min, mean of two, or the one
-        total = np.where(valid, sel, 0.0).sum(axis=0)  # a NaN forecast stays NaN
-        med = total - np.fmax.reduce(sel, axis=0) - np.fmin.reduce(sel, axis=0)
-        out: Array = np.where(cnt == 3, med, total / np.maximum(cnt, 1))
-        return out
-    sel.sort(axis=0)  # NaN last
-    lo = np.broadcast_to((cnt - 1) // 2, (1, n, h))
-    hi = np.broadcast_to(cnt // 2, (1, n, h))
-    a = np.take_along_axis(sel, lo, axis=0)[0]
-    b = np.take_along_axis(sel, hi, axis=0)[0]
-    mid: Array = 0.5 * (a + b)
-    return mid
+def long_pool(periods: Sequence[int]) -> list[Forecaster]:
+    """Candidates added for lead times past the short horizon: with seasons, trend + profile
+    over all history (additive and multiplicative), a flat level + profile, Theta and damped
+    Holt-Winters; for every series, Theta without a season (damped Holt without one was
+    left out: no gain on the daily data, at a third of the time)."""
+    plain: list[Forecaster] = [Theta(seasonal=False)]
+    if not periods:
+        return plain
+    big = periods[-1]
+    return [
+        SeasonalTrend(),
+        SeasonalTrend(seasonality="multiplicative"),
+        SeasonalTrend(window=3 * big, trend=False),
+        Theta(),
+        ETS(),
+        *plain,
+    ]
+
+
+def _uses_seasons(model: Forecaster) -> bool:
+    """Whether the candidate forecasts a seasonal pattern (usable only for series with a
+    detected season)."""
+    if isinstance(model, Naive | Drift):
+        return False
+    if isinstance(model, SeasonalTrend):
+        return model.periods != ()
+    if isinstance(model, Theta | ETS):
+        return bool(model.seasonal)
+    return True
 
 
 @MODELS.register("auto")
 class Auto(Forecaster):
-    """Backtest candidates per series and forecast the median of the best ``top_k`` (see the
-    module docstring). ``horizon``: backtest horizon (default two short seasons)."""
+    """Backtest candidates per series and forecast a weighted combination of the best,
+    chosen for each range of lead times (see the module docstring). ``horizon``: the short
+    backtest horizon (default two short seasons); ``windows`` / ``long_windows``: windows
+    of the short and long backtests."""
 
     name = "auto"
+    long_range = True
     pool_: list[Forecaster]
-    picks_: IntArray
+    short_: int
+    schedule_: Schedule
+    weights_: Array  # (buckets, candidates, series)
+    anchors_: Array
     model_: list[str]
-    scores_: Array
 
     def __init__(
         self,
@@ -120,6 +144,7 @@ class Auto(Forecaster):
         top_k: int = 3,
         margin: float = 0.25,
         windows: int = 8,
+        long_windows: int = 4,
         horizon: int | None = None,
         min_acf: float = 0.2,
         min_wins: float = 0.75,
@@ -128,126 +153,284 @@ class Auto(Forecaster):
         self.top_k = top_k
         self.margin = margin
         self.windows = windows
+        self.long_windows = long_windows
         self.horizon = horizon
         self.min_acf = min_acf
         self.min_wins = min_wins
 
-    def _pool(self) -> tuple[list[Forecaster], BoolArray]:
-        if self.candidates is None:
-            pool = default_pool(self.seasons_.periods)
-        else:
-            names = list(self.candidates)
-            if "naive" in names:
-                names.remove("naive")
-            pool = [Naive(), *(make_model(name) for name in names)]
-        seasonal = np.array(
-            [not isinstance(c, Naive) and c.name not in ("drift",) for c in pool], dtype=bool
+    def schedule_for(self, y: Array) -> Schedule:
+        """The backtest schedule of a prepared panel."""
+        span = y.shape[1] - first_valid(y)
+        typical = int(np.median(span[span > 0])) if (span > 0).any() else y.shape[1]
+        return backtest_schedule(
+            typical,
+            y.shape[1],
+            self.seasons_,
+            int(self.windows),
+            int(self.long_windows),
+            self.horizon,
+            step_seconds=self.step_seconds_,
         )
-        return pool, seasonal
+
+    def _pool(self) -> list[Forecaster]:
+        """Short-range candidates, then the long-range ones; sets ``short_``."""
+        periods = self.seasons_.periods
+        if self.candidates is None:
+            short = default_pool(periods)
+            extra = long_pool(periods)
+        else:
+            names = [n for n in self.candidates if n != "naive"]
+            short = [Naive(), *(make_model(name) for name in names)]
+            extra = []
+        self.short_ = len(short)
+        return [*short, *extra]
 
     def _fit(self, y: Array) -> None:
-        periods = self.seasons_.periods
-        h = int(self.horizon) if self.horizon else (2 * periods[0] if periods else 12)
-        longest = max(periods) if periods else 1
-        origins = rolling_origins(y.shape[1], h, int(self.windows), min_train=2 * longest)
-        self._select(y, h, origins)
+        self._select(y, self.schedule_for(y), long=False)
+
+    def _fit_schedule(self, y: Array, schedule: Schedule, long: bool) -> tuple[Array, Array | None]:
+        return self._select(y, schedule, long)
 
     def _fit_backtest(self, y: Array, h: int, origins: Sequence[int]) -> Array:
-        """Select on these origins, and return the leave-one-window-out combined forecasts."""
-        return self._select(y, h, list(origins))
+        """Select on these origins only (a short schedule of ``h`` steps), and return the
+        leave-one-window-out combined forecasts."""
+        return self._select(y, Schedule(int(h), list(origins)), long=False)[0]
 
-    def _select(self, y: Array, h: int, origins: list[int]) -> Array:
+    def _select(self, y: Array, schedule: Schedule, long: bool) -> tuple[Array, Array | None]:
+        """Backtest every candidate, set the weights per bucket, and return the
+        leave-one-window-out combined backtest forecasts of both schedules."""
         n = y.shape[0]
-        pool, seasonal = self._pool()
-        n_win = len(origins)
-        if n_win == 0:  # no room for a backtest: naive
+        self.schedule_ = schedule
+        self._panel_ = y
+        pool = self._pool()
+        self.pool_ = pool
+        long = long and schedule.has_long
+        hs = schedule.short_h
+        s_orig = list(schedule.short_origins)
+        l_orig = list(schedule.long_origins or []) if long else []
+        h_all = schedule.long_h if long else hs
+        self._long_done = False
+        if not s_orig:  # no room for a backtest: naive for every lead
             pool[0]._adopt(self)
             pool[0]._fit(y)
-            self.pool_ = [pool[0]]
-            self.picks_ = np.zeros((1, n), dtype=np.intp)
-            self.scores_ = np.full((1, n), np.nan)
-            self.model_ = [self.pool_[0].label] * n
-            return np.empty((n, 0, h))
-        cv: list[Array] = []
-        usable = np.empty((len(pool), n), dtype=bool)
-        win_err = np.empty((len(pool), n, n_win))
-        win_cnt = np.empty((len(pool), n, n_win), dtype=np.intp)
-        actual = np.stack([y[:, o : o + h] for o in origins], axis=1)
-        err = np.empty((n, n_win, h))
-        for c, cand in enumerate(pool):
+            self.weights_ = np.zeros((1, len(pool), n))
+            self.weights_[0, 0] = 1.0
+            self.anchors_ = np.array([float(hs)])
+            self.model_ = self.model_long_ = [pool[0].label] * n
+            self._long_done = True
+            empty = np.empty((n, 0, hs))
+            return empty, (np.empty((n, 0, schedule.long_h)) if long else None)
+        count = len(pool) if long else self.short_
+        cv: list[Array | None] = []
+        usable = np.zeros((len(pool), n), dtype=bool)
+        for c, cand in enumerate(pool[:count]):
             cand._adopt(self)
-            cv.append(cand._fit_backtest(y, h, origins))
+            cv.append(cand._fit_backtest(y, h_all, [*s_orig, *l_orig]))
             usable[c] = getattr(cand, "supported_", ~self.empty_)
-            np.subtract(cv[c], actual, out=err)
-            np.abs(err, out=err)
-            win_err[c], win_cnt[c] = err.sum(axis=2), h
-            gaps = np.isnan(win_err[c])
-            if gaps.any():  # windows with missing actuals or forecasts: count what is there
-                rows = np.flatnonzero(gaps.any(axis=1))
-                sub = err[rows]
-                ok = ~np.isnan(sub)
-                win_err[c, rows] = np.where(ok, sub, 0.0).sum(axis=2)
-                win_cnt[c, rows] = ok.sum(axis=2)
-        is_seasonal: BoolArray = np.asarray(
-            self.seasons_.significant(self.min_acf).any(axis=1), dtype=np.bool_
-        )
-        usable &= ~seasonal[:, None] | is_seasonal[None, :]
-        self.pool_ = pool
+        cv += [None] * (len(pool) - count)
+        if self.seasons_.periods:  # seasonal candidates only for series with a season
+            significant = self.seasons_.significant(self.min_acf).any(axis=1)
+            is_seasonal = np.asarray(significant, dtype=bool)
+            seasonal = np.array([_uses_seasons(c) for c in pool], dtype=bool)
+            usable &= ~seasonal[:, None] | is_seasonal[None, :]
+        ns = len(s_orig)
+        short_cv = [f[:, :ns, :hs] for f in cv[: self.short_] if f is not None]
+        short_w, short_lowo = self._short_weights(short_cv, actuals(y, s_orig, hs), usable)
+        self.weights_ = short_w
+        self.anchors_ = schedule.anchors(long=False)
+        self.model_ = _describe(short_w[-1], [c.label for c in pool])
+        long_cv = None
+        if long:
+            long_parts = [f[:, ns:] if f is not None else None for f in cv]
+            long_cv = self._long_weights(y, long_parts, usable, short_w)
+        return short_lowo, long_cv
+
+    def _short_weights(
+        self, cv: list[Array], actual: Array, usable: BoolArray
+    ) -> tuple[Array, Array]:
+        """Weights ``(short buckets, C, n)`` of the short-range candidates, and the
+        leave-one-window-out combined forecasts."""
+        k, c_all = self.short_, usable.shape[0]
+        n, n_win, hs = actual.shape
+        sched = self.schedule_
+        scored = []
+        for b, (first, last) in enumerate(sched.short_buckets()):
+            win_err = np.full((k, n, n_win), np.nan)
+            win_cnt = np.zeros((k, n, n_win), dtype=np.intp)
+            mine = sched.short_windows(b)
+            for c in range(k):
+                err, cnt = window_errors(cv[c][:, mine], actual[:, mine], slice(first - 1, last))
+                win_err[c][:, mine], win_cnt[c][:, mine] = err, cnt
+            in_set = np.zeros(n_win, dtype=bool)
+            in_set[mine] = True
+            scored.append((win_err, win_cnt, in_set))
+
+        def bucket_weights(use: BoolArray) -> Array:
+            out = np.zeros((len(scored), c_all, n))
+            for b, (win_err, win_cnt, in_set) in enumerate(scored):
+                sel = use & in_set
+                if not sel.any():
+                    sel = in_set
+                elig = self._eligible(win_err, win_cnt, usable[:k], sel)
+                out[b, :k] = weights(win_err, win_cnt, elig, self.top_k, sel)
+            return out
+
         every = np.ones(n_win, dtype=bool)
-        self.picks_ = self._choose(win_err, win_cnt, usable, every)
-        self.scores_ = _mean(win_err.sum(axis=2), win_cnt.sum(axis=2))
-        labels = [c.label for c in pool]
-        self.model_ = _describe(self.picks_, labels)
-        out = np.empty((n, n_win, h))
+        full = bucket_weights(every)
+        anchors = sched.anchors(long=False)
+        lowo = np.empty((n, n_win, hs))
         for w in range(n_win):
             others = every.copy()
             if n_win > 1:
                 others[w] = False
-            picks = self._choose(win_err, win_cnt, usable, others)
-            out[:, w] = _combine([f[:, w] for f in cv], picks)
+            ww = bucket_weights(others)[:, :k]
+            lowo[:, w] = combine([f[:, w] for f in cv], ww, anchors)
+        return full, lowo
+
+    def _eligible(
+        self, win_err: Array, win_cnt: np.ndarray, usable: BoolArray, use: BoolArray
+    ) -> BoolArray:
+        """Usable candidates that beat naive (index 0) clearly and consistently; naive
+        alone where none does."""
+        err, cnt = win_err[:, :, use], win_cnt[:, :, use]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = err.sum(axis=2) / cnt.sum(axis=2)
+            per_win = err / cnt
+            valid = ~np.isnan(per_win) & ~np.isnan(per_win[0:1])
+            share = ((per_win < per_win[0:1]) & valid).sum(axis=2) / valid.sum(axis=2)
+        better = score <= (1.0 - float(self.margin)) * score[0:1]
+        out: BoolArray = usable & better & (share >= float(self.min_wins)) & ~np.isnan(score)
+        out[0] = ~out[1:].any(axis=0)
         return out
 
-    def _choose(
-        self,
-        win_err: Array,
-        win_cnt: npt.NDArray[np.intp],
-        usable: BoolArray,
-        use: BoolArray,
-    ) -> IntArray:
-        """Per series the indices (k, n) of the best eligible candidates, -1 for empty,
-        judged on the windows ``use``."""
-        score = _mean(win_err[:, :, use].sum(axis=2), win_cnt[:, :, use].sum(axis=2))
-        k = max(1, min(int(self.top_k), score.shape[0]))
-        base = score[0]
-        better = score <= (1.0 - float(self.margin)) * base[None, :]
-        per_win = _mean(win_err[:, :, use], win_cnt[:, :, use])
-        wins = (per_win < per_win[0:1]).mean(axis=2)
-        better &= wins >= float(self.min_wins)
-        elig = usable & better & ~np.isnan(score)
-        elig[0] = False
-        ranked = np.where(elig, score, np.inf)
-        order = np.argsort(ranked, axis=0, kind="stable")[:k]
-        picks = np.where(np.take_along_axis(elig, order, axis=0), order, -1)
-        picks[0] = np.where(picks[0] < 0, 0, picks[0])
-        return picks.astype(np.intp)
+    def _long_weights(
+        self, y: Array, cv: list[Array | None], usable: BoolArray, short_w: Array
+    ) -> Array:
+        """Weights per long bucket after the short ones; the leave-one-window-out long
+        backtest forecasts."""
+        sched = self.schedule_
+        l_orig = list(sched.long_origins or [])
+        hl = sched.long_h
+        n = y.shape[0]
+        actual = actuals(y, l_orig, hl)
+        sound = np.array([c.long_range for c in self.pool_], dtype=bool)
+        n_win = len(l_orig)
+        scored = []
+        for first, last in sched.buckets():
+            win_err = np.zeros((len(cv), n, n_win))
+            win_cnt = np.zeros((len(cv), n, n_win), dtype=np.intp)
+            for c, f in enumerate(cv):
+                if f is not None:
+                    win_err[c], win_cnt[c] = window_errors(f, actual, slice(first - 1, last))
+            scored.append((win_err, win_cnt))
+        flat = self._flat()
+
+        def bucket_weights(use: BoolArray) -> Array:
+            out = [*short_w]
+            for b, (win_err, win_cnt) in enumerate(scored):
+                elig = usable.copy()
+                top = self.top_k
+                if b == len(scored) - 1:
+                    elig &= sound[:, None]
+                    top = min(top, TOP_K_LONG)
+                out.append(weights(win_err, win_cnt, elig, top, use, fallback=flat))
+            return np.stack(out)
+
+        every = np.ones(n_win, dtype=bool)
+        self.weights_ = bucket_weights(every)
+        self.anchors_ = sched.anchors()
+        self._long_done = True
+        self.model_long_ = _describe(self.weights_[-1], [c.label for c in self.pool_])
+        lowo = np.empty((n, n_win, hl))
+        for w in range(n_win):
+            others = every.copy()
+            if n_win > 1:
+                others[w] = False
+            ww = bucket_weights(others)
+            lowo[:, w] = combine(
+                [f[:, w] if f is not None else None for f in cv], ww, self.anchors_
+            )
+        return lowo
+
+    def _flat(self) -> int:
+        """Index of the flat level candidate: a level + profile, else simple exponential
+        smoothing (Theta without a season), else naive (without the long pool)."""
+        pool = self.pool_
+        for i, cand in enumerate(pool):
+            if isinstance(cand, SeasonalTrend) and not cand.trend:
+                return i
+        return next((i for i, c in enumerate(pool) if isinstance(c, Theta)), 0)
+
+    def _trend(self) -> int:
+        """Index of the trend + profile candidate over all history (a line without seasons)."""
+        fits = [
+            (i, c)
+            for i, c in enumerate(self.pool_)
+            if isinstance(c, SeasonalTrend) and c.trend and c.window is None
+        ]
+        seasonal = [i for i, c in fits if c.periods != ()]
+        return (seasonal or [i for i, _ in fits])[0]
+
+    def _without_long(self) -> None:
+        """Leads past the short horizon when there is no long backtest: the last short
+        choice where it is sound, else trend + profile on a clear trend, else a flat level."""
+        pool = self.pool_
+        short_w = self.weights_
+        sound = np.array([c.long_range for c in pool], dtype=bool)
+        w = np.where(sound[:, None], short_w[-1], 0.0)
+        total = w.sum(axis=0)
+        need = total == 0
+        w[:, ~need] /= total[~need]
+        if need.any():
+            rows = np.flatnonzero(need)
+            trending = clear_trend(self._panel_[rows], self.seasons_.subset(rows))
+            w[self._trend(), rows[trending]] = 1.0
+            w[self._flat(), rows[~trending]] = 1.0
+        hs = float(self.schedule_.short_h)
+        self.weights_ = np.concatenate([short_w, w[None]])
+        self.anchors_ = np.array([*self.anchors_, 1.5 * hs])
+        self.model_long_ = _describe(w, [c.label for c in pool])
+        self._long_done = True
+
+    def _ensure_long(self, h: int) -> None:
+        """Choose the weights past the short horizon, the first time a forecast needs them."""
+        if self._long_done or h <= self.schedule_.short_h:
+            return
+        if self.schedule_.has_long:
+            self._select(self._panel_, self.schedule_, long=True)
+        else:
+            for cand in self.pool_[self.short_ :]:
+                cand._adopt(self)
+                cand._fit(self._panel_)
+            self._without_long()
 
     def _predict(self, h: int) -> Array:
-        used = set(np.unique(self.picks_[self.picks_ >= 0]).tolist())
-        forecasts = [c.predict(h) if i in used else None for i, c in enumerate(self.pool_)]
-        return _combine(forecasts, self.picks_)
+        self._ensure_long(h)
+        used = np.flatnonzero(self.weights_.any(axis=(0, 2)))
+        forecasts = [
+            self.pool_[i].predict(h) if i in set(used.tolist()) else None
+            for i in range(len(self.pool_))
+        ]
+        return combine(forecasts, self.weights_, self.anchors_)
+
+    def describe(self, h: int) -> list[str]:
+        """Per series, the models behind a forecast ``h`` steps ahead."""
+        self._ensure_long(h)
+        if h <= self.schedule_.short_h or not hasattr(self, "model_long_"):
+            return list(self.model_)
+        return [
+            s if s == lng else f"{s}; then {lng}"
+            for s, lng in zip(self.model_, self.model_long_, strict=True)
+        ]
 
 
-def _mean(err: Array, cnt: npt.NDArray[np.intp]) -> Array:
-    out = np.full(err.shape, np.nan)
-    np.divide(err, cnt, out=out, where=cnt > 0)
-    return out
-
-
-def _describe(picks: IntArray, labels: list[str]) -> list[str]:
-    """A label per series: the candidate, or ``median(a, b, c)`` of the combined ones."""
-    rows, inverse = np.unique(picks.T, axis=0, return_inverse=True)
+def _describe(w: Array, labels: list[str]) -> list[str]:
+    """A label per series: the candidate, or ``mix(a, b, c)`` by decreasing weight."""
+    order = np.argsort(-w, axis=0, kind="stable")
+    picked = np.where(np.take_along_axis(w, order, axis=0) > 0, order, -1).T
+    rows, inverse = np.unique(picked, axis=0, return_inverse=True)
     names = []
     for row in rows:
-        chosen = [labels[i] for i in row if i >= 0]
-        names.append(chosen[0] if len(chosen) == 1 else f"median({', '.join(chosen)})")
+        chosen = [labels[c] for c in row if c >= 0]
+        names.append(chosen[0] if len(chosen) == 1 else f"mix({', '.join(chosen)})")
     return [names[i] for i in np.asarray(inverse).ravel()]

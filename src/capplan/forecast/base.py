@@ -11,6 +11,10 @@ Common behaviour of ``predict`` (documented once, here):
 - a series whose whole history is >= 0 gets its forecast clipped at 0 (capacity metrics
   — CPU, bytes, requests — cannot go negative);
 - a model that cannot forecast some series (too little data) falls back to its last value.
+
+``long_range`` says whether a model's forecast far past its backtests is sound — a level or a
+trend plus a seasonal profile — rather than the last value or the last season repeated:
+``auto`` extrapolates only with such models.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +40,9 @@ from capplan.forecast._panel import (
 from capplan.forecast.seasons import Seasons, resolve_seasons
 from capplan.registry import Registry
 
+if TYPE_CHECKING:
+    from capplan.forecast.schedule import Schedule
+
 __all__ = ["MODELS", "Forecaster", "make_model"]
 
 
@@ -44,6 +51,8 @@ class Forecaster(ABC):
 
     #: the registry name; set by each model
     name: str = ""
+    #: whether the forecast stays sound far past the backtested lead times
+    long_range: ClassVar[bool] = False
 
     n_series_: int
     n_steps_: int
@@ -171,6 +180,28 @@ class Forecaster(ABC):
         The default refits a clone per origin (a loop over origins, batched over series);
         models that can read every origin off one pass override ``_fit_backtest``."""
         return self._fit_backtest(self._prepare(y, step_seconds, seasons), int(h), origins)
+
+    def fit_schedule(
+        self,
+        y: npt.ArrayLike,
+        schedule: Schedule,
+        long: bool,
+        *,
+        step_seconds: int = 3600,
+        seasons: Seasons | Sequence[int] | None = None,
+    ) -> tuple[Array, Array | None]:
+        """Fit on all of ``y`` and return the backtest forecasts of the short schedule
+        ``(n, W, H_s)`` and, when ``long``, of the long one ``(n, W_l, H_l)``."""
+        return self._fit_schedule(self._prepare(y, step_seconds, seasons), schedule, long)
+
+    def _fit_schedule(self, y: Array, schedule: Schedule, long: bool) -> tuple[Array, Array | None]:
+        """``fit_schedule`` on a prepared panel: one backtest over both schedules' origins
+        to the longer horizon, split afterwards."""
+        hs, short = schedule.short_h, list(schedule.short_origins)
+        longs = list(schedule.long_origins or []) if long else []
+        h = schedule.long_h if longs else hs
+        cv = self._fit_backtest(y, h, [*short, *longs])
+        return cv[:, : len(short), :hs], (cv[:, len(short) :] if longs else None)
 
     def _fit_backtest(self, y: Array, h: int, origins: Sequence[int]) -> Array:
         """``fit_backtest`` on a prepared panel."""

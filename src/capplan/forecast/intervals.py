@@ -42,14 +42,15 @@ from capplan.forecast._panel import (
     first_valid,
     format_issues,
     merge_issues,
-    rolling_origins,
 )
 from capplan.forecast.base import Forecaster, make_model
+from capplan.forecast.schedule import Schedule, actuals, backtest_schedule
 from capplan.forecast.seasons import Seasons, resolve_seasons
 
 __all__ = ["Forecast", "conformal_widths", "forecast", "predict_intervals"]
 
 ModelSpec = str | Forecaster | type[Forecaster] | Callable[[], Forecaster]
+Bounds = tuple[float | None, float | None] | npt.ArrayLike
 _EPS = 1e-9
 
 
@@ -63,6 +64,19 @@ class Forecast:
     upper: dict[int, Array]
     model: list[str]
     warnings: list[str] = field(default_factory=list)
+    #: the seasonal periods (in steps) used for the panel
+    periods: tuple[int, ...] = ()
+
+    def head(self, h: int) -> Forecast:
+        """The first ``h`` steps of every series."""
+        return Forecast(
+            self.mean[:, :h],
+            {lv: b[:, :h] for lv, b in self.lower.items()},
+            {lv: b[:, :h] for lv, b in self.upper.items()},
+            self.model,
+            self.warnings,
+            self.periods,
+        )
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -150,6 +164,7 @@ def predict_intervals(
     step_seconds: int = 3600,
     seasons: Seasons | Sequence[int] | None = None,
     chunk_size: int = 512,
+    bounds: Bounds | None = None,
     **params: Any,
 ) -> Forecast:
     """Fit a model (a name, class, instance or factory), forecast ``h`` steps and add
@@ -161,7 +176,17 @@ def predict_intervals(
     2-core machine multi-threaded OpenBLAS made ``auto`` 3-4x slower)."""
     with threadpool_limits(limits=1, user_api="blas"):
         return _predict_intervals(
-            model_factory, y, h, levels, windows, step, step_seconds, seasons, chunk_size, params
+            model_factory,
+            y,
+            h,
+            levels,
+            windows,
+            step,
+            step_seconds,
+            seasons,
+            chunk_size,
+            params,
+            bounds,
         )
 
 
@@ -176,6 +201,7 @@ def _predict_intervals(
     seasons: Seasons | Sequence[int] | None,
     chunk_size: int,
     params: dict[str, Any],
+    bounds: Bounds | None = None,
 ) -> Forecast:
     arr = as_panel(y)
     h = int(h)
@@ -185,11 +211,14 @@ def _predict_intervals(
     factory = _as_factory(model_factory, params)
     seas = resolve_seasons(arr, step_seconds, seasons)
     n, t_all = arr.shape
-    longest = max(seas.periods) if seas.periods else 1
+    lo_bound, hi_bound = _bounds(bounds, n)
     span = t_all - first_valid(arr)
     typical = int(np.median(span[span > 0])) if (span > 0).any() else t_all
-    origins = rolling_origins(typical, h, windows, step, min_train=min(2 * longest, typical // 2))
-    origins = [t_all - typical + o for o in origins]
+    short_h = getattr(factory(), "horizon", None)  # a model's own short backtest horizon
+    schedule = backtest_schedule(
+        typical, t_all, seas, windows, short_h=short_h, short_step=step, step_seconds=step_seconds
+    )
+    long = schedule.needs_long(h)
     mean = np.empty((n, h))
     lower = {v: np.empty((n, h)) for v in lv}
     upper = {v: np.empty((n, h)) for v in lv}
@@ -200,28 +229,125 @@ def _predict_intervals(
         rows = slice(lo, min(n, lo + size))
         part = arr[rows]
         model = factory()
-        cv = model.fit_backtest(
-            part, h, origins, step_seconds=step_seconds, seasons=seas.subset(rows)
+        cv_short, cv_long = model.fit_schedule(
+            part, schedule, long, step_seconds=step_seconds, seasons=seas.subset(rows)
         )
         issues.append((lo, model.issues_))
         f = model.predict(h)
-        actual = np.empty((part.shape[0], 0, h))
-        if origins:
-            actual = np.stack([part[:, o : o + h] for o in origins], axis=1)
-        widths, none = conformal_widths(actual - cv, lv, h)
+        widths, none = schedule_widths(part, cv_short, cv_long, schedule, lv, h)
         _fallback(widths, none, part, lv, h)
+        lo_b, hi_b = lo_bound[rows, None], hi_bound[rows, None]
+        f = np.clip(f, lo_b, hi_b)
         mean[rows] = f
         for v in lv:
             eps = _EPS * np.maximum(np.abs(f), 1.0)
             w = np.maximum(widths[v], eps)
-            lo_b, hi_b = f - w, f + w
-            lo_b[model.nonneg_] = np.maximum(lo_b[model.nonneg_], 0.0)
-            lower[v][rows], upper[v][rows] = lo_b, hi_b
-        labels.extend(_labels(model))
-    return Forecast(mean, lower, upper, labels, format_issues(merge_issues(issues)))
+            low, high = f - w, f + w
+            low[model.nonneg_] = np.maximum(low[model.nonneg_], 0.0)
+            lower[v][rows] = np.clip(low, lo_b, hi_b)
+            upper[v][rows] = np.clip(high, lo_b, hi_b)
+        labels.extend(_labels(model, h))
+    return Forecast(mean, lower, upper, labels, format_issues(merge_issues(issues)), seas.periods)
 
 
-def _labels(model: Forecaster) -> list[str]:
+def _bounds(bounds: Bounds | None, n: int) -> tuple[Array, Array]:
+    """Per-series lower and upper bounds (``-inf`` / ``inf`` where there is none)."""
+    lo, hi = np.full(n, -np.inf), np.full(n, np.inf)
+    if bounds is None:
+        return lo, hi
+    if isinstance(bounds, tuple) and len(bounds) == 2:
+        bounds = tuple(np.nan if b is None else b for b in bounds)
+    arr = np.asarray(bounds, dtype=np.float64)
+    if arr.shape == (2,):
+        arr = np.broadcast_to(arr, (n, 2))
+    if arr.shape != (n, 2):
+        raise ForecastError(
+            f"bounds must be a (lower, upper) pair or one per series, got {arr.shape}"
+        )
+    lo = np.where(np.isnan(arr[:, 0]), -np.inf, arr[:, 0])
+    hi = np.where(np.isnan(arr[:, 1]), np.inf, arr[:, 1])
+    if (lo > hi).any():
+        raise ForecastError("bounds: a lower bound is above its upper bound")
+    return lo, hi
+
+
+def schedule_widths(
+    y: Array,
+    cv_short: Array,
+    cv_long: Array | None,
+    schedule: Schedule,
+    levels: Sequence[int],
+    h: int,
+) -> tuple[dict[int, Array], npt.NDArray[np.bool_]]:
+    """Half-widths ``(n, h)`` per level from the backtests of both schedules: the short
+    backtest's up to its horizon, the long one's from there on (never narrower than the
+    last short width), and beyond the longest backtest the last width grown by
+    ``(j / H)^g``, where ``g`` is the growth the long backtest showed from the short horizon
+    to its own (between 0.5, a random walk, and 1, an uncertain trend; 0.5 without one)."""
+    hs = schedule.short_h
+    short_o = schedule.short_origins
+    n = y.shape[0]
+    res = actuals(y, list(short_o), hs) - cv_short if short_o else np.empty((n, 0, hs))
+    short, none = _short_widths(res, schedule, levels, min(h, hs))
+    if h <= hs:
+        return short, none
+    reach, growth = hs, np.full(n, 0.5)
+    long_w: dict[int, Array] | None = None
+    if cv_long is not None and schedule.long_origins:
+        hl = schedule.long_h
+        actual_l = actuals(y, list(schedule.long_origins), hl)
+        long_w, none_l = conformal_widths(actual_l - cv_long, levels, hl)
+        none = none & none_l
+        reach = hl
+    out: dict[int, Array] = {}
+    for v in levels:
+        w = np.empty((n, h))
+        w[:, :hs] = short[v]
+        last = short[v][:, -1]
+        if long_w is not None:
+            stretch = min(h, reach)
+            w[:, hs:stretch] = np.maximum(long_w[v][:, hs:stretch], last[:, None])
+            np.maximum.accumulate(w[:, :stretch], axis=1, out=w[:, :stretch])
+            end = np.maximum(w[:, reach - 1] if h >= reach else long_w[v][:, -1], 1e-300)
+            ratio = np.maximum(end, last) / np.maximum(last, 1e-300)
+            growth = np.clip(np.log(np.maximum(ratio, 1.0)) / np.log(reach / hs), 0.5, 1.0)
+        if h > reach:
+            base = w[:, reach - 1]
+            j = np.arange(reach + 1, h + 1, dtype=np.float64)
+            w[:, reach:] = base[:, None] * (j[None, :] / reach) ** growth[:, None]
+        out[int(v)] = w
+    return out, none
+
+
+def _short_widths(
+    res: Array, schedule: Schedule, levels: Sequence[int], h: int
+) -> tuple[dict[int, Array], npt.NDArray[np.bool_]]:
+    """Widths up to the short horizon: each short bucket's leads from the residuals of the
+    windows it is scored on, made non-decreasing over the leads."""
+    out: dict[int, Array] | None = None
+    none_all: npt.NDArray[np.bool_] | None = None
+    for b, (first, last) in enumerate(schedule.short_buckets()):
+        if first > h:
+            break
+        mine = schedule.short_windows(b) if res.shape[1] else []
+        widths, none = conformal_widths(res[:, mine, :last], levels, min(h, last))
+        none_all = none if none_all is None else none_all & none
+        if out is None:
+            out = widths
+            continue
+        for v in levels:
+            out[v] = np.concatenate([out[v], widths[v][:, first - 1 :]], axis=1)
+    assert out is not None
+    assert none_all is not None
+    for v in levels:
+        np.maximum.accumulate(out[v], axis=1, out=out[v])
+    return out, none_all
+
+
+def _labels(model: Forecaster, h: int) -> list[str]:
+    describe = getattr(model, "describe", None)
+    if callable(describe):
+        return [str(s) for s in describe(h)]
     per_series = getattr(model, "model_", None)
     if isinstance(per_series, list):
         return [str(s) for s in per_series]
@@ -253,10 +379,12 @@ def forecast(
     seasons: Seasons | Sequence[int] | None = None,
     windows: int = 8,
     chunk_size: int = 512,
+    bounds: Bounds | None = None,
     **params: Any,
 ) -> Forecast:
     """Forecast every series of ``y`` ``h`` steps ahead with intervals (default model
-    ``auto``); ``params`` go to the model."""
+    ``auto``); ``params`` go to the model. ``bounds``: a ``(lower, upper)`` pair, or one
+    per series (``None`` / NaN for no bound), that clips the forecast and its bands."""
     return predict_intervals(
         model,
         y,
@@ -266,5 +394,6 @@ def forecast(
         step_seconds=step_seconds,
         seasons=seasons,
         chunk_size=chunk_size,
+        bounds=bounds,
         **params,
     )

@@ -105,6 +105,7 @@ class SeasonalMean(_Patterned):
     weeks"). ``period``: default the longest detected season."""
 
     name = "seasonal_mean"
+    long_range = True
 
     def __init__(self, period: int | None = None, k: int = 2) -> None:
         check_period(period)

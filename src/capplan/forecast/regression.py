@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from capplan.errors import ForecastError
 from capplan.forecast._panel import Array, BoolArray, ffill, first_valid, seasonal_fill
 from capplan.forecast.base import MODELS, Forecaster
 
@@ -97,12 +98,18 @@ class SeasonalTrend(Forecaster):
     fitted by least squares on the last ``window`` points (default: all history).
 
     ``periods``: default the detected seasons. ``harmonics``: per period (default 10 for the
-    shortest, 30 for longer ones, at most ``period // 2``)."""
+    shortest, 30 for longer ones, at most ``period // 2``). ``trend=False``: a flat level.
+
+    ``seasonality="multiplicative"``: swings that grow with the level. The level line is
+    taken from the additive fit, the seasonal terms are fitted to the ratio of the series to
+    it, and the forecast is the line times ``1 +`` those terms. Series that are not positive
+    throughout, or whose line is not, keep the additive fit."""
 
     name = "seasonal_trend"
     coef_: Array
     design_owner_: list[int]
     supported_: BoolArray
+    ratio_: SeasonalTrend | None
 
     def __init__(
         self,
@@ -110,11 +117,23 @@ class SeasonalTrend(Forecaster):
         periods: tuple[int, ...] | None = None,
         harmonics: int | tuple[int, ...] | None = None,
         trend: bool = True,
+        seasonality: str = "additive",
     ) -> None:
+        if seasonality not in ("additive", "multiplicative"):
+            raise ForecastError(
+                f"seasonality must be 'additive' or 'multiplicative', got {seasonality!r}"
+            )
         self.window = window
         self.periods = periods
         self.harmonics = harmonics
         self.trend = trend
+        self.seasonality = seasonality
+
+    @property
+    def long_range(self) -> bool:  # type: ignore[override]
+        """Sound far ahead when the trend is fitted on all history, or there is none: a
+        slope from a short window is too unsteady to extend far past it."""
+        return self.window is None or not self.trend
 
     def _periods(self) -> tuple[int, ...]:
         return tuple(self.periods) if self.periods is not None else self.seasons_.periods
@@ -124,6 +143,33 @@ class SeasonalTrend(Forecaster):
         return periods, tuple(_harmonics(periods, self.harmonics)), bool(self.trend)
 
     def _fit(self, y: Array) -> None:
+        self._fit_additive(y)
+        self.ratio_ = None
+        if self.seasonality == "multiplicative" and self.periods_used_:
+            self._fit_ratio(y)
+
+    def _fit_ratio(self, y: Array) -> None:
+        """Seasonal terms of the ratio to the level line, for positive series."""
+        length = int(self.scale_)
+        t = np.arange(-length, 0, dtype=np.float64) / self.scale_
+        slope = self.coef_[:, 1] if self.trend else np.zeros(self.n_series_)
+        level = self.coef_[:, :1] + slope[:, None] * t[None, :]
+        yw = y[:, y.shape[1] - length :]
+        with np.errstate(invalid="ignore"):
+            positive = ((yw > 0) | np.isnan(yw)).all(axis=1) & (level > 0).all(axis=1)
+        positive &= self.supported_
+        if not positive.any():
+            return
+        ratio = np.full(yw.shape, np.nan)
+        ratio[positive] = yw[positive] / level[positive] - 1.0
+        part = SeasonalTrend(length, self.periods_used_, self.harmonics, trend=False)
+        part._adopt(self)
+        part._fit(ratio)
+        self.ratio_ = part
+        self.level_ = np.stack([self.coef_[:, 0], slope], axis=1)
+        self.multiplied_ = positive
+
+    def _fit_additive(self, y: Array) -> None:
         n, t_all = y.shape
         length = t_all if self.window is None else max(2, min(int(self.window), t_all))
         self.periods_used_ = tuple(m for m in self._periods() if 2 * m <= length)
@@ -160,10 +206,26 @@ class SeasonalTrend(Forecaster):
             wanted = all(2 * m <= span for m in self._periods())
             self.supported_[rows] = wanted and span >= 2
 
+    def in_sample(self) -> Array:
+        """The additive fit over the fitting window, ``(n, window)``."""
+        periods, harm, trend = self._spec()
+        length = int(self.scale_)
+        x, _ = _cached_design(-length, 0, periods, harm, trend, float(length))
+        out: Array = self.coef_ @ x.T
+        return out
+
     def _predict(self, h: int) -> Array:
         periods, harm, trend = self._spec()
         x, _ = _cached_design(0, h, periods, harm, trend, self.scale_)
-        return self.coef_ @ x.T
+        out: Array = self.coef_ @ x.T
+        ratio = getattr(self, "ratio_", None)
+        if ratio is not None:
+            rows = self.multiplied_
+            t = np.arange(h, dtype=np.float64) / self.scale_
+            level = self.level_[rows, :1] + self.level_[rows, 1:] * t[None, :]
+            swing = ratio._predict(h)[rows]
+            out[rows] = np.maximum(level, 0.0) * (1.0 + swing)
+        return out
 
 
 @MODELS.register("drift")

@@ -107,6 +107,22 @@ class Metric(Strict):
     labels: dict[str, str] = Field(
         default_factory=dict, description="Labels for alert rules and dashboards."
     )
+    bounds: tuple[Finite | None, Finite | None] | None = Field(
+        None,
+        description="The range the metric can take, [lower, upper] (null for none); forecasts "
+        "and their intervals are clipped to it. Default: [0, 100] for unit %, else >= 0 "
+        "unless allow_negative.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered_bounds(self) -> Metric:
+        if self.bounds is not None:
+            lo, hi = self.bounds
+            if lo is not None and hi is not None and lo >= hi:
+                raise ValueError(
+                    f"bounds must be [lower, upper] with lower < upper, got [{lo}, {hi}]"
+                )
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -160,6 +176,11 @@ class Threshold(Strict):
     labels: dict[str, str] = Field(default_factory=dict, description="Extra alert labels.")
     runway: RunwayRule | None = Field(
         None, description="Also alert when a linear trend will cross the highest level soon."
+    )
+    advice: str | None = Field(
+        None,
+        description="What to do when the forecast passes a level, for `forecast --plan` "
+        "(default from the metric's name: increase CPU capacity, add storage ...).",
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,191 @@
+"""``theta``: the Theta method — simple exponential smoothing plus half the least-squares
+trend (Assimakopoulos & Nikolopoulos, 2000, in the form of Hyndman & Billah, 2003), on the
+seasonally adjusted series.
+
+1. Seasonal adjustment (classical decomposition at the shortest season ``m``, when the
+   series has two seasons of it): the ratio of the series to its centred moving average,
+   averaged per phase and normalised, for positive series (multiplicative); the
+   difference, otherwise (additive).
+2. Simple exponential smoothing of the adjusted series, ``alpha`` chosen per series from a
+   grid by in-sample one-step squared error; the smoothing runs as a first-order linear
+   filter (SciPy ``lfilter``), one call per grid value for all series at once.
+3. Forecast: ``level + b / 2 · (j - 1 + 1 / alpha)`` at lead ``j``, ``b`` the least-squares
+   slope of the adjusted series, then the seasonal pattern put back.
+
+Backtests read every origin off one smoothing pass: the level, the squared error and the
+slope sums up to each origin. The seasonal pattern of every backtest origin is taken from
+the history before the earliest one, so no backtest sees the data it is scored on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.signal import lfilter
+
+from capplan.forecast._panel import Array, BoolArray, ffill, first_valid, seasonal_fill
+from capplan.forecast.base import MODELS, Forecaster
+
+__all__ = ["Theta"]
+
+_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 0.99)
+
+
+@MODELS.register("theta")
+class Theta(Forecaster):
+    """The Theta method on the seasonally adjusted series (see the module docstring).
+    ``alphas``: the smoothing grid; ``seasonal``: adjust for the shortest season."""
+
+    name = "theta"
+    long_range = True
+    supported_: BoolArray
+
+    def __init__(self, alphas: tuple[float, ...] = _ALPHAS, seasonal: bool = True) -> None:
+        self.alphas = alphas
+        self.seasonal = seasonal
+
+    def _period(self) -> int:
+        periods = self.seasons_.periods
+        return periods[0] if self.seasonal and periods else 1
+
+    def _fit(self, y: Array) -> None:
+        self._state = self._run(y, y, [])[-1]
+
+    def _fit_backtest(self, y: Array, h: int, origins: Sequence[int]) -> Array:
+        self._fit(y)
+        out = np.full((y.shape[0], len(origins), h), np.nan)
+        ok = [o for o in origins if 2 <= o < y.shape[1]]
+        if ok:
+            before = y[:, : min(ok)]
+            states = self._run(y, before, ok)
+            for w, o in enumerate(origins):
+                if o in ok:
+                    out[:, w] = _forecast(states[ok.index(o)], h)
+        return out
+
+    def _run(self, y: Array, season_from: Array, origins: list[int]) -> list[_ThetaState]:
+        """Smooth ``y`` once; the state at each origin and at the end. The seasonal pattern
+        is estimated on ``season_from`` (a leading part of ``y``)."""
+        n, t_all = y.shape
+        m = self._period()
+        filled = seasonal_fill(y, m) if m > 1 else ffill(y)
+        start = first_valid(filled)
+        pattern, mult = _pattern(season_from, m)
+        phase = np.arange(t_all) % m if m > 1 else np.zeros(t_all, dtype=np.intp)
+        adj = filled.copy()
+        if m > 1:
+            adj = np.where(mult[:, None], filled / pattern[:, phase], filled - pattern[:, phase])
+        first = adj[np.arange(n), np.minimum(start, t_all - 1)]
+        adj = np.where(np.isnan(adj), first[:, None], adj)  # left padding: zero error
+        # slope sums by time: sum 1, t, t^2, y, t*y over the observed points
+        t = np.arange(t_all, dtype=np.float64)
+        live = np.arange(t_all)[None, :] >= start[:, None]
+        sums = [np.cumsum(live * v, axis=1) for v in (1.0, t, t * t)]
+        sums += [np.cumsum(np.where(live, adj, 0.0), axis=1)]
+        sums += [np.cumsum(np.where(live, adj * t, 0.0), axis=1)]
+        alphas = np.asarray(self.alphas, dtype=np.float64)
+        levels = np.empty((alphas.size, n, t_all))
+        sse = np.empty((alphas.size, n, t_all))
+        for g, a in enumerate(alphas):
+            init = (1.0 - a) * adj[:, :1]
+            lev = lfilter([a], [1.0, a - 1.0], adj, axis=1, zi=init)[0]
+            err = np.empty_like(adj)
+            err[:, 0] = 0.0
+            err[:, 1:] = adj[:, 1:] - lev[:, :-1]
+            levels[g], sse[g] = lev, np.cumsum(err * err, axis=1)
+        self.supported_ = (t_all - start >= 3) & ~self.empty_
+        states = []
+        for o in [*origins, t_all]:
+            idx = o - 1
+            best = np.argmin(sse[:, :, idx], axis=0)
+            cnt, st, stt, sy, sty = (s[:, idx] for s in sums)
+            den = cnt * stt - st * st
+            slope = np.zeros(n)
+            np.divide(cnt * sty - st * sy, den, out=slope, where=den > 0)
+            level = levels[best, np.arange(n), idx]
+            alpha = alphas[best]
+            ok = (o - start >= 3) & ~self.empty_
+            level = np.where(ok, level, np.nan)
+            states.append(_ThetaState(level, slope, alpha, pattern, mult, m, o))
+        return states
+
+    def _predict(self, h: int) -> Array:
+        return _forecast(self._state, h)
+
+
+class _ThetaState:
+    """Level, slope, smoothing and seasonal pattern of a block of series at one time."""
+
+    def __init__(
+        self,
+        level: Array,
+        slope: Array,
+        alpha: Array,
+        pattern: Array,
+        mult: BoolArray,
+        m: int,
+        t0: int,
+    ) -> None:
+        self.level, self.slope, self.alpha = level, slope, alpha
+        self.pattern, self.mult, self.m, self.t0 = pattern, mult, m, t0
+
+
+def _forecast(state: _ThetaState, h: int) -> Array:
+    j = np.arange(1, h + 1, dtype=np.float64)
+    drift = 0.5 * state.slope[:, None] * (j[None, :] - 1.0 + 1.0 / state.alpha[:, None])
+    out: Array = state.level[:, None] + drift
+    if state.m > 1:
+        season = state.pattern[:, (state.t0 + np.arange(h)) % state.m]
+        out = np.where(state.mult[:, None], out * season, out + season)
+    return out
+
+
+def _pattern(y: Array, m: int) -> tuple[Array, BoolArray]:
+    """Classical decomposition: per series the seasonal pattern by phase ``t % m`` (ratios
+    for positive series, flagged in the second array; differences otherwise). Series
+    without two seasons get a neutral pattern."""
+    n, t = y.shape
+    mult = np.zeros(n, dtype=bool)
+    if m <= 1:
+        return np.zeros((n, 1)), mult
+    filled = seasonal_fill(y, m)
+    start = first_valid(filled)
+    with np.errstate(invalid="ignore"):
+        mult = np.asarray(((filled > 0) | np.isnan(filled)).all(axis=1), dtype=np.bool_)
+    # centred moving average of length m (2 x m for an even m)
+    ok = ~np.isnan(filled)
+    z = np.where(ok, filled, 0.0)
+    c = np.concatenate([np.zeros((n, 1)), np.cumsum(z, axis=1)], axis=1)
+    k = np.concatenate([np.zeros((n, 1)), np.cumsum(ok, axis=1)], axis=1)
+    half = m // 2
+    trend = np.full((n, t), np.nan)
+    if t > m:
+        width = t - m + 1
+        mean = (c[:, m:] - c[:, :width]) / np.maximum(k[:, m:] - k[:, :width], 1)
+        full = (k[:, m:] - k[:, :width]) == m
+        mean = np.where(full, mean, np.nan)
+        if m % 2 == 0:
+            mean = 0.5 * (mean[:, 1:] + mean[:, :-1])
+            trend[:, half : half + mean.shape[1]] = mean
+        else:
+            trend[:, half : half + width] = mean
+    with np.errstate(invalid="ignore", divide="ignore"):
+        detr = np.where(mult[:, None], filled / trend, filled - trend)
+    cycles = -(-t // m)
+    blocks = np.full((n, cycles * m), np.nan)
+    blocks[:, :t] = detr
+    blocks = blocks.reshape(n, cycles, m)  # column index = cycle * m + phase
+    good = ~np.isnan(blocks)
+    tot = np.where(good, blocks, 0.0).sum(axis=1)
+    cnt = good.sum(axis=1)
+    pattern = np.full((n, m), np.nan)
+    np.divide(tot, cnt, out=pattern, where=cnt > 0)
+    enough = (t - start >= 2 * m) & ~np.isnan(pattern).any(axis=1)
+    mean = np.nanmean(np.where(enough[:, None], pattern, 1.0), axis=1)
+    pattern = np.where(
+        mult[:, None], pattern / np.where(mean == 0, 1.0, mean)[:, None], pattern - mean[:, None]
+    )
+    neutral = np.where(mult, 1.0, 0.0)
+    pattern = np.where(enough[:, None], pattern, neutral[:, None])
+    return pattern, mult
