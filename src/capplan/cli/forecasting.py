@@ -26,10 +26,10 @@ from capplan.forecasting import (
     run_backtest,
     run_forecast,
 )
-from capplan.formatting import fmt_number
+from capplan.formatting import fmt_age, fmt_number
 from capplan.plan import load_plan
 from capplan.plan.durations import duration_seconds
-from capplan.policy.freshness import parse_instant, wall_clock
+from capplan.policy.freshness import default_max_age, parse_instant, wall_clock
 from capplan.report.formats import csv_text
 from capplan.report.plots import MAX_PLOTTED_SERIES, SeriesPlot, forecast_html
 
@@ -37,9 +37,14 @@ INPUT_HELP = "CSV, Parquet or Prometheus text files (or use --store)."
 
 
 def load_history(
-    files: list[Path] | None, store: Path | None, glob: str | None, since: str | None
+    files: list[Path] | None,
+    store: Path | None,
+    glob: str | None,
+    since: str | None,
+    now: np.datetime64 | None = None,
 ) -> MetricFrame:
-    """Points from files, or from the store, limited to ``glob`` and the last ``since``."""
+    """Points from files, or from the store, limited to ``glob`` and to the ``since`` before
+    ``now`` (default: the current time)."""
     if files and store is not None:
         raise UsageError("give metric files or --store, not both")
     if files:
@@ -56,8 +61,16 @@ def load_history(
             seconds = duration_seconds(since)
         except ValueError as exc:
             raise UsageError(f"--since: {exc}") from None
-        cutoff = frame.timestamps.max() - np.timedelta64(int(seconds), "s")
+        end = wall_clock() if now is None else now
+        cutoff = end - np.timedelta64(int(seconds), "s")
+        newest = frame.timestamps.max()
         frame = frame.take(frame.timestamps >= cutoff)
+        if frame.values.size == 0:
+            stamp = np.datetime_as_string(newest.astype("datetime64[s]"), unit="m")
+            raise UsageError(
+                f"no samples in the last {since} before {np.datetime_as_string(end, unit='m')}: "
+                f"the newest is from {stamp}; give --now to look at an old export as of then"
+            )
     if glob and frame.values.size == 0:
         raise UsageError(f"no series matches --series '{glob}'")
     return frame
@@ -88,12 +101,22 @@ def short_label(label: str) -> str:
 def _age(seconds: int | None) -> str:
     if seconds is None:
         return ""
-    if seconds < 0:
-        return "in the future"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
+    return "in the future" if seconds < 0 else f"{fmt_age(seconds)} ago"
+
+
+def stale_warning(run: ForecastRun) -> str | None:
+    """A warning naming the series whose last sample is older than three steps: their
+    forecast starts back then, not now."""
+    limit = default_max_age(run.panel.step_seconds)
+    old = [r for r in run.last_samples() if (r["age_seconds"] or 0) > limit]
+    if not old:
+        return None
+    names = ", ".join(f"{r['series']} ({fmt_age(r['age_seconds'])})" for r in old[:5])
+    more = f" and {len(old) - 5} more" if len(old) > 5 else ""
+    return (
+        f"the last sample of {names}{more} is older than {fmt_age(limit)}: "
+        "their forecast starts at that sample, not now"
+    )
 
 
 def _summary(run: ForecastRun) -> RenderableType:
@@ -246,7 +269,10 @@ def forecast_command(
         "forecasts and intervals are clipped to it. Default: from the plan's metric units.",
     ),
     now: str | None = typer.Option(
-        None, "--now", help="Count the age of the last samples to this time (default: now)."
+        None,
+        "--now",
+        help="Forecast as of this time (default: now): --since counts back from it and the "
+        "age of each series' last sample is counted to it.",
     ),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
@@ -278,14 +304,15 @@ def forecast_command(
     if thr is None and capacity is not None:
         raise UsageError("--capacity needs --threshold, e.g. --threshold 90% --capacity 500")
     plan = load_plan(plan_file) if plan_file is not None else None
+    instant = parse_instant(now) if now is not None else wall_clock()
     if prometheus is not None:
         if plan is None:
             raise UsageError("--prometheus needs --plan (whose metrics name the queries)")
-        frame = pull_plan_metrics(
-            plan, make_client(prometheus, bearer_token=bearer_token), since or "30d", step
-        )
+        client = make_client(prometheus, bearer_token=bearer_token)
+        at = float(instant.astype("datetime64[s]").astype(np.int64))
+        frame = pull_plan_metrics(plan, client, since or "30d", step, now=at)
     else:
-        frame = load_history(files, store, glob, since)
+        frame = load_history(files, store, glob, since, instant)
     run = run_forecast(
         frame,
         horizon,
@@ -296,9 +323,10 @@ def forecast_command(
         threshold=thr,
         bounds=parse_bounds(bounds) if bounds is not None else None,
         plans=[plan] if plan is not None else [],
-        now=parse_instant(now) if now is not None else wall_clock(),
+        now=instant,
     )
-    for warning in run.result.warnings:
+    stale = stale_warning(run)
+    for warning in [*run.result.warnings, *([stale] if stale else [])]:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
     if fmt == "json":
         emit(json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n", output)

@@ -134,7 +134,7 @@ class ARIMA(Forecaster):
             gram = gram + seg_t @ seg_x
             cross = cross + (seg_t @ seg_w[:, :, None])[:, :, 0]
             sq = sq + (seg_w[:, None, :] @ seg_w[:, :, None])[:, 0, 0]
-            cnt = cnt + ok[:, a:b].sum(axis=1)
+            cnt = cnt + okf[:, a:b].sum(axis=1)
             at[b] = (gram, cross, sq, cnt)
 
         def sums(end: int) -> tuple[Array, Array, Array, Array]:

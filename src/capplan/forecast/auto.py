@@ -41,7 +41,13 @@ import numpy as np
 from capplan.forecast._panel import Array, BoolArray, first_valid
 from capplan.forecast.arima import ARIMA
 from capplan.forecast.base import MODELS, Forecaster, make_model
-from capplan.forecast.combine import combine, weights, window_errors
+from capplan.forecast.combine import (
+    combine,
+    combine_windows,
+    top_weights,
+    use_sums,
+    window_errors,
+)
 from capplan.forecast.ets import ETS
 from capplan.forecast.naive import (
     MultiSeasonalNaive,
@@ -80,6 +86,7 @@ def default_pool(periods: Sequence[int]) -> list[Forecaster]:
             *pool,
             SeasonalTrend(window=big, periods=(m,), harmonics=min(8, m // 2)),
             *arima,
+            Theta(),
         ]
     return [
         *pool,
@@ -88,14 +95,17 @@ def default_pool(periods: Sequence[int]) -> list[Forecaster]:
         MultiSeasonalNaive(m, big, k=2),
         SeasonalTrend(window=3 * big, periods=(m, big)),
         *arima,
+        ARIMA(period=big),
+        Theta(),
     ]
 
 
 def long_pool(periods: Sequence[int]) -> list[Forecaster]:
     """Candidates added for lead times past the short horizon: with seasons, trend + profile
-    over all history (additive and multiplicative), a flat level + profile, Theta and damped
-    Holt-Winters; for every series, Theta without a season (damped Holt without one was
-    left out: no gain on the daily data, at a third of the time)."""
+    over all history (additive and multiplicative), a flat level + profile and Theta; for
+    every series, Theta without a season. Damped Holt-Winters (``ets``), with or without a
+    season, was left out: no gain on the daily data or the synthetic panels, for a quarter
+    of the time of a long-range forecast."""
     plain: list[Forecaster] = [Theta(seasonal=False)]
     if not periods:
         return plain
@@ -104,10 +114,18 @@ def long_pool(periods: Sequence[int]) -> list[Forecaster]:
         SeasonalTrend(),
         SeasonalTrend(seasonality="multiplicative"),
         SeasonalTrend(window=3 * big, trend=False),
-        Theta(),
-        ETS(),
         *plain,
     ]
+
+
+def _short_only(model: Forecaster) -> bool:
+    """Candidates weighed only up to the short horizon: the autoregressions (which fade to
+    the last season), the last season repeated and the line over one long season. Leaving
+    them out of the long backtests saves about a third of their time; no long-range choice
+    on the benchmark data picked them."""
+    if isinstance(model, ARIMA | SeasonalNaive):
+        return True
+    return isinstance(model, Drift) and model.window is not None
 
 
 def _uses_seasons(model: Forecaster) -> bool:
@@ -223,9 +241,20 @@ class Auto(Forecaster):
         count = len(pool) if long else self.short_
         cv: list[Array | None] = []
         usable = np.zeros((len(pool), n), dtype=bool)
+        ns = len(s_orig)
+        self._short_only = np.array([_short_only(c) for c in pool], dtype=bool)
         for c, cand in enumerate(pool[:count]):
             cand._adopt(self)
-            cv.append(cand._fit_backtest(y, h_all, [*s_orig, *l_orig]))
+            if c >= self.short_:  # long-range candidates are only weighed past H_s
+                part = cand._fit_backtest(y, h_all, l_orig)
+                cv.append(np.concatenate([np.full((n, ns, h_all), np.nan), part], axis=1))
+            elif long and self._short_only[c]:  # and these only up to it
+                part = cand._fit_backtest(y, hs, s_orig)
+                nan = np.full((n, ns + len(l_orig), h_all), np.nan)
+                nan[:, :ns, :hs] = part
+                cv.append(nan)
+            else:
+                cv.append(cand._fit_backtest(y, h_all, [*s_orig, *l_orig]))
             usable[c] = getattr(cand, "supported_", ~self.empty_)
         cv += [None] * (len(pool) - count)
         if self.seasons_.periods:  # seasonal candidates only for series with a season
@@ -233,7 +262,6 @@ class Auto(Forecaster):
             is_seasonal = np.asarray(significant, dtype=bool)
             seasonal = np.array([_uses_seasons(c) for c in pool], dtype=bool)
             usable &= ~seasonal[:, None] | is_seasonal[None, :]
-        ns = len(s_orig)
         short_cv = [f[:, :ns, :hs] for f in cv[: self.short_] if f is not None]
         short_w, short_lowo = self._short_weights(short_cv, actuals(y, s_orig, hs), usable)
         self.weights_ = short_w
@@ -249,13 +277,15 @@ class Auto(Forecaster):
         self, cv: list[Array], actual: Array, usable: BoolArray
     ) -> tuple[Array, Array]:
         """Weights ``(short buckets, C, n)`` of the short-range candidates, and the
-        leave-one-window-out combined forecasts."""
+        leave-one-window-out combined forecasts (every window's weights at once)."""
         k, c_all = self.short_, usable.shape[0]
-        n, n_win, hs = actual.shape
+        n, n_win, _ = actual.shape
         sched = self.schedule_
-        scored = []
-        for b, (first, last) in enumerate(sched.short_buckets()):
-            win_err = np.full((k, n, n_win), np.nan)
+        buckets = sched.short_buckets()
+        lowo = np.zeros((n_win, len(buckets), k, n))
+        full = np.zeros((len(buckets), c_all, n))
+        for b, (first, last) in enumerate(buckets):
+            win_err = np.zeros((k, n, n_win))
             win_cnt = np.zeros((k, n, n_win), dtype=np.intp)
             mine = sched.short_windows(b)
             for c in range(k):
@@ -263,45 +293,32 @@ class Auto(Forecaster):
                 win_err[c][:, mine], win_cnt[c][:, mine] = err, cnt
             in_set = np.zeros(n_win, dtype=bool)
             in_set[mine] = True
-            scored.append((win_err, win_cnt, in_set))
-
-        def bucket_weights(use: BoolArray) -> Array:
-            out = np.zeros((len(scored), c_all, n))
-            for b, (win_err, win_cnt, in_set) in enumerate(scored):
-                sel = use & in_set
-                if not sel.any():
-                    sel = in_set
-                elig = self._eligible(win_err, win_cnt, usable[:k], sel)
-                out[b, :k] = weights(win_err, win_cnt, elig, self.top_k, sel)
-            return out
-
-        every = np.ones(n_win, dtype=bool)
-        full = bucket_weights(every)
+            use = _leave_one_out(in_set)  # row 0: every window of the set; row 1 + w: not w
+            score, elig = self._eligible(win_err, win_cnt, usable[:k], use)
+            weights_all = top_weights(score, elig, self.top_k)
+            full[b, :k] = weights_all[0]
+            lowo[:, b] = weights_all[1:]
         anchors = sched.anchors(long=False)
-        lowo = np.empty((n, n_win, hs))
-        for w in range(n_win):
-            others = every.copy()
-            if n_win > 1:
-                others[w] = False
-            ww = bucket_weights(others)[:, :k]
-            lowo[:, w] = combine([f[:, w] for f in cv], ww, anchors)
-        return full, lowo
+        combined: Array = combine_windows(cv, lowo, anchors)
+        return full, combined
 
     def _eligible(
         self, win_err: Array, win_cnt: np.ndarray, usable: BoolArray, use: BoolArray
-    ) -> BoolArray:
-        """Usable candidates that beat naive (index 0) clearly and consistently; naive
-        alone where none does."""
-        err, cnt = win_err[:, :, use], win_cnt[:, :, use]
+    ) -> tuple[Array, BoolArray]:
+        """Scores ``(M, C, n)`` on each row of windows ``use (M, W)``, and which candidates
+        are usable and beat naive (index 0) clearly and consistently there (naive alone
+        where none does)."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            score = err.sum(axis=2) / cnt.sum(axis=2)
-            per_win = err / cnt
+            score = use_sums(win_err, use) / use_sums(win_cnt.astype(np.float64), use)
+            per_win = win_err / win_cnt
             valid = ~np.isnan(per_win) & ~np.isnan(per_win[0:1])
-            share = ((per_win < per_win[0:1]) & valid).sum(axis=2) / valid.sum(axis=2)
-        better = score <= (1.0 - float(self.margin)) * score[0:1]
-        out: BoolArray = usable & better & (share >= float(self.min_wins)) & ~np.isnan(score)
-        out[0] = ~out[1:].any(axis=0)
-        return out
+            wins = (per_win < per_win[0:1]) & valid
+            share = use_sums(wins.astype(np.float64), use) / use_sums(valid.astype(np.float64), use)
+        better = score <= (1.0 - float(self.margin)) * score[:, 0:1]
+        out: BoolArray = usable[None] & better & (share >= float(self.min_wins))
+        out &= ~np.isnan(score)
+        out[:, 0] = ~out[:, 1:].any(axis=1)
+        return score, out
 
     def _long_weights(
         self, y: Array, cv: list[Array | None], usable: BoolArray, short_w: Array
@@ -315,42 +332,35 @@ class Auto(Forecaster):
         actual = actuals(y, l_orig, hl)
         sound = np.array([c.long_range for c in self.pool_], dtype=bool)
         n_win = len(l_orig)
-        scored = []
-        for first, last in sched.buckets():
-            win_err = np.zeros((len(cv), n, n_win))
-            win_cnt = np.zeros((len(cv), n, n_win), dtype=np.intp)
+        c_all = len(cv)
+        use = _leave_one_out(np.ones(n_win, dtype=bool))
+        buckets = sched.buckets()
+        lowo = np.zeros((n_win, len(short_w) + len(buckets), c_all, n))
+        lowo[:, : len(short_w)] = short_w[None]
+        every = [*short_w]
+        flat = self._flat()
+        for b, (first, last) in enumerate(buckets):
+            win_err = np.zeros((c_all, n, n_win))
+            win_cnt = np.zeros((c_all, n, n_win), dtype=np.intp)
             for c, f in enumerate(cv):
                 if f is not None:
                     win_err[c], win_cnt[c] = window_errors(f, actual, slice(first - 1, last))
-            scored.append((win_err, win_cnt))
-        flat = self._flat()
-
-        def bucket_weights(use: BoolArray) -> Array:
-            out = [*short_w]
-            for b, (win_err, win_cnt) in enumerate(scored):
-                elig = usable.copy()
-                top = self.top_k
-                if b == len(scored) - 1:
-                    elig &= sound[:, None]
-                    top = min(top, TOP_K_LONG)
-                out.append(weights(win_err, win_cnt, elig, top, use, fallback=flat))
-            return np.stack(out)
-
-        every = np.ones(n_win, dtype=bool)
-        self.weights_ = bucket_weights(every)
+            elig = usable & ~self._short_only[:, None]
+            top = self.top_k
+            if b == len(buckets) - 1:
+                elig &= sound[:, None]
+                top = min(top, TOP_K_LONG)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                score = use_sums(win_err, use) / use_sums(win_cnt.astype(np.float64), use)
+            found = top_weights(score, np.broadcast_to(elig, score.shape), top, flat)
+            every.append(found[0])
+            lowo[:, len(short_w) + b] = found[1:]
+        self.weights_ = np.stack(every)
         self.anchors_ = sched.anchors()
         self._long_done = True
         self.model_long_ = _describe(self.weights_[-1], [c.label for c in self.pool_])
-        lowo = np.empty((n, n_win, hl))
-        for w in range(n_win):
-            others = every.copy()
-            if n_win > 1:
-                others[w] = False
-            ww = bucket_weights(others)
-            lowo[:, w] = combine(
-                [f[:, w] if f is not None else None for f in cv], ww, self.anchors_
-            )
-        return lowo
+        combined: Array = combine_windows(cv, lowo, self.anchors_)
+        return combined
 
     def _flat(self) -> int:
         """Index of the flat level candidate: a level + profile, else simple exponential
@@ -422,6 +432,15 @@ class Auto(Forecaster):
             s if s == lng else f"{s}; then {lng}"
             for s, lng in zip(self.model_, self.model_long_, strict=True)
         ]
+
+
+def _leave_one_out(in_set: BoolArray) -> BoolArray:
+    """Rows of windows: all of the set, then the set without each window in turn (the whole
+    set again where leaving one out would leave none)."""
+    n_win = in_set.size
+    drop = ~np.eye(n_win, dtype=bool) & in_set[None, :]
+    drop[~drop.any(axis=1)] = in_set
+    return np.concatenate([in_set[None, :], drop])
 
 
 def _describe(w: Array, labels: list[str]) -> list[str]:

@@ -160,7 +160,7 @@ class Forecaster(ABC):
         if self.nonneg_.all():
             np.maximum(f, 0.0, out=f)
         elif self.nonneg_.any():
-            f[self.nonneg_] = np.maximum(f[self.nonneg_], 0.0)
+            np.maximum(f, 0.0, out=f, where=self.nonneg_[:, None])
         if self.empty_.any():
             f[self.empty_] = np.nan
         return f

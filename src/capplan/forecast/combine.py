@@ -19,7 +19,15 @@ import numpy.typing as npt
 
 from capplan.forecast._panel import Array, BoolArray
 
-__all__ = ["combine", "mean_error", "weights", "window_errors"]
+__all__ = [
+    "combine",
+    "combine_windows",
+    "mean_error",
+    "top_weights",
+    "use_sums",
+    "weights",
+    "window_errors",
+]
 
 
 def window_errors(
@@ -77,6 +85,74 @@ def weights(
     return out
 
 
+def use_sums(values: Array, use: BoolArray) -> Array:
+    """``(M, C, n)`` sums of ``values (C, n, W)`` over the windows of each of the ``M``
+    rows of ``use (M, W)`` (NaN counts as 0)."""
+    out: Array = np.tensordot(np.nan_to_num(values), use.astype(np.float64), axes=([2], [1]))
+    return out.transpose(2, 0, 1)
+
+
+def top_weights(score: Array, eligible: BoolArray, top_k: int, fallback: int = 0) -> Array:
+    """Weights ``(M, C, n)`` from scores ``(M, C, n)``: the ``top_k`` eligible candidates
+    by score, ``1 / score²`` normalised (see :func:`weights`)."""
+    ok = eligible & ~np.isnan(score)
+    ranked = np.where(ok, score, np.inf)
+    k = max(1, min(int(top_k), score.shape[1]))
+    order = np.argsort(ranked, axis=1, kind="stable")[:, :k]
+    best = np.take_along_axis(ranked, order, axis=1)
+    lowest = best[:, :1]
+    perfect = lowest == 0
+    scale = np.where(perfect | ~np.isfinite(lowest), 1.0, lowest)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        rel = best / scale
+        inv = np.where(np.isfinite(best), 1.0 / (rel * rel), 0.0)
+    inv = np.where(perfect, (best == 0).astype(np.float64), inv)
+    out = np.zeros(score.shape)
+    np.put_along_axis(out, order, inv, axis=1)
+    total = out.sum(axis=1, keepdims=True)
+    none = total[:, 0] == 0
+    np.divide(out, total, out=out, where=total > 0)
+    fall = out[:, fallback]
+    fall[none] = 1.0
+    return out
+
+
+def combine_windows(
+    forecasts: Sequence[Array | None], bucket_weights: Array, anchors: Sequence[float] | Array
+) -> Array:
+    """Backtest forecasts combined window by window: ``forecasts[c]`` is candidate ``c``'s
+    ``(n, W, H)`` backtest (``None`` when it has no weight), ``bucket_weights (W, K, C, n)``
+    the weights for each window; the result is ``(n, W, H)``, as :func:`combine` of each."""
+    first = next(f for f in forecasts if f is not None)
+    n, n_win, h = first.shape
+    k0, frac = lead_blend(anchors, h)
+    used = sorted({int(k) for k in k0} | {int(k) + 1 for k in k0[frac > 0]})
+    parts: dict[int, Array] = {}
+    for k in used:
+        num = np.zeros((n, n_win, h))
+        den = np.zeros((n, n_win, h))
+        for c, f in enumerate(forecasts):
+            w = bucket_weights[:, k, c].T[:, :, None]  # (n, W, 1)
+            if f is None or not w.any():
+                continue
+            ok = ~np.isnan(f)
+            num += np.where(ok, f, 0.0) * w
+            den += ok * w
+        part = np.full((n, n_win, h), np.nan)
+        np.divide(num, den, out=part, where=den > 0)
+        parts[k] = part
+    out = np.empty((n, n_win, h))
+    for k in np.unique(k0):
+        cols = np.flatnonzero(k0 == k)
+        base = parts[int(k)][:, :, cols]
+        share = frac[cols]
+        if (share > 0).any():
+            nxt = parts[int(k) + 1][:, :, cols]
+            base = np.where(np.isnan(nxt), base, (1 - share) * base + share * nxt)
+        out[:, :, cols] = base
+    return out
+
+
 def lead_blend(anchors: Sequence[float] | Array, h: int) -> tuple[npt.NDArray[np.intp], Array]:
     """For leads ``1..h``: the index of the anchor at or before each lead and the share of
     the next anchor's weights (linear in log lead)."""
@@ -100,17 +176,24 @@ def combine(
     n, h = first.shape
     k0, frac = lead_blend(anchors, h)
     used = sorted({int(k) for k in k0} | {int(k) + 1 for k in k0[frac > 0]})
+    gaps = {c: bool(np.isnan(f).any()) for c, f in enumerate(forecasts) if f is not None}
     parts: dict[int, Array] = {}
     for k in used:
         num = np.zeros((n, h))
         den = np.zeros((n, h))
+        flat = np.zeros((n, 1))  # weight of the candidates without a gap, for every step
         for c, f in enumerate(forecasts):
             w = bucket_weights[k, c]
             if f is None or not w.any():
                 continue
-            ok = ~np.isnan(f)
-            num += np.where(ok, f, 0.0) * w[:, None]
-            den += ok * w[:, None]
+            if gaps[c]:
+                ok = ~np.isnan(f)
+                num += np.where(ok, f, 0.0) * w[:, None]
+                den += ok * w[:, None]
+            else:
+                num += f * w[:, None]
+                flat[:, 0] += w
+        den += flat
         part = np.full((n, h), np.nan)
         np.divide(num, den, out=part, where=den > 0)
         parts[k] = part

@@ -12,6 +12,7 @@ series has two full seasons of it inside the window.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -205,6 +206,65 @@ class SeasonalTrend(Forecaster):
                 self.coef_[np.ix_(rows, cols)] = yw[rows, s:] @ pinv.T
             wanted = all(2 * m <= span for m in self._periods())
             self.supported_[rows] = wanted and span >= 2
+
+    def _fit_backtest(self, y: Array, h: int, origins: Sequence[int]) -> Array:
+        """One pass for every origin: the cross-products of the design with the series are
+        summed once, stretch by stretch between origins, and each origin's fit is a small
+        solve of its normal equations (the same least squares as a refit, on the panel's own
+        time axis). The multiplicative form refits per origin."""
+        if self.seasonality == "multiplicative":
+            return super()._fit_backtest(y, h, origins)
+        self._fit(y)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+            out = self._backtest_pass(y, h, list(origins))
+        return out
+
+    def _backtest_pass(self, y: Array, h: int, origins: list[int]) -> Array:
+        n, t_all = y.shape
+        out = np.full((n, len(origins), h), np.nan)
+        wanted = self._periods()
+        filled = seasonal_fill(y, wanted[0]) if wanted else ffill(y)
+        start = first_valid(filled)
+        yz = np.nan_to_num(filled)
+        spans: dict[int, tuple[int, tuple[int, ...]]] = {}
+        for o in origins:
+            if 2 <= o < t_all:
+                length = o if self.window is None else max(2, min(int(self.window), o))
+                spans[o] = (length, tuple(m for m in wanted if 2 * m <= length))
+        for used in sorted({u for _, u in spans.values()}):
+            harm = tuple(_harmonics(used, self.harmonics))
+            t = np.arange(t_all + h, dtype=np.float64)
+            x, owner = fourier_design(t, used, harm, bool(self.trend), float(t_all))
+            owner_arr = np.asarray(owner)
+            mine = [o for o, (_, u) in spans.items() if u == used]
+            marks = sorted({0, *mine, *(o - spans[o][0] for o in mine)})
+            sums = {0: np.zeros((n, x.shape[1]))}
+            for a, b in itertools.pairwise(marks):
+                sums[b] = sums[a] + yz[:, a:b] @ x[a:b]
+            for o in mine:
+                lo = o - spans[o][0]
+                cross = sums[o] - sums[lo]
+                first = np.maximum(start, lo)
+                w = origins.index(o)
+                for s in np.unique(first[first < o]):
+                    rows = np.flatnonzero(first == s)
+                    span = o - int(s)
+                    keep = np.ones(x.shape[1], dtype=bool)
+                    for m in used:
+                        if 2 * m > span:
+                            keep &= owner_arr != m
+                    if span < 3 and self.trend:
+                        keep[1] = False
+                    xs = x[int(s) : o][:, keep]
+                    coef = cross[np.ix_(rows, np.flatnonzero(keep))] @ np.linalg.pinv(
+                        xs.T @ xs, hermitian=True
+                    )
+                    out[rows, w] = coef @ x[o : o + h][:, keep].T
+        for w, o in enumerate(origins):  # as predict() finishes a forecast
+            if o in spans:
+                rows = self.nonneg_ & ~np.isnan(out[:, w, 0])
+                out[rows, w] = np.maximum(out[rows, w], 0.0)
+        return out
 
     def in_sample(self) -> Array:
         """The additive fit over the fitting window, ``(n, window)``."""

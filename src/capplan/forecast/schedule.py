@@ -124,10 +124,17 @@ def backtest_schedule(
     longest = max(periods) if periods else 1
     hs = int(short_h) if short_h else short_horizon(seasons, step_seconds)
     offset = t_all - span
-    per_bucket = [
-        [offset + o for o in _short_origins(span, last, windows, short_step, longest)]
-        for _, last in Schedule(hs, []).short_buckets()
-    ]
+    per_bucket: list[list[int]] = []
+    step = short_step
+    for _, last in Schedule(hs, []).short_buckets():
+        origins = _short_origins(span, last, windows, step, longest)
+        if per_bucket and step is None and len(origins) > 1:
+            # windows moved closer for a short history: on the first bucket's origins
+            gap = origins[1] - origins[0]
+            first = per_bucket[0][1] - per_bucket[0][0] if len(per_bucket[0]) > 1 else gap
+            if gap < last and gap >= first:
+                origins = _short_origins(span, last, windows, gap // first * first, longest)
+        per_bucket.append([offset + o for o in origins])
     short = sorted({o for origins in per_bucket for o in origins})
     sets = tuple(tuple(short.index(o) for o in origins) for origins in per_bucket)
     min_train = max(2 * longest, 4 * hs)

@@ -32,14 +32,14 @@ _CHUNK = 1024
 
 def default_seasons(step_seconds: int) -> tuple[int, ...]:
     """Candidate periods in steps: daily and weekly below a day (1h → (24, 168), 5m →
-    (288, 2016), 15m → (96, 672)), weekly for daily data (7,), yearly for weekly (52,),
-    yearly for monthly (12,). Only exact divisors are used; otherwise ``()``."""
+    (288, 2016), 15m → (96, 672)), weekly and yearly for daily data (7, 365), yearly for
+    weekly (52,), yearly for monthly (12,). Only exact divisors are used; otherwise ``()``."""
     if step_seconds <= 0:
         raise ForecastError(f"step_seconds must be > 0, got {step_seconds}")
     if step_seconds < DAY:
         return tuple(span // step_seconds for span in (DAY, WEEK) if span % step_seconds == 0)
     if step_seconds == DAY:
-        return (7,)
+        return (7, 365)
     if step_seconds == WEEK:
         return (52,)
     if 28 * DAY <= step_seconds <= 31 * DAY:

@@ -29,7 +29,7 @@ from capplan.forecast.base import MODELS, Forecaster
 
 __all__ = ["Theta"]
 
-_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 0.99)
+_ALPHAS = (0.05, 0.2, 0.5, 0.9)
 
 
 @MODELS.register("theta")
@@ -53,61 +53,66 @@ class Theta(Forecaster):
         self._state = self._run(y, y, [])[-1]
 
     def _fit_backtest(self, y: Array, h: int, origins: Sequence[int]) -> Array:
-        self._fit(y)
         out = np.full((y.shape[0], len(origins), h), np.nan)
-        ok = [o for o in origins if 2 <= o < y.shape[1]]
-        if ok:
-            before = y[:, : min(ok)]
-            states = self._run(y, before, ok)
-            for w, o in enumerate(origins):
-                if o in ok:
-                    out[:, w] = _forecast(states[ok.index(o)], h)
+        ok = sorted({o for o in origins if 2 <= o < y.shape[1]})
+        if self._period() == 1 or not ok:  # no seasonal pattern: one pass for everything
+            states = self._run(y, y, ok)
+        else:  # the origins' pattern from the history before the earliest one
+            states = self._run(y, y[:, : ok[0]], ok)
+            states[-1] = self._run(y, y, [])[-1]
+        self._state = states[-1]
+        for w, o in enumerate(origins):
+            if o in ok:
+                out[:, w] = _forecast(states[ok.index(o)], h)
         return out
 
     def _run(self, y: Array, season_from: Array, origins: list[int]) -> list[_ThetaState]:
-        """Smooth ``y`` once; the state at each origin and at the end. The seasonal pattern
-        is estimated on ``season_from`` (a leading part of ``y``)."""
+        """Smooth ``y`` once; the state at each (sorted) origin and at the end. The
+        seasonal pattern is estimated on the columns of ``season_from`` (a leading part of
+        ``y``)."""
         n, t_all = y.shape
         m = self._period()
         filled = seasonal_fill(y, m) if m > 1 else ffill(y)
         start = first_valid(filled)
-        pattern, mult = _pattern(season_from, m)
-        phase = np.arange(t_all) % m if m > 1 else np.zeros(t_all, dtype=np.intp)
-        adj = filled.copy()
+        pattern, mult = _pattern(filled[:, : season_from.shape[1]], m)
+        adj = filled
         if m > 1:
+            phase = np.arange(t_all) % m
             adj = np.where(mult[:, None], filled / pattern[:, phase], filled - pattern[:, phase])
         first = adj[np.arange(n), np.minimum(start, t_all - 1)]
         adj = np.where(np.isnan(adj), first[:, None], adj)  # left padding: zero error
-        # slope sums by time: sum 1, t, t^2, y, t*y over the observed points
+        ends = [*origins, t_all]
+        cuts = np.array([0, *ends[:-1]], dtype=np.intp)
+        # slope sums up to each end: sum 1, t, t^2, y, t*y over the observed points
         t = np.arange(t_all, dtype=np.float64)
         live = np.arange(t_all)[None, :] >= start[:, None]
-        sums = [np.cumsum(live * v, axis=1) for v in (1.0, t, t * t)]
-        sums += [np.cumsum(np.where(live, adj, 0.0), axis=1)]
-        sums += [np.cumsum(np.where(live, adj * t, 0.0), axis=1)]
+        parts = [live * t**p for p in (0, 1, 2)] + [live * adj, live * adj * t]
+        sums = [np.cumsum(np.add.reduceat(v, cuts, axis=1), axis=1) for v in parts]
         alphas = np.asarray(self.alphas, dtype=np.float64)
-        levels = np.empty((alphas.size, n, t_all))
-        sse = np.empty((alphas.size, n, t_all))
+        k = len(ends)
+        levels = np.empty((alphas.size, n, k))
+        sse = np.empty((alphas.size, n, k))
+        last = np.array(ends) - 1
         for g, a in enumerate(alphas):
             init = (1.0 - a) * adj[:, :1]
             lev = lfilter([a], [1.0, a - 1.0], adj, axis=1, zi=init)[0]
-            err = np.empty_like(adj)
-            err[:, 0] = 0.0
-            err[:, 1:] = adj[:, 1:] - lev[:, :-1]
-            levels[g], sse[g] = lev, np.cumsum(err * err, axis=1)
+            err = np.zeros_like(adj)
+            np.subtract(adj[:, 1:], lev[:, :-1], out=err[:, 1:])
+            err *= err
+            sse[g] = np.cumsum(np.add.reduceat(err, cuts, axis=1), axis=1)
+            levels[g] = lev[:, last]
         self.supported_ = (t_all - start >= 3) & ~self.empty_
         states = []
-        for o in [*origins, t_all]:
-            idx = o - 1
-            best = np.argmin(sse[:, :, idx], axis=0)
-            cnt, st, stt, sy, sty = (s[:, idx] for s in sums)
+        for j, o in enumerate(ends):
+            best = np.argmin(sse[:, :, j], axis=0)
+            cnt, st, stt, sy, sty = (s[:, j] for s in sums)
             den = cnt * stt - st * st
             slope = np.zeros(n)
             np.divide(cnt * sty - st * sy, den, out=slope, where=den > 0)
-            level = levels[best, np.arange(n), idx]
-            alpha = alphas[best]
+            level = levels[best, np.arange(n), j]
             ok = (o - start >= 3) & ~self.empty_
             level = np.where(ok, level, np.nan)
-            states.append(_ThetaState(level, slope, alpha, pattern, mult, m, o))
+            states.append(_ThetaState(level, slope, alphas[best], pattern, mult, m, o))
         return states
 
     def _predict(self, h: int) -> Array:
@@ -141,15 +146,14 @@ def _forecast(state: _ThetaState, h: int) -> Array:
     return out
 
 
-def _pattern(y: Array, m: int) -> tuple[Array, BoolArray]:
-    """Classical decomposition: per series the seasonal pattern by phase ``t % m`` (ratios
-    for positive series, flagged in the second array; differences otherwise). Series
-    without two seasons get a neutral pattern."""
-    n, t = y.shape
+def _pattern(filled: Array, m: int) -> tuple[Array, BoolArray]:
+    """Classical decomposition of a gap-filled panel: per series the seasonal pattern by
+    phase ``t % m`` (ratios for positive series, flagged in the second array; differences
+    otherwise). Series without two seasons get a neutral pattern."""
+    n, t = filled.shape
     mult = np.zeros(n, dtype=bool)
     if m <= 1:
         return np.zeros((n, 1)), mult
-    filled = seasonal_fill(y, m)
     start = first_valid(filled)
     with np.errstate(invalid="ignore"):
         mult = np.asarray(((filled > 0) | np.isnan(filled)).all(axis=1), dtype=np.bool_)
@@ -170,8 +174,9 @@ def _pattern(y: Array, m: int) -> tuple[Array, BoolArray]:
             trend[:, half : half + mean.shape[1]] = mean
         else:
             trend[:, half : half + width] = mean
+    detr = filled - trend
     with np.errstate(invalid="ignore", divide="ignore"):
-        detr = np.where(mult[:, None], filled / trend, filled - trend)
+        detr[mult] = filled[mult] / trend[mult]
     cycles = -(-t // m)
     blocks = np.full((n, cycles * m), np.nan)
     blocks[:, :t] = detr
