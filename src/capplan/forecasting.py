@@ -338,12 +338,14 @@ def run_forecast(
     bounds: tuple[float | None, float | None] | None = None,
     plans: Sequence[Plan] = (),
     now: np.datetime64 | None = None,
+    with_plan_runways: bool = True,
 ) -> ForecastRun:
     """Forecast every series of ``frame`` ``horizon`` ahead (``14d`` or a number of steps).
 
     ``bounds`` (a ``(lower, upper)`` pair for every series) and the units and bounds of the
     ``plans``' metrics clip the forecasts and their bands (see :func:`plan_bounds`); with
-    plans, the runway to each of their threshold levels is computed too."""
+    plans, the runway to each of their threshold levels and the advice are computed too
+    (unless ``with_plan_runways`` is False)."""
     MODELS.get(model)  # unknown names fail here, listing the available ones
     panel = _panel(frame, step, agg)
     h = horizon_steps(horizon, panel.step_seconds)
@@ -368,7 +370,7 @@ def run_forecast(
         run.runways = _runways(
             run, list(range(panel.n_series)), threshold.value, threshold.direction
         )
-    for plan in plans:
+    for plan in plans if with_plan_runways else ():
         run.plan_runway += plan_runways(run, plan)
         run.advice += plan_advice(run, plan)
     return run

@@ -157,6 +157,11 @@ def test_backtest_reports_metrics_per_model_and_series() -> None:
         (["--horizon", "1d", "--levels", "80,150"], "--levels"),
         (["--horizon", "1d", "--step", "fast"], "fast"),
         (["--horizon", "1d", "--series", "nothing*"], "no series matches"),
+        (["--horizon", "1d", "--bounds", "100,0"], "--bounds: the lower bound must be below"),
+        (["--horizon", "1d", "--bounds", "0"], "--bounds must be LOWER,UPPER"),
+        (["--horizon", "1d", "--bounds", "zero,100"], "'zero' is not a number"),
+        (["--horizon", "1d", "--now", "tomorrow"], "--now: expected an ISO 8601 time"),
+        (["--horizon", "1d", "--since", "2d"], "no samples in the last 2d before"),
     ],
 )
 def test_bad_forecast_arguments_exit_2(rising: Path, args: list[str], expected: str) -> None:
@@ -172,3 +177,71 @@ def test_unparseable_data_names_file_and_row(tmp_path: Path) -> None:
     result = runner.invoke(app, ["forecast", str(bad), "--horizon", "1d"])
     assert result.exit_code == 2
     assert "bad.csv:3" in result.stderr
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "metrics"
+
+
+def test_plan_forecast_gives_trend_crossings_and_the_runbook_advice() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            str(EXAMPLES / "apm_history.csv"),
+            "--plan",
+            str(EXAMPLES / "apm_checks.yaml"),
+            "--horizon",
+            "90d",
+            "--now",
+            "2026-10-13T00:00:00Z",
+            "-f",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    cpu = next(
+        r for r in data["plan_runway"] if r["series"] == "avg_cpu_usage" and r["value"] == 80
+    )
+    assert cpu["p50"] < cpu["trend_p50"]  # daily peaks pass 80 weeks before the trend does
+    assert cpu["trend_max"] > 80
+    assert any(a.startswith("avg_cpu_usage predicted max") for a in data["advice"])
+    ages = {r["series"]: r["age_seconds"] for r in data["series"]}
+    assert ages["avg_cpu_usage"] == 3600  # the last sample is 2026-10-12 23:00
+    for row in data["forecast"]:  # the plan says %: no interval past 0-100
+        if row["series"] == "avg_cpu_usage":
+            assert 0 <= row["lo95"] <= row["hi95"] <= 100
+
+
+def test_bounds_option_and_a_stale_warning(rising: Path) -> None:
+    result = runner.invoke(
+        app, ["forecast", str(rising), "--horizon", "20d", "--bounds", ",50", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["forecast"]
+    assert max(r["hi95"] for r in rows) <= 50
+    assert "older than 3h 0m: their forecast starts at that sample, not now" in result.stderr
+    fresh = runner.invoke(
+        app,
+        ["forecast", str(rising), "--horizon", "1d", "--now", "2026-01-20T23:30:00Z"],
+    )
+    assert fresh.exit_code == 0, fresh.stderr
+    assert "older than" not in fresh.stderr
+    assert "(30m 0s ago)" in fresh.stdout
+
+
+def test_a_level_already_passed_is_reported_since_when(tmp_path: Path) -> None:
+    t = np.arange(24 * 10)
+    values = np.where(t < 24 * 10 - 5, 50.0, 96.0) + np.sin(t)
+    stamps = np.datetime64("2014-04-14T00:00:00") + t.astype("timedelta64[h]")
+    path = tmp_path / "cpu.csv"
+    rows = [f"{s}Z,{v:.3f}" for s, v in zip(stamps, values, strict=True)]
+    path.write_text("timestamp,cpu\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(
+        app, ["forecast", str(path), "--horizon", "1d", "--threshold", "80", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    (row,) = json.loads(result.stdout)["runway"]
+    assert row["crossed_since"] == "2014-04-23T19:00:00Z"
+    assert row["message"] == "above 80 since 2014-04-23 19:00 (for 5 h)"
+    assert "is already above 80 since" in json.loads(result.stdout)["recommendations"][0]

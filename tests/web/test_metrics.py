@@ -44,6 +44,10 @@ def test_capacity_metrics(client: TestClient) -> None:
         "avg_memory_usage",
         "requests_per_second",
     }
+    # svc.yaml says cpu and memory are in %: no quantile of theirs leaves 0-100
+    for lb, v in fc:
+        if lb["series"] != "requests_per_second":
+            assert 0 <= v <= 100, (lb, v)
     monthly = {lb["plan"]: v for lb, v in got["capplan_plan_monthly_cost"]}
     assert monthly["svc"] == 300
     total = {lb["plan"]: v for lb, v in got["capplan_plan_total_cost"]}

@@ -100,7 +100,8 @@ class ARIMA(Forecaster):
         columns the fits read are looked at."""
         if self.window is not None:
             first = min([int(o) for o in origins if 0 < o < y.shape[1]] + [y.shape[1]])
-            cut = max(0, first - max(2, int(self.window)))
+            lag, lags = self._design()
+            cut = max(0, first - max(2, int(self.window)) - lag - max(lags))
             if cut:
                 y = y[:, cut:]
                 origins = [int(o) - cut for o in origins]

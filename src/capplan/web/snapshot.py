@@ -237,7 +237,15 @@ def compute_snapshot(
             computed_at=now, frame=frame, series=listing, generation=generation, last_samples=lasts
         )
     try:
-        run = run_forecast(frame, horizon)
+        # the plans' metric units and bounds clip the forecasts (a % stays within 0-100);
+        # their runways are computed below, plan by plan
+        run = run_forecast(
+            frame,
+            horizon,
+            plans=list(plans.values()),
+            now=instant(now),
+            with_plan_runways=False,
+        )
     except CapplanError as exc:
         error = f"forecast failed: {exc}"
         return Snapshot(now, frame, None, (), listing, error, generation, last_samples=lasts)
