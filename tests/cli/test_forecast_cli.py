@@ -245,3 +245,30 @@ def test_a_level_already_passed_is_reported_since_when(tmp_path: Path) -> None:
     assert row["crossed_since"] == "2014-04-23T19:00:00Z"
     assert row["message"] == "above 80 since 2014-04-23 19:00 (for 5 h)"
     assert "is already above 80 since" in json.loads(result.stdout)["recommendations"][0]
+
+
+def test_the_runway_is_the_same_at_30_and_90_days(tmp_path: Path) -> None:
+    # six weeks of a trending hourly metric with daily and weekly cycles
+    t = np.arange(6 * 168)
+    rng = np.random.default_rng(5)
+    values = 40 + 0.02 * t + 8 * np.sin(2 * np.pi * t / 24) - 5 * (t % 168 >= 120)
+    values = values + rng.normal(0, 1.5, t.size)
+    stamps = np.datetime64("2026-09-01T00:00:00") + t.astype("timedelta64[h]")
+    path = tmp_path / "cpu.csv"
+    rows = [f"{s}Z,{v:.3f}" for s, v in zip(stamps, values, strict=True)]
+    path.write_text("timestamp,cpu\n" + "\n".join(rows) + "\n")
+    found = {}
+    for horizon in ("30d", "90d"):
+        result = runner.invoke(
+            app,
+            ["forecast", str(path), "--horizon", horizon, "--threshold", "70", "-f", "json"],
+        )
+        assert result.exit_code == 0, result.stderr
+        data = json.loads(result.stdout)
+        (row,) = data["runway"]
+        found[horizon] = (row, data["forecast"])
+    short, long = found["30d"], found["90d"]
+    assert short[0]["p50"] is not None
+    for key in ("p10", "p50", "p90"):
+        assert short[0][key] == long[0][key]
+    assert short[1] == long[1][: len(short[1])]

@@ -179,17 +179,18 @@ def _runway_table(run: ForecastRun) -> Table:
     assert thr is not None
     title = f"Runway to {thr.value:g}{thr.unit} ({thr.direction}), soonest first"
     table = Table(title=title, title_justify="left", header_style="bold")
-    for heading in ("series", "first crossing (p10 – p90)", "trend crosses", ""):
+    for heading in ("series", "first crossing, p50 (p10 – p90)", "trend crosses", ""):
         table.add_column(heading)
     rows = sorted(
         run.runway_rows(), key=lambda r: r["crossed_since"] or r["p10"] or r["p50"] or "9999"
     )
     for r in rows:
+        crossed = bool(r.get("crossed_since"))
         table.add_row(
             r["series"],
-            _when(r),
-            _when(r, "trend_") if run.smooth > 1 else "",
-            Text(r["message"], style=_urgency(r)),
+            _first(r),
+            _when(r, "trend_") if run.smooth > 1 and not crossed else "",
+            "" if crossed else Text(r["message"], style=_urgency(r)),
         )
     return table
 
