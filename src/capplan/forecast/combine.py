@@ -122,35 +122,58 @@ def combine_windows(
 ) -> Array:
     """Backtest forecasts combined window by window: ``forecasts[c]`` is candidate ``c``'s
     ``(n, W, H)`` backtest (``None`` when it has no weight), ``bucket_weights (W, K, C, n)``
-    the weights for each window; the result is ``(n, W, H)``, as :func:`combine` of each."""
+    the weights for each window; the result is ``(n, W, H)``, as :func:`combine` of each.
+    Each bucket's combination is computed only over the lead times it takes part in."""
     first = next(f for f in forecasts if f is not None)
     n, n_win, h = first.shape
     k0, frac = lead_blend(anchors, h)
-    used = sorted({int(k) for k in k0} | {int(k) + 1 for k in k0[frac > 0]})
-    parts: dict[int, Array] = {}
-    for k in used:
-        num = np.zeros((n, n_win, h))
-        den = np.zeros((n, n_win, h))
-        for c, f in enumerate(forecasts):
+    spans: dict[int, tuple[int, int]] = {}  # bucket -> the columns it takes part in
+    for k in (int(k) for k in np.unique(k0)):
+        cols = np.flatnonzero(k0 == k)
+        spans[k] = _widen(spans.get(k), cols)
+        mix = cols[frac[cols] > 0]
+        if mix.size:
+            spans[k + 1] = _widen(spans.get(k + 1), mix)
+    num = {k: np.zeros((n, n_win, b - a)) for k, (a, b) in spans.items()}
+    den = {k: np.zeros((n, n_win, b - a)) for k, (a, b) in spans.items()}
+    flat = {k: np.zeros((n, n_win, 1)) for k in spans}  # weights of forecasts without gaps
+    for c, f in enumerate(forecasts):
+        weighted = [k for k in spans if bucket_weights[:, k, c].any()]
+        if f is None or not weighted:
+            continue
+        ok = ~np.isnan(f)
+        whole = bool(ok.all())
+        f0 = f if whole else np.where(ok, f, 0.0)
+        for k in weighted:
+            a, b = spans[k]
             w = bucket_weights[:, k, c].T[:, :, None]  # (n, W, 1)
-            if f is None or not w.any():
-                continue
-            ok = ~np.isnan(f)
-            num += np.where(ok, f, 0.0) * w
-            den += ok * w
-        part = np.full((n, n_win, h), np.nan)
-        np.divide(num, den, out=part, where=den > 0)
+            num[k] += f0[:, :, a:b] * w
+            if whole:
+                flat[k] += w
+            else:
+                den[k] += ok[:, :, a:b] * w
+    parts: dict[int, Array] = {}
+    for k in spans:
+        den[k] += flat[k]
+        part = np.full(num[k].shape, np.nan)
+        np.divide(num[k], den[k], out=part, where=den[k] > 0)
         parts[k] = part
     out = np.empty((n, n_win, h))
-    for k in np.unique(k0):
+    for k in (int(k) for k in np.unique(k0)):
         cols = np.flatnonzero(k0 == k)
-        base = parts[int(k)][:, :, cols]
-        share = frac[cols]
-        if (share > 0).any():
-            nxt = parts[int(k) + 1][:, :, cols]
-            base = np.where(np.isnan(nxt), base, (1 - share) * base + share * nxt)
-        out[:, :, cols] = base
+        out[:, :, cols] = parts[k][:, :, cols - spans[k][0]]
+        mix = cols[frac[cols] > 0]
+        if mix.size:
+            base = out[:, :, mix]
+            nxt = parts[k + 1][:, :, mix - spans[k + 1][0]]
+            share = frac[mix]
+            out[:, :, mix] = np.where(np.isnan(nxt), base, (1 - share) * base + share * nxt)
     return out
+
+
+def _widen(span: tuple[int, int] | None, cols: npt.NDArray[np.intp]) -> tuple[int, int]:
+    lo, hi = int(cols.min()), int(cols.max()) + 1
+    return (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
 
 
 def lead_blend(anchors: Sequence[float] | Array, h: int) -> tuple[npt.NDArray[np.intp], Array]:
@@ -172,38 +195,6 @@ def combine(
 ) -> Array:
     """The combined ``(n, h)`` forecast: ``forecasts[c]`` is candidate ``c``'s ``(n, h)``
     forecast (``None`` when no bucket gives it weight), ``bucket_weights (K, C, n)``."""
-    first = next(f for f in forecasts if f is not None)
-    n, h = first.shape
-    k0, frac = lead_blend(anchors, h)
-    used = sorted({int(k) for k in k0} | {int(k) + 1 for k in k0[frac > 0]})
-    gaps = {c: bool(np.isnan(f).any()) for c, f in enumerate(forecasts) if f is not None}
-    parts: dict[int, Array] = {}
-    for k in used:
-        num = np.zeros((n, h))
-        den = np.zeros((n, h))
-        flat = np.zeros((n, 1))  # weight of the candidates without a gap, for every step
-        for c, f in enumerate(forecasts):
-            w = bucket_weights[k, c]
-            if f is None or not w.any():
-                continue
-            if gaps[c]:
-                ok = ~np.isnan(f)
-                num += np.where(ok, f, 0.0) * w[:, None]
-                den += ok * w[:, None]
-            else:
-                num += f * w[:, None]
-                flat[:, 0] += w
-        den += flat
-        part = np.full((n, h), np.nan)
-        np.divide(num, den, out=part, where=den > 0)
-        parts[k] = part
-    out = np.empty((n, h))
-    for k in np.unique(k0):
-        cols = np.flatnonzero(k0 == k)
-        base = parts[int(k)][:, cols]
-        share = frac[cols]
-        if (share > 0).any():
-            nxt = parts[int(k) + 1][:, cols]
-            base = np.where(np.isnan(nxt), base, (1 - share) * base + share * nxt)
-        out[:, cols] = base
+    one = [None if f is None else f[:, None, :] for f in forecasts]
+    out: Array = combine_windows(one, bucket_weights[None], anchors)[:, 0]
     return out

@@ -25,10 +25,9 @@ class _Patterned(Forecaster):
 
     def _predict(self, h: int) -> Array:
         p = self.period_
-        steps = np.arange(h)
-        f = self.pattern_[:, steps % p]
+        f: Array = np.tile(self.pattern_, (1, -(-h // p)))[:, :h]  # a copy, in blocks
         if self.slope_.any():
-            cycles = steps // p + 1
+            cycles = np.arange(h) // p + 1
             f += self.slope_[:, None] * cycles[None, :]
         return f
 

@@ -77,17 +77,24 @@ class Theta(Forecaster):
         pattern, mult = _pattern(filled[:, : season_from.shape[1]], m)
         adj = filled
         if m > 1:
-            phase = np.arange(t_all) % m
-            adj = np.where(mult[:, None], filled / pattern[:, phase], filled - pattern[:, phase])
+            season = np.tile(pattern, (1, -(-t_all // m)))[:, :t_all]  # by phase t % m
+            adj = filled - season
+            np.divide(filled, season, out=adj, where=mult[:, None])
         first = adj[np.arange(n), np.minimum(start, t_all - 1)]
-        adj = np.where(np.isnan(adj), first[:, None], adj)  # left padding: zero error
+        live = np.arange(t_all)[None, :] >= start[:, None]
+        adj = np.where(live, adj, first[:, None])  # left padding: zero error
         ends = [*origins, t_all]
         cuts = np.array([0, *ends[:-1]], dtype=np.intp)
-        # slope sums up to each end: sum 1, t, t^2, y, t*y over the observed points
+        # slope sums up to each end over the observed points: sum 1, t, t^2 in closed form,
+        # sum y and t*y stretch by stretch
         t = np.arange(t_all, dtype=np.float64)
-        live = np.arange(t_all)[None, :] >= start[:, None]
-        parts = [live * t**p for p in (0, 1, 2)] + [live * adj, live * adj * t]
-        sums = [np.cumsum(np.add.reduceat(v, cuts, axis=1), axis=1) for v in parts]
+        level_sums = [np.where(live, adj, 0.0)]
+        level_sums.append(level_sums[0] * t)
+        sy, sty = (np.cumsum(np.add.reduceat(v, cuts, axis=1), axis=1) for v in level_sums)
+        stop = np.asarray(ends, dtype=np.float64)[None, :]
+        begin = np.minimum(start, t_all).astype(np.float64)[:, None] * np.ones_like(stop)
+        begin = np.minimum(begin, stop)
+        sums = [stop - begin, _power_sum(begin, stop, 1), _power_sum(begin, stop, 2), sy, sty]
         alphas = np.asarray(self.alphas, dtype=np.float64)
         k = len(ends)
         levels = np.empty((alphas.size, n, k))
@@ -134,6 +141,20 @@ class _ThetaState:
     ) -> None:
         self.level, self.slope, self.alpha = level, slope, alpha
         self.pattern, self.mult, self.m, self.t0 = pattern, mult, m, t0
+
+
+def _power_sum(begin: Array, stop: Array, power: int) -> Array:
+    """``sum(t ** power for t in range(begin, stop))``, elementwise, for powers 1 and 2."""
+
+    def upto(x: Array) -> Array:  # sum over 0 .. x - 1
+        if power == 1:
+            out: Array = x * (x - 1) / 2
+        else:
+            out = (x - 1) * x * (2 * x - 1) / 6
+        return out
+
+    result: Array = upto(stop) - upto(begin)
+    return result
 
 
 def _forecast(state: _ThetaState, h: int) -> Array:
