@@ -239,39 +239,35 @@ class Auto(Forecaster):
             empty = np.empty((n, 0, hs))
             return empty, (np.empty((n, 0, schedule.long_h)) if long else None)
         count = len(pool) if long else self.short_
-        cv: list[Array | None] = []
+        short_cv: list[Array] = []  # (n, W, H_s) per short-range candidate
+        long_cv: list[Array | None] = [None] * len(pool)  # (n, W_l, H_l) where backtested
         usable = np.zeros((len(pool), n), dtype=bool)
         ns = len(s_orig)
         self._short_only = np.array([_short_only(c) for c in pool], dtype=bool)
         for c, cand in enumerate(pool[:count]):
             cand._adopt(self)
             if c >= self.short_:  # long-range candidates are only weighed past H_s
-                part = cand._fit_backtest(y, h_all, l_orig)
-                cv.append(np.concatenate([np.full((n, ns, h_all), np.nan), part], axis=1))
-            elif long and self._short_only[c]:  # and these only up to it
-                part = cand._fit_backtest(y, hs, s_orig)
-                nan = np.full((n, ns + len(l_orig), h_all), np.nan)
-                nan[:, :ns, :hs] = part
-                cv.append(nan)
+                long_cv[c] = cand._fit_backtest(y, h_all, l_orig)
+            elif self._short_only[c] or not long:  # and these only up to it
+                short_cv.append(cand._fit_backtest(y, hs, s_orig))
             else:
-                cv.append(cand._fit_backtest(y, h_all, [*s_orig, *l_orig]))
+                both = cand._fit_backtest(y, h_all, [*s_orig, *l_orig])
+                short_cv.append(both[:, :ns, :hs])
+                long_cv[c] = both[:, ns:]
             usable[c] = getattr(cand, "supported_", ~self.empty_)
-        cv += [None] * (len(pool) - count)
         if self.seasons_.periods:  # seasonal candidates only for series with a season
             significant = self.seasons_.significant(self.min_acf).any(axis=1)
             is_seasonal = np.asarray(significant, dtype=bool)
             seasonal = np.array([_uses_seasons(c) for c in pool], dtype=bool)
             usable &= ~seasonal[:, None] | is_seasonal[None, :]
-        short_cv = [f[:, :ns, :hs] for f in cv[: self.short_] if f is not None]
         short_w, short_lowo = self._short_weights(short_cv, actuals(y, s_orig, hs), usable)
         self.weights_ = short_w
         self.anchors_ = schedule.anchors(long=False)
         self.model_ = _describe(short_w[-1], [c.label for c in pool])
-        long_cv = None
+        long_lowo = None
         if long:
-            long_parts = [f[:, ns:] if f is not None else None for f in cv]
-            long_cv = self._long_weights(y, long_parts, usable, short_w)
-        return short_lowo, long_cv
+            long_lowo = self._long_weights(y, long_cv, usable, short_w)
+        return short_lowo, long_lowo
 
     def _short_weights(
         self, cv: list[Array], actual: Array, usable: BoolArray
