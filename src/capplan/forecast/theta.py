@@ -178,18 +178,16 @@ def _pattern(filled: Array, m: int) -> tuple[Array, BoolArray]:
     start = first_valid(filled)
     with np.errstate(invalid="ignore"):
         mult = np.asarray(((filled > 0) | np.isnan(filled)).all(axis=1), dtype=np.bool_)
-    # centred moving average of length m (2 x m for an even m)
-    ok = ~np.isnan(filled)
-    z = np.where(ok, filled, 0.0)
+    # centred moving average of length m (2 x m for an even m); the panel is gap-filled, so
+    # a window is whole once it starts at or after the series' first observation
+    z = np.nan_to_num(filled)
     c = np.concatenate([np.zeros((n, 1)), np.cumsum(z, axis=1)], axis=1)
-    k = np.concatenate([np.zeros((n, 1)), np.cumsum(ok, axis=1)], axis=1)
     half = m // 2
     trend = np.full((n, t), np.nan)
     if t > m:
         width = t - m + 1
-        mean = (c[:, m:] - c[:, :width]) / np.maximum(k[:, m:] - k[:, :width], 1)
-        full = (k[:, m:] - k[:, :width]) == m
-        mean = np.where(full, mean, np.nan)
+        mean = (c[:, m:] - c[:, :width]) / m
+        mean[np.arange(width)[None, :] < start[:, None]] = np.nan
         if m % 2 == 0:
             mean = 0.5 * (mean[:, 1:] + mean[:, :-1])
             trend[:, half : half + mean.shape[1]] = mean
@@ -197,7 +195,7 @@ def _pattern(filled: Array, m: int) -> tuple[Array, BoolArray]:
             trend[:, half : half + width] = mean
     detr = filled - trend
     with np.errstate(invalid="ignore", divide="ignore"):
-        detr[mult] = filled[mult] / trend[mult]
+        np.divide(filled, trend, out=detr, where=mult[:, None])
     cycles = -(-t // m)
     blocks = np.full((n, cycles * m), np.nan)
     blocks[:, :t] = detr
