@@ -3,7 +3,7 @@ runway to a threshold, and the rows the CLI and the service print."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -339,13 +339,14 @@ def run_forecast(
     plans: Sequence[Plan] = (),
     now: np.datetime64 | None = None,
     with_plan_runways: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> ForecastRun:
     """Forecast every series of ``frame`` ``horizon`` ahead (``14d`` or a number of steps).
 
     ``bounds`` (a ``(lower, upper)`` pair for every series) and the units and bounds of the
     ``plans``' metrics clip the forecasts and their bands (see :func:`plan_bounds`); with
     plans, the runway to each of their threshold levels and the advice are computed too
-    (unless ``with_plan_runways`` is False)."""
+    (unless ``with_plan_runways`` is False). ``progress(done)``: the series forecast so far."""
     MODELS.get(model)  # unknown names fail here, listing the available ones
     panel = _panel(frame, step, agg)
     h = horizon_steps(horizon, panel.step_seconds)
@@ -360,6 +361,7 @@ def run_forecast(
         levels=levels,
         step_seconds=panel.step_seconds,
         bounds=limits,
+        progress=progress,
     )
     future = panel.future_timestamps(h)
     smooth = max(ahead.periods, default=1)

@@ -118,3 +118,10 @@ def test_bad_arguments() -> None:
         forecast(y, 5, levels=(80, 100))
     with pytest.raises(ForecastError, match="horizon h must be >= 1, got 0"):
         forecast(y, 0)
+
+
+def test_progress_is_reported_block_by_block() -> None:
+    y = RNG.normal(10, 1, (5, 24 * 10))
+    done: list[int] = []
+    forecast(y, 12, model="naive", chunk_size=2, progress=done.append)
+    assert done == [2, 4, 5]

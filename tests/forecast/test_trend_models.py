@@ -13,6 +13,18 @@ from capplan.forecast.trend import clear_trend
 RNG = np.random.default_rng(29)
 
 
+def assert_one_pass_equals_refits(
+    model: Forecaster, y: np.ndarray, h: int, origins: list[int], tol: float
+) -> None:
+    """The model's own backtest equals refitting a copy on the history before each origin
+    (the base class's loop)."""
+    one = model.clone().fit_backtest(y, h, origins, seasons=(24, 168))
+    ref = model.clone()
+    ref._prepare(y, 3600, (24, 168))
+    loop = Forecaster._fit_backtest(ref, y, h, origins)
+    np.testing.assert_allclose(one, loop, rtol=tol, atol=tol)
+
+
 def test_arima_recovers_a_seasonal_autoregression_and_picks_its_order() -> None:
     n, t = 4, 24 * 40
     y = np.zeros((n, t))
@@ -33,13 +45,8 @@ def test_arima_backtest_in_one_pass_equals_refits() -> None:
     t = np.arange(24 * 30)
     y = 50 + 10 * np.sin(2 * np.pi * t / 24) + RNG.normal(0, 1, (3, t.size)).cumsum(axis=1) * 0.1
     y[1, :100] = np.nan
-    origins = [400, 500, 600, 696]
     for model in (ARIMA(), ARIMA(constant=True, window=300)):
-        one = model.clone().fit_backtest(y, 24, origins, seasons=(24, 168))
-        ref = model.clone()
-        ref._prepare(y, 3600, (24, 168))
-        loop = Forecaster._fit_backtest(ref, y, 24, origins)
-        np.testing.assert_allclose(one, loop, rtol=1e-8, atol=1e-8)
+        assert_one_pass_equals_refits(model, y, 24, [400, 500, 600, 696], 1e-8)
 
 
 def test_seasonal_trend_backtest_in_one_pass_equals_refits() -> None:
@@ -50,11 +57,7 @@ def test_seasonal_trend_backtest_in_one_pass_equals_refits() -> None:
     y[3, :650] = np.nan
     origins = [100, 336, 400, 500, 600, 652]
     for model in (SeasonalTrend(), SeasonalTrend(window=504, periods=(24, 168)), Drift(168)):
-        one = model.clone().fit_backtest(y, 48, origins, seasons=(24, 168))
-        ref = model.clone()
-        ref._prepare(y, 3600, (24, 168))
-        loop = Forecaster._fit_backtest(ref, y, 48, origins)
-        np.testing.assert_allclose(one, loop, rtol=1e-7, atol=1e-7)
+        assert_one_pass_equals_refits(model, y, 48, origins, 1e-7)
 
 
 def test_multiplicative_seasonality_grows_the_swings_with_the_level() -> None:

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
-from capplan.cli.output import emit, err_console, write_text
+from capplan.cli.output import emit, err_console, forecast_progress, write_text
 from capplan.data import DEFAULT_STORE, MetricFrame, Store, concat, read_file
 from capplan.data.prometheus import make_client, pull_plan_metrics
 from capplan.errors import UsageError
@@ -314,18 +314,20 @@ def forecast_command(
         frame = pull_plan_metrics(plan, client, since or "30d", step, now=at)
     else:
         frame = load_history(files, store, glob, since, instant)
-    run = run_forecast(
-        frame,
-        horizon,
-        step=step,
-        agg=agg,
-        model=model,
-        levels=parse_levels(levels),
-        threshold=thr,
-        bounds=parse_bounds(bounds) if bounds is not None else None,
-        plans=[plan] if plan is not None else [],
-        now=instant,
-    )
+    with forecast_progress(frame.compact().n_series) as progress:
+        run = run_forecast(
+            frame,
+            horizon,
+            step=step,
+            agg=agg,
+            model=model,
+            levels=parse_levels(levels),
+            threshold=thr,
+            bounds=parse_bounds(bounds) if bounds is not None else None,
+            plans=[plan] if plan is not None else [],
+            now=instant,
+            progress=progress,
+        )
     stale = stale_warning(run)
     for warning in [*run.result.warnings, *([stale] if stale else [])]:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)

@@ -15,11 +15,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from capplan.errors import UsageError
 
-__all__ = ["console", "emit", "err_console", "monte_carlo_progress", "write_text"]
+__all__ = [
+    "console",
+    "emit",
+    "err_console",
+    "forecast_progress",
+    "monte_carlo_progress",
+    "progress_bar",
+    "write_text",
+]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 PROGRESS_MIN_PATHS = 20_000
+PROGRESS_MIN_SERIES = 2_048  # a few seconds of forecasting
 
 
 def write_text(path: Path, text: str) -> None:
@@ -68,18 +77,35 @@ def wide_console(renderable: RenderableType, limit: int = 400) -> Console:
 
 
 @contextlib.contextmanager
-def monte_carlo_progress(paths: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr for long Monte Carlo runs; None for short ones."""
-    if paths < PROGRESS_MIN_PATHS:
+def progress_bar(
+    what: str, unit: str, total: int, minimum: int
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for long work (``total`` at least ``minimum``), yielding
+    the callback that reports how much is done; None for short work."""
+    if total < minimum:
         yield None
         return
     columns = (
-        TextColumn("Monte Carlo"),
+        TextColumn(what),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("paths"),
+        TextColumn(unit),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task("paths", total=paths)
+        task = bar.add_task(unit, total=total)
         yield lambda done: bar.update(task, completed=done)
+
+
+def monte_carlo_progress(
+    paths: int,
+) -> contextlib.AbstractContextManager[Callable[[int], None] | None]:
+    """A progress bar for long Monte Carlo runs."""
+    return progress_bar("Monte Carlo", "paths", paths, PROGRESS_MIN_PATHS)
+
+
+def forecast_progress(
+    series: int,
+) -> contextlib.AbstractContextManager[Callable[[int], None] | None]:
+    """A progress bar for forecasts of many series."""
+    return progress_bar("Forecasting", "series", series, PROGRESS_MIN_SERIES)
