@@ -18,14 +18,8 @@ from capplan.cli.output import emit, err_console, forecast_progress, write_text
 from capplan.data import DEFAULT_STORE, MetricFrame, Store, concat, read_file
 from capplan.data.prometheus import make_client, pull_plan_metrics
 from capplan.errors import UsageError
-from capplan.forecasting import (
-    ForecastRun,
-    parse_bounds,
-    parse_levels,
-    parse_threshold,
-    run_backtest,
-    run_forecast,
-)
+from capplan.forecast_options import parse_bounds, parse_levels, parse_threshold
+from capplan.forecasting import ForecastRun, run_backtest, run_forecast
 from capplan.formatting import fmt_age, fmt_number
 from capplan.plan import load_plan
 from capplan.plan.durations import duration_seconds
