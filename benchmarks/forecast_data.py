@@ -7,7 +7,7 @@ Import it after ``one_core`` (it imports NumPy): ``bench_forecast.py`` does.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,16 +58,8 @@ def read_m4(path: Path) -> tuple[list[str], list[Array]]:
 
 def load_nab(data: Path) -> tuple[list[str], Array]:
     """Every NAB CSV as hourly means (capplan.data), right-aligned into one panel."""
-    names: list[str] = []
-    rows: list[Array] = []
-    for path in sorted((data / "nab").glob("*.csv")):
-        panel = to_panel(read_file(path), HOUR, "mean")
-        for i, sid in enumerate(panel.ids):
-            v = panel.values[i]
-            ok = np.flatnonzero(~np.isnan(v))
-            names.append(path.stem if panel.n_series == 1 else f"{path.stem}:{sid}")
-            rows.append(v[ok[0] :])
-    return names, right_align(rows)
+    found = list(regular_series(data / "nab", HOUR))
+    return [f.name for f in found], right_align([f.values for f in found])
 
 
 @dataclass
@@ -84,24 +76,39 @@ class DailyData:
 def load_daily(data: Path) -> DailyData:
     """Every ``daily/*.csv`` (``ds,y``, any row order) read with ``capplan.data.read_file`` and
     regularized to days with ``to_panel(frame, 86400, "mean")``."""
-    names: list[str] = []
-    rows: list[Array] = []
-    first: list[str] = []
-    last: list[str] = []
-    gaps: list[int] = []
-    for path in sorted((data / "daily").glob("*.csv")):
-        panel = to_panel(read_file(path), DAY, "mean")
+    found = list(regular_series(data / "daily", DAY, prefix="example_"))
+    first = [str(np.datetime64(f.end, "D") - (f.values.size - 1)) for f in found]
+    last = [str(np.datetime64(f.end, "D")) for f in found]
+    return DailyData(
+        [f.name for f in found],
+        right_align([f.values for f in found]),
+        first,
+        last,
+        [f.gaps for f in found],
+    )
+
+
+@dataclass
+class Regular:
+    """One series of a data folder on a regular step, from its first observation."""
+
+    name: str
+    values: Array
+    end: np.datetime64
+    gaps: int
+
+
+def regular_series(folder: Path, step: int, prefix: str = "") -> Iterator[Regular]:
+    """Every series of every CSV file in ``folder`` (``capplan.data.read_file``), made regular
+    with ``to_panel(frame, step, "mean")``; named after its file (without ``prefix``)."""
+    for path in sorted(folder.glob("*.csv")):
+        panel = to_panel(read_file(path), step, "mean")
+        stem = path.stem.removeprefix(prefix)
         for i, sid in enumerate(panel.ids):
             v = panel.values[i]
             ok = np.flatnonzero(~np.isnan(v))
-            stem = path.stem.removeprefix("example_")
-            names.append(stem if panel.n_series == 1 else f"{stem}:{sid}")
-            rows.append(v[ok[0] :])
-            end = np.datetime64(panel.end[i], "D")
-            first.append(str(end - (v.size - 1 - ok[0])))
-            last.append(str(end))
-            gaps.append(int(panel.gaps[i]))
-    return DailyData(names, right_align(rows), first, last, gaps)
+            name = stem if panel.n_series == 1 else f"{stem}:{sid}"
+            yield Regular(name, v[ok[0] :], panel.end[i], int(panel.gaps[i]))
 
 
 # --- statsforecast's input ---------------------------------------------------------------------
