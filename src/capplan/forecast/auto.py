@@ -3,8 +3,8 @@ backtests.
 
 1. **Candidates.** Short-range ones, built from the detected seasons ``m`` < ``L`` (24 and
    168 for hourly data): naive; a least-squares line over all history; seasonal naive;
-   seasonal drift over ``L/m`` seasons; the short season adjusted by the long one; trend +
-   Fourier terms on ``3L`` points; seasonal ARIMA
+   seasonal drift over ``L/m`` seasons; the mean of the last 3 long seasons; the short
+   season adjusted by the long one; trend + Fourier terms on ``3L`` points; seasonal ARIMA
    differenced at ``m`` (with and without seasonal lags) and at ``L``
    (:mod:`~capplan.forecast.arima`); and the Theta method. For lead times past the short
    horizon, long-range ones join them: trend + seasonal profile over all history (additive
@@ -12,8 +12,8 @@ backtests.
    replaces the pool by registered names (default parameters; naive is always kept).
    Left out after measuring on M4 Hourly, the daily series and the synthetic panels of
    ``benchmarks/bench_forecast.py`` (no accuracy gain for their time): a line over ``L``
-   points, seasonal drift over ``2L/m`` seasons, the mean of the last 2 or 3 long seasons,
-   damped Holt-Winters.
+   points, seasonal drift over ``2L/m`` seasons, the mean of the last 2 long seasons, damped
+   Holt-Winters.
 2. **Backtests** (:mod:`~capplan.forecast.schedule`): every candidate is backtested on the
    short schedule (8 windows per half of the short horizon) and, when the forecast reaches
    past it, on the long one (4 windows up to 16 times longer); both are fixed by the
@@ -59,6 +59,7 @@ from capplan.forecast.naive import (
     MultiSeasonalNaive,
     Naive,
     SeasonalDrift,
+    SeasonalMean,
     SeasonalNaive,
 )
 from capplan.forecast.regression import Drift, SeasonalTrend
@@ -90,6 +91,7 @@ def default_pool(periods: Sequence[int]) -> list[Forecaster]:
         ]
     return [
         *pool,
+        SeasonalMean(big, k=3),
         MultiSeasonalNaive(m, big, k=2),
         SeasonalTrend(window=3 * big, periods=(m, big)),
         *arima,
