@@ -116,10 +116,10 @@ class ARIMA(Forecaster):
         # rows: target w[t] for t >= start + lag + top (all its lags observed or filled)
         ok = np.arange(t_all)[None, :] >= (start + lag + top)[:, None]
         okf = ok.astype(np.float64)
-        wz = np.nan_to_num(w) * okf
+        w0 = np.nan_to_num(w)
+        wz = w0 * okf
         xz = np.zeros((n, t_all, len(lags) + 1))
         xz[:, :, 0] = okf
-        w0 = np.nan_to_num(w)
         for j, q in enumerate(lags, start=1):
             xz[:, q:, j] = w0[:, :-q] * okf[:, q:]
         ends = sorted({int(o) for o in origins if 0 < o < t_all} | {t_all})
@@ -236,6 +236,9 @@ def _forecast(fit: _Fit, lags: tuple[int, ...], lag: int, h: int) -> Array:
             acc += c[:, i] * w[:, t - q]
         w[:, t] = acc
     # undo the differencing: each phase of the last season plus the running sum of its steps
+    if h <= lag:  # within one season: one step per phase
+        within: Array = fit.y_tail[:, :h] + w[:, top:]
+        return within
     cycles = -(-h // lag)
     wf = np.zeros((n, cycles * lag))
     wf[:, :h] = w[:, top:]

@@ -70,6 +70,7 @@ from capplan.forecast.trend import clear_trend
 __all__ = ["Auto", "default_pool", "long_pool"]
 
 TOP_K_LONG = 2  # a long-range forecast blends at most two candidates: more dilutes the trend
+LONG_HARMONICS = 12  # per season, in the long-range profiles: smooth enough, half the columns
 
 
 def default_pool(periods: Sequence[int]) -> list[Forecaster]:
@@ -111,9 +112,9 @@ def long_pool(periods: Sequence[int]) -> list[Forecaster]:
         return plain
     big = periods[-1]
     return [
-        SeasonalTrend(),
-        SeasonalTrend(seasonality="multiplicative"),
-        SeasonalTrend(window=3 * big, trend=False),
+        SeasonalTrend(harmonics=LONG_HARMONICS),
+        SeasonalTrend(harmonics=LONG_HARMONICS, seasonality="multiplicative"),
+        SeasonalTrend(window=3 * big, harmonics=LONG_HARMONICS, trend=False),
         *plain,
     ]
 

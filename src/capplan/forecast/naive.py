@@ -181,16 +181,19 @@ class MultiSeasonalNaive(_Patterned):
         assert long_ok is not None
         n, t = y.shape
         base = seasonal_profile(y, m, 1)
-        j = np.arange(1, big + 1)
-        c = -(-j // m)
-        src = t + j - 1 - m * c
-        adj = np.full((n, int(self.k), big), np.nan)
-        for q in range(1, int(self.k) + 1):
-            a, b = t + j - 1 - big * q, src - big * q
-            ok = b >= 0
-            adj[:, q - 1, ok] = y[:, a[ok]] - y[:, b[ok]]
+        k = int(self.k)
+        # step j of long season q back, against the short season before that step's own
+        # short season: contiguous slices of the history padded with NaN on the left
+        pad = big * k + m
+        ypad = np.concatenate([np.full((n, pad), np.nan), y], axis=1)
+        j = np.arange(big)
+        before = j - m * (j // m) - m  # offset of the short season before, step by step
+        adj = np.empty((n, k, big))
+        for q in range(1, k + 1):
+            at = pad + t - big * q
+            adj[:, q - 1] = ypad[:, at : at + big] - ypad[:, at + before]
         self.period_ = big
-        self.pattern_ = base[:, (j - 1) % m] + np.nan_to_num(nanmean(adj, axis=1))
+        self.pattern_ = base[:, j % m] + np.nan_to_num(nanmean(adj, axis=1))
         self.slope_ = np.zeros(n)
         self._mask()
         return None
