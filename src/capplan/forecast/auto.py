@@ -356,7 +356,11 @@ class Auto(Forecaster):
         self.anchors_ = sched.anchors()
         self._long_done = True
         self.model_long_ = _describe(self.weights_[-1], [c.label for c in self.pool_])
-        combined: Array = combine_windows(cv, lowo, self.anchors_)
+        # only the leads past the short horizon are read from the long backtest
+        hs = sched.short_h
+        combined = np.full((n, n_win, hl), np.nan)
+        tails = [None if f is None else f[:, :, hs:] for f in cv]
+        combined[:, :, hs:] = combine_windows(tails, lowo, self.anchors_, hs + 1)
         return combined
 
     def _flat(self) -> int:

@@ -118,15 +118,19 @@ def top_weights(score: Array, eligible: BoolArray, top_k: int, fallback: int = 0
 
 
 def combine_windows(
-    forecasts: Sequence[Array | None], bucket_weights: Array, anchors: Sequence[float] | Array
+    forecasts: Sequence[Array | None],
+    bucket_weights: Array,
+    anchors: Sequence[float] | Array,
+    first_lead: int = 1,
 ) -> Array:
     """Backtest forecasts combined window by window: ``forecasts[c]`` is candidate ``c``'s
-    ``(n, W, H)`` backtest (``None`` when it has no weight), ``bucket_weights (W, K, C, n)``
-    the weights for each window; the result is ``(n, W, H)``, as :func:`combine` of each.
-    Each bucket's combination is computed only over the lead times it takes part in."""
-    first = next(f for f in forecasts if f is not None)
-    n, n_win, h = first.shape
-    k0, frac = lead_blend(anchors, h)
+    ``(n, W, H)`` backtest (``None`` when it has no weight) for leads ``first_lead`` on,
+    ``bucket_weights (W, K, C, n)`` the weights for each window; the result is ``(n, W, H)``,
+    as :func:`combine` of each. Each bucket's combination is computed only over the lead
+    times it takes part in."""
+    some = next(f for f in forecasts if f is not None)
+    n, n_win, h = some.shape
+    k0, frac = lead_blend(anchors, h, first_lead)
     spans: dict[int, tuple[int, int]] = {}  # bucket -> the columns it takes part in
     for k in (int(k) for k in np.unique(k0)):
         cols = np.flatnonzero(k0 == k)
@@ -176,11 +180,13 @@ def _widen(span: tuple[int, int] | None, cols: npt.NDArray[np.intp]) -> tuple[in
     return (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
 
 
-def lead_blend(anchors: Sequence[float] | Array, h: int) -> tuple[npt.NDArray[np.intp], Array]:
-    """For leads ``1..h``: the index of the anchor at or before each lead and the share of
-    the next anchor's weights (linear in log lead)."""
+def lead_blend(
+    anchors: Sequence[float] | Array, h: int, first: int = 1
+) -> tuple[npt.NDArray[np.intp], Array]:
+    """For leads ``first..first+h-1``: the index of the anchor at or before each lead and
+    the share of the next anchor's weights (linear in log lead)."""
     a = np.log(np.asarray(anchors, dtype=np.float64))
-    lead = np.log(np.arange(1, h + 1, dtype=np.float64))
+    lead = np.log(np.arange(first, first + h, dtype=np.float64))
     k0 = np.clip(np.searchsorted(a, lead, side="right") - 1, 0, a.size - 1)
     frac = np.zeros(h)
     inner = (lead > a[0]) & (k0 < a.size - 1)
