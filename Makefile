@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_PLAN ?= examples/the_bot.yaml
 
-.PHONY: demo test check lint typecheck bench bench-forecast format clean
+.PHONY: demo test check lint typecheck bench bench-forecast fuzz format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -q --hypothesis-show-statistics
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_plan.py
