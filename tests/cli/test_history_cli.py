@@ -57,12 +57,12 @@ def test_series_on_a_missing_store_is_a_usage_error(tmp_path: Path) -> None:
 def _mock_prometheus(monkeypatch: pytest.MonkeyPatch, handler: object) -> None:
     import httpx
 
-    import capplan.cli.history as history
+    from capplan.data.prometheus import PrometheusOptions
 
-    def client(url: str, **_: object) -> httpx.Client:
+    def client(self: PrometheusOptions, url: str) -> httpx.Client:
         return httpx.Client(base_url=url, transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
 
-    monkeypatch.setattr(history, "make_client", client)
+    monkeypatch.setattr(PrometheusOptions, "client", client)
 
 
 def test_ingest_from_prometheus_twice_adds_nothing_new(
@@ -70,8 +70,11 @@ def test_ingest_from_prometheus_twice_adds_nothing_new(
 ) -> None:
     import httpx
 
+    stamps: list[float] = []  # the same points each time, within the range first asked for
+
     def handler(request: httpx.Request) -> httpx.Response:
-        values = [[1_700_000_000 + 300 * i, str(i)] for i in range(10)]
+        stamps[:] = stamps or [int(float(request.url.params["start"])) + 300 * i for i in range(10)]
+        values = [[t, str(i)] for i, t in enumerate(stamps)]
         body = {"metric": {"__name__": "up", "job": "api"}, "values": values}
         data = {"resultType": "matrix", "result": [body]}
         return httpx.Response(200, json={"status": "success", "data": data})

@@ -140,7 +140,7 @@ def test_bad_query_shows_prometheus_own_message() -> None:
         ),
         (
             httpx.Response(200, json=matrix([{"metric": {}, "values": [[1, "x"]]}])),
-            "malformed series",
+            "point 1 has a value that is not a number",
         ),
         (httpx.Response(200, json=matrix([])), "returned no data"),
     ],

@@ -22,11 +22,12 @@ from rich.text import Text
 from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperCommand
 
+from capplan.cli import source_options as prom
 from capplan.cli.app import SET_HELP, _load, app
 from capplan.cli.errors import EXIT_CHECK_ERROR, handle_errors, report
 from capplan.cli.forecasting import INPUT_HELP, load_history
 from capplan.cli.output import emit, err_console
-from capplan.data.prometheus import make_client, pull_plan_metrics
+from capplan.data.prometheus import PrometheusOptions, pull_plan_metrics
 from capplan.errors import CapplanError, UsageError
 from capplan.formatting import fmt_age, fmt_number
 from capplan.plan.durations import duration_seconds, format_duration
@@ -182,7 +183,7 @@ def _run(
     timeline: bool,
     output: Path | None,
     prometheus: str | None = None,
-    bearer_token: str | None = None,
+    options: PrometheusOptions | None = None,
     now_text: str | None = None,
     max_age: str | None = None,
 ) -> int:
@@ -195,8 +196,11 @@ def _run(
     if prometheus is not None:
         if files or store is not None:
             raise UsageError("give metric files, --store or --prometheus, not several")
-        client = make_client(prometheus, bearer_token=bearer_token)
-        frame = pull_plan_metrics(plan, client, since or "7d", now=float(now.astype(np.int64)))
+        options = options or PrometheusOptions()
+        with options.client(prometheus) as client:
+            frame = pull_plan_metrics(
+                plan, client, since or "7d", now=float(now.astype(np.int64)), limits=options.limits
+            )
     else:
         # the whole history: the newest sample of a series may be older than --since
         frame = load_history(files, store, None, None)
@@ -245,9 +249,18 @@ def check_command(
     prometheus: str | None = typer.Option(
         None, "--prometheus", help="Pull the plan metrics' queries from this Prometheus."
     ),
-    bearer_token: str | None = typer.Option(
-        None, "--bearer-token", envvar="CAPPLAN_PROMETHEUS_TOKEN", help="Bearer token."
-    ),
+    bearer_token: str | None = prom.bearer_token_option(),
+    username: str | None = prom.username_option(),
+    password: str | None = prom.password_option(),
+    headers: list[str] | None = prom.header_option(),
+    ca_file: str | None = prom.ca_file_option(),
+    insecure: bool = prom.insecure_option(),
+    connect_timeout: float | None = prom.connect_timeout_option(),
+    read_timeout: float | None = prom.read_timeout_option(),
+    deadline: float | None = prom.deadline_option(),
+    retries: int | None = prom.retries_option(),
+    max_bytes: str | None = prom.max_bytes_option(),
+    points_ratio: float | None = prom.points_ratio_option(),
 ) -> None:
     """Check the plan's thresholds on metric history: the status of each observed metric.
 
@@ -258,6 +271,20 @@ def check_command(
     Example: `capplan check plan.yaml --store capplan.duckdb --since 7d`
     """
     try:
+        options = prom.prometheus_options(
+            bearer_token=bearer_token,
+            username=username,
+            password=password,
+            headers=headers,
+            ca_file=ca_file,
+            insecure=insecure,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            deadline=deadline,
+            retries=retries,
+            max_bytes=max_bytes,
+            points_ratio=points_ratio,
+        )
         code = _run(
             plan_file,
             files,
@@ -268,7 +295,7 @@ def check_command(
             timeline,
             output,
             prometheus,
-            bearer_token,
+            options,
             now_text,
             max_age,
         )

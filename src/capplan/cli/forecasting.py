@@ -12,11 +12,12 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from capplan.cli import source_options as prom
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
 from capplan.cli.output import emit, err_console, forecast_progress, write_text
 from capplan.data import DEFAULT_STORE, MetricFrame, Store, concat, read_file
-from capplan.data.prometheus import make_client, pull_plan_metrics
+from capplan.data.prometheus import pull_plan_metrics
 from capplan.errors import UsageError
 from capplan.forecast_options import parse_bounds, parse_levels, parse_threshold
 from capplan.forecasting import ForecastRun, run_backtest, run_forecast
@@ -278,9 +279,18 @@ def forecast_command(
     prometheus: str | None = typer.Option(
         None, "--prometheus", help="With --plan: pull the plan metrics' queries from here."
     ),
-    bearer_token: str | None = typer.Option(
-        None, "--bearer-token", envvar="CAPPLAN_PROMETHEUS_TOKEN", help="Bearer token."
-    ),
+    bearer_token: str | None = prom.bearer_token_option(),
+    username: str | None = prom.username_option(),
+    password: str | None = prom.password_option(),
+    headers: list[str] | None = prom.header_option(),
+    ca_file: str | None = prom.ca_file_option(),
+    insecure: bool = prom.insecure_option(),
+    connect_timeout: float | None = prom.connect_timeout_option(),
+    read_timeout: float | None = prom.read_timeout_option(),
+    deadline: float | None = prom.deadline_option(),
+    retries: int | None = prom.retries_option(),
+    max_bytes: str | None = prom.max_bytes_option(),
+    points_ratio: float | None = prom.points_ratio_option(),
 ) -> None:
     """Forecast metric history with intervals, and the runway to a threshold.
 
@@ -303,9 +313,25 @@ def forecast_command(
     if prometheus is not None:
         if plan is None:
             raise UsageError("--prometheus needs --plan (whose metrics name the queries)")
-        client = make_client(prometheus, bearer_token=bearer_token)
+        options = prom.prometheus_options(
+            bearer_token=bearer_token,
+            username=username,
+            password=password,
+            headers=headers,
+            ca_file=ca_file,
+            insecure=insecure,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            deadline=deadline,
+            retries=retries,
+            max_bytes=max_bytes,
+            points_ratio=points_ratio,
+        )
         at = float(instant.astype("datetime64[s]").astype(np.int64))
-        frame = pull_plan_metrics(plan, client, since or "30d", step, now=at)
+        with options.client(prometheus) as client:
+            frame = pull_plan_metrics(
+                plan, client, since or "30d", step, now=at, limits=options.limits
+            )
     else:
         frame = load_history(files, store, glob, since, instant)
     with forecast_progress(frame.compact().n_series) as progress:

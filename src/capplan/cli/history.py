@@ -8,11 +8,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from capplan.cli import source_options as prom
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
 from capplan.cli.output import emit, err_console
 from capplan.data import DEFAULT_STORE, IngestResult, SeriesInfo, Store, ingest_files, ingest_frame
-from capplan.data.prometheus import make_client, pull_history
+from capplan.data.prometheus import pull_history, split_credentials
 from capplan.errors import UsageError
 from capplan.formatting import fmt_number
 from capplan.plan.durations import format_duration
@@ -32,16 +33,18 @@ def ingest(
     since: str = typer.Option("30d", "--since", help="How much history to pull."),
     step: str | None = typer.Option(None, "--step", help="Query step (default: automatic)."),
     name: str | None = typer.Option(None, "--name", help="Metric name for the query's series."),
-    bearer_token: str | None = typer.Option(
-        None, "--bearer-token", envvar="CAPPLAN_PROMETHEUS_TOKEN", help="Bearer token."
-    ),
-    username: str | None = typer.Option(None, "--username", help="Basic-auth user."),
-    password: str | None = typer.Option(
-        None, "--password", envvar="CAPPLAN_PROMETHEUS_PASSWORD", help="Basic-auth password."
-    ),
-    headers: list[str] | None = typer.Option(None, "--header", help="'Name: value' (repeatable)."),
-    ca_file: str | None = typer.Option(None, "--ca-file", help="CA bundle for TLS."),
-    insecure: bool = typer.Option(False, "--insecure", help="Skip TLS verification."),
+    bearer_token: str | None = prom.bearer_token_option(),
+    username: str | None = prom.username_option(),
+    password: str | None = prom.password_option(),
+    headers: list[str] | None = prom.header_option(),
+    ca_file: str | None = prom.ca_file_option(),
+    insecure: bool = prom.insecure_option(),
+    connect_timeout: float | None = prom.connect_timeout_option(),
+    read_timeout: float | None = prom.read_timeout_option(),
+    deadline: float | None = prom.deadline_option(),
+    retries: int | None = prom.retries_option(),
+    max_bytes: str | None = prom.max_bytes_option(),
+    points_ratio: float | None = prom.points_ratio_option(),
     layout: str = typer.Option("auto", "--layout", help=LAYOUT_HELP),
     timestamp_column: str | None = typer.Option(None, "--timestamp-column"),
     series_column: str | None = typer.Option(None, "--series-column"),
@@ -61,18 +64,27 @@ def ingest(
             raise UsageError("give metric files or --prometheus, not both")
         if prometheus is None or not queries:
             raise UsageError("--prometheus URL and at least one --query are needed together")
-        client = make_client(
-            prometheus,
+        options = prom.prometheus_options(
             username=username,
             password=password,
             bearer_token=bearer_token,
-            headers=_parse_headers(headers or []),
+            headers=headers,
             ca_file=ca_file,
             insecure=insecure,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            deadline=deadline,
+            retries=retries,
+            max_bytes=max_bytes,
+            points_ratio=points_ratio,
         )
-        frame = pull_history(client, queries, since=since, step=step, name=name)
+        shown = split_credentials(prometheus)[0]  # the store keeps no credentials
+        with options.client(prometheus) as client:
+            frame = pull_history(
+                client, queries, since=since, step=step, name=name, limits=options.limits
+            )
         with Store(store) as db:
-            result = ingest_frame(db, frame, f"{prometheus} {' | '.join(queries)}")
+            result = ingest_frame(db, frame, f"{shown} {' | '.join(queries)}")
         emit(_ingest_table([result], store), None)
         for warning in frame.warnings:
             err_console.print(f"[yellow]warning:[/yellow] {warning.message}", soft_wrap=True)
@@ -94,7 +106,7 @@ def ingest(
     emit(_ingest_table(results, store), None)
     for result in results:
         for warning in result.warnings:
-            err_console.print(f"[yellow]warning:[/yellow] {warning.message}", soft_wrap=True)
+            err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
 
 
 def _ingest_table(results: list[IngestResult], store: Path) -> Table:
@@ -157,13 +169,3 @@ def series(
     for r in rows:
         table.add_row(*[fmt_number(v) if isinstance(v, int) else str(v) for v in r.values()])
     emit(table, None)
-
-
-def _parse_headers(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition(":")
-        if not sep or not key.strip():
-            raise UsageError(f"--header must look like 'Name: value', got '{item}'")
-        out[key.strip()] = value.strip()
-    return out
