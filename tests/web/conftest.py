@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from capplan.data import Store
 from capplan.data.ingest import ingest_files
 from capplan.web import Settings, create_app
+from capplan.web.settings import LOOPBACK_HOSTS
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 TOKEN = "s3cret-token"
+HOSTS = (*LOOPBACK_HOSTS, "testserver")  # the Host of fastapi.testclient.TestClient
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +41,13 @@ def plans_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(plans_dir: Path, store_file: Path) -> Settings:
-    return Settings(plans_dir=plans_dir, store=store_file, refresh_seconds=0, max_body_bytes=64_000)
+    return Settings(
+        plans_dir=plans_dir,
+        store=store_file,
+        refresh_seconds=0,
+        max_body_bytes=64_000,
+        allowed_hosts=HOSTS,
+    )
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ def test_refresh_pulls_plan_metrics(prometheus_url: str, tmp_path: Path) -> None
         prometheus_url=prometheus_url,
         history="1d",
         forecast_horizon="1d",
+        allowed_hosts=("testserver",),
     )
     with TestClient(create_app(settings)) as client:
         status = client.get("/api/status").json()

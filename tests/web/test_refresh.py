@@ -17,7 +17,7 @@ import capplan.web.state as state_module
 from capplan.data import MetricFrame, Store
 from capplan.data.ingest import ingest_frame
 from capplan.web import Settings, create_app
-from capplan.web.snapshot import compute_snapshot
+from capplan.web.snapshot import forecast_runways
 from capplan.web.state import AppState
 
 
@@ -43,14 +43,21 @@ def test_refresh_picks_up_new_data(tmp_path: Path, plans_dir: Path, store_file: 
     assert first.has_series("avg_cpu_usage")  # the old snapshot is untouched
 
 
-def test_refresh_failure_keeps_last_snapshot(tmp_path: Path, plans_dir: Path) -> None:
-    store = tmp_path / "bad.duckdb"
-    store.write_text("not a database", encoding="utf-8")
+def test_refresh_failure_keeps_last_data(tmp_path: Path, plans_dir: Path, store_file: Path) -> None:
+    store = tmp_path / "copy.duckdb"
+    shutil.copy(store_file, store)
     state = AppState(Settings(plans_dir=plans_dir, store=store))
+    assert state.refresh()
     before = state.snapshot
+    store.write_text("not a database", encoding="utf-8")
     assert state.refresh() is False
-    assert state.snapshot is before
-    assert state.refresh_error
+    assert state.snapshot.generation == before.generation + 1
+    assert state.snapshot.frame is before.frame  # the last data read is kept
+    assert state.snapshot.has_series("avg_cpu_usage")
+    assert state.stages.get("store").state == "failed"
+    assert state.stages.get("forecasts").state == "ok"
+    assert state.refresh_error is not None
+    assert state.refresh_error.startswith("store: ")
 
 
 def test_background_refresh_does_not_block_requests(
@@ -59,7 +66,7 @@ def test_background_refresh_does_not_block_requests(
     release = threading.Event()
     started = threading.Event()
     calls = {"n": 0}
-    real = compute_snapshot
+    real = forecast_runways
 
     def slow(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
@@ -68,7 +75,7 @@ def test_background_refresh_does_not_block_requests(
             release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(state_module, "compute_snapshot", slow)
+    monkeypatch.setattr(state_module, "forecast_runways", slow)
     fast = Settings(**{**settings.__dict__, "refresh_seconds": 0.05})
     with TestClient(create_app(fast)) as client:
         assert started.wait(5), "the background refresh did not start"
@@ -116,10 +123,12 @@ def test_unexpected_refresh_error_keeps_serving(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(state_module, "compute_snapshot", broken)
+    monkeypatch.setattr(state_module, "forecast_runways", broken)
     with TestClient(create_app(settings)) as client:
         status = client.get("/api/status").json()
         assert status["status"] == "degraded"
         assert "RuntimeError" in status["refresh_error"]
+        assert status["stages"]["forecasts"]["state"] == "failed"
+        assert status["series"] == 3  # the store was read
         assert "boom" not in client.get("/api/forecasts").text
         assert client.get("/api/plans/apm").status_code == 200

@@ -30,14 +30,20 @@ def web_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
     with Store(store) as db:
         ingest_files(db, [ROOT / "examples" / "metrics" / "apm_history.csv"])
     app = create_app(
-        Settings(plans_dir=plans, store=store, refresh_seconds=0, max_body_bytes=20_000)
+        Settings(
+            plans_dir=plans,
+            store=store,
+            refresh_seconds=0,
+            max_body_bytes=20_000,
+            allowed_hosts=("*",),
+        )
     )
     app.state.capplan.refresh()
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 def _operations() -> list[str]:
-    app = create_app(Settings(plans_dir=ROOT / "examples", refresh_seconds=0))
+    app = create_app(Settings(plans_dir=ROOT / "examples", refresh_seconds=0, allowed_hosts=("*",)))
     spec = schemathesis.openapi.from_asgi("/openapi.json", app)
     return [f"{op.ok().method.upper()} {op.ok().path}" for op in spec.get_all_operations()]  # type: ignore[union-attr]
 

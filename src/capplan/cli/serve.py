@@ -28,10 +28,15 @@ def build_settings(
     horizon: str,
     max_body: int,
     max_age: str | None = None,
+    allowed_hosts: list[str] | None = None,
+    request_timeout: float = 30.0,
 ) -> Settings:
-    """Checked :class:`capplan.web.Settings` from the command-line options."""
+    """Checked :class:`capplan.web.Settings` from the command-line options. The Host names
+    answered are the loopback names, ``allowed_hosts`` and the address listened on, when it
+    is one address (not 0.0.0.0 or ::)."""
     from capplan.policy.freshness import parse_max_age
     from capplan.web import Settings
+    from capplan.web.settings import LOOPBACK_HOSTS
 
     if not plans.is_dir():
         raise UsageError(f"--plans {plans} is not a directory")
@@ -43,7 +48,15 @@ def build_settings(
         raise UsageError(f"--max-body must be at least 1 byte, got {max_body}")
     if store is not None and store.is_dir():
         raise UsageError(f"--store {store} is a directory, not a store file")
+    if not request_timeout > 0:
+        raise UsageError(
+            f"--request-timeout must be a positive number of seconds, got {request_timeout}"
+        )
     max_age_seconds = parse_max_age(max_age, "--max-age") if max_age is not None else None
+    hosts = list(LOOPBACK_HOSTS)
+    for name in [*(h.strip() for h in allowed_hosts or []), host]:
+        if name and name not in ("0.0.0.0", "::") and name not in hosts:
+            hosts.append(name)
     return Settings(
         plans_dir=plans,
         store=store,
@@ -55,6 +68,8 @@ def build_settings(
         forecast_horizon=horizon,
         prometheus_url=prometheus,
         max_age_seconds=max_age_seconds,
+        allowed_hosts=tuple(hosts),
+        request_seconds=request_timeout,
     )
 
 
@@ -86,6 +101,21 @@ def serve(
         "disables. Default: the larger of 3 steps of its data and the longest for: on it.",
         show_default=False,
     ),
+    allowed_host: list[str] | None = typer.Option(
+        None,
+        "--allowed-host",
+        metavar="NAME",
+        help="A Host name requests may use besides localhost, 127.0.0.1, ::1 and the --host "
+        "address (repeatable; '*' for any); others get 400 (against DNS rebinding).",
+        show_default=False,
+    ),
+    request_timeout: float = typer.Option(
+        30.0,
+        "--request-timeout",
+        metavar="SECONDS",
+        help="Time budget of a request that computes (validation, projection, page); "
+        "past it the answer is 503.",
+    ),
 ) -> None:
     """Serve the dashboard, the JSON API (docs at /docs) and /metrics for Prometheus.
 
@@ -96,6 +126,7 @@ def serve(
     from capplan.web import create_app
 
     settings = build_settings(
-        plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age
-    )
+        plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age,
+        allowed_host, request_timeout,
+    )  # fmt: skip
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

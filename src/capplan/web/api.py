@@ -1,4 +1,9 @@
-"""The JSON API under ``/api`` (documented by the app's OpenAPI spec)."""
+"""The JSON API under ``/api`` (documented by the app's OpenAPI spec).
+
+Routes that compute (validation, projections, scenarios, exports, checks) run in the app's
+worker threads within the request time budget (:class:`~capplan.web.work.Workers`); an
+answer already computed is served from its cache straight from the event loop.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from capplan.errors import PlanError
@@ -15,7 +19,7 @@ from capplan.plan.models import Plan
 from capplan.policy.freshness import instant, iso_time
 from capplan.report.formats import scenario_summary
 from capplan.web.errors import ApiError
-from capplan.web.security import check_token
+from capplan.web.security import check_nesting, check_token
 from capplan.web.state import AppState, to_json, validate_text
 
 __all__ = ["router"]
@@ -46,12 +50,15 @@ def state_of(request: Request) -> AppState:
     return state
 
 
-async def _text(request: Request) -> str:
+async def _text(request: Request, file: str = "<request>") -> str:
+    """The body as text, refused at once when not UTF-8 or nested too deep to be a plan."""
     raw = await request.body()
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise PlanError.single("is not UTF-8 text", file="<request>") from None
+        raise PlanError.single("is not UTF-8 text", file=file) from None
+    check_nesting(raw, file)
+    return text
 
 
 def plan_summary(name: str, plan: Plan) -> dict[str, Any]:
@@ -79,12 +86,14 @@ def plan_summary(name: str, plan: Plan) -> dict[str, Any]:
     }
 
 
-@router.get("/plans", summary="List the plans of the plans directory")
-def list_plans(request: Request) -> list[dict[str, Any]]:
-    state = state_of(request)
+def plan_listing(state: AppState) -> list[dict[str, Any]]:
+    """Each plan file: name, file, whether it is valid, its system or its issues."""
     out = []
     for name in state.plan_names():
-        entry = state.entry(name)
+        try:
+            entry = state.entry(name)
+        except ApiError:
+            continue  # removed meanwhile
         out.append(
             {
                 "name": name,
@@ -97,6 +106,13 @@ def list_plans(request: Request) -> list[dict[str, Any]]:
     return out
 
 
+@router.get("/plans", summary="List the plans of the plans directory")
+async def list_plans(request: Request) -> Response:
+    state = state_of(request)
+    body = await state.workers.run("listing the plans", lambda: to_json(plan_listing(state)))
+    return Response(body, media_type="application/json")
+
+
 @router.post(
     "/plans/validate",
     summary="Validate a plan (YAML or JSON text) without saving it",
@@ -104,8 +120,12 @@ def list_plans(request: Request) -> list[dict[str, Any]]:
     responses=_ERRORS,
 )
 async def validate_plan(request: Request) -> dict[str, Any]:
-    plan = validate_text(await _text(request), "<request>")
-    return {"valid": True, "plan": plan_summary("<request>", plan)}
+    text = await _text(request)
+
+    def validate() -> dict[str, Any]:
+        return {"valid": True, "plan": plan_summary("<request>", validate_text(text, "<request>"))}
+
+    return await state_of(request).workers.run("validating the plan", validate)
 
 
 @router.get(
@@ -133,12 +153,14 @@ async def write_plan(
 ) -> JSONResponse:
     state = state_of(request)
     check_token(state.settings.token, authorization)
-    text = await _text(request)
-    existed = name in state.plan_names()
-    plan = state.write_plan(name, text)
-    return JSONResponse(
-        {"written": True, "plan": plan_summary(name, plan)}, status_code=200 if existed else 201
-    )
+    text = await _text(request, f"{name}.yaml")
+
+    def write() -> tuple[dict[str, Any], bool]:
+        plan, created = state.write_plan(name, text)
+        return {"written": True, "plan": plan_summary(name, plan)}, created
+
+    body, created = await state.workers.run("writing the plan", write)
+    return JSONResponse(body, status_code=201 if created else 200)
 
 
 @router.get("/plans/{name}/projection", summary="Project a plan month by month", responses=_ERRORS)
@@ -180,10 +202,10 @@ async def _cached_response(
     state: AppState, name: str, what: tuple[object, ...], compute: Callable[[], bytes]
 ) -> Response:
     """Cached JSON straight from the event loop; anything to load or compute runs in a
-    worker thread so it never blocks other requests."""
-    data = state.peek_json(name, what)
+    worker thread, within the request budget, so it never blocks other requests."""
+    data = state.peek_bytes(name, what)
     if data is None:
-        data = await run_in_threadpool(compute)
+        data = await state.workers.run(f"computing plan '{name}'", compute)
     return Response(data, media_type="application/json")
 
 
@@ -192,19 +214,23 @@ async def _cached_response(
     summary="Generated files (alert rules, dashboards, manifests) of a plan",
     responses={501: {"description": "Exporters not installed"}, **_ERRORS},
 )
-def export(
+async def export(
     request: Request, name: PlanName, kind: Annotated[str, Path(max_length=100)]
 ) -> dict[str, Any]:
-    plan = state_of(request).plan(name)
-    try:
-        from capplan.export import EXPORTERS
-    except ImportError:
-        raise ApiError(501, "not_implemented", "exporters are not available") from None
-    if kind not in EXPORTERS:
-        raise ApiError(
-            404, "not_found", f"no exporter '{kind}'; available: {', '.join(EXPORTERS.names())}"
-        )
-    return {"kind": kind, "files": EXPORTERS.get(kind)(plan)}
+    state = state_of(request)
+
+    def build() -> dict[str, Any]:
+        plan = state.plan(name)
+        try:
+            from capplan.export import EXPORTERS
+        except ImportError:
+            raise ApiError(501, "not_implemented", "exporters are not available") from None
+        if kind not in EXPORTERS:
+            available = ", ".join(EXPORTERS.names())
+            raise ApiError(404, "not_found", f"no exporter '{kind}'; available: {available}")
+        return {"kind": kind, "files": EXPORTERS.get(kind)(plan)}
+
+    return await state.workers.run(f"exporting plan '{name}'", build)
 
 
 @router.get(
@@ -212,15 +238,20 @@ def export(
     summary="The plan's thresholds checked against the stored history",
     responses={501: {"description": "Checking not available"}, **_ERRORS},
 )
-def check(request: Request, name: PlanName) -> dict[str, Any]:
+async def check(request: Request, name: PlanName) -> dict[str, Any]:
     state = state_of(request)
-    plan = state.plan(name)
-    try:
-        from capplan.policy.plan_check import check_plan
-    except ImportError:
-        raise ApiError(501, "not_implemented", "threshold checking is not available") from None
-    report = check_plan(plan, state.snapshot.frame, max_age_seconds=state.settings.max_age_seconds)
-    return report.to_dict()
+    frame = state.snapshot.frame
+
+    def build() -> dict[str, Any]:
+        plan = state.plan(name)
+        try:
+            from capplan.policy.plan_check import check_plan
+        except ImportError:
+            raise ApiError(501, "not_implemented", "checking is not available") from None
+        max_age = state.settings.max_age_seconds
+        return check_plan(plan, frame, max_age_seconds=max_age).to_dict()
+
+    return await state.workers.run(f"checking plan '{name}'", build)
 
 
 @router.get("/series", summary="Series of the metric store")
@@ -261,27 +292,34 @@ async def forecast_of(request: Request, series: str) -> Response:
 
 
 @router.get("/status", summary="Service status: plans, store, freshness of the data, last refresh")
-def status(request: Request) -> dict[str, Any]:
-    """``degraded`` when the last refresh failed, else ``stale`` when a series' newest sample
-    is older than its maximum age, else ``ok``; ``freshness`` has every series' last sample
-    and age."""
+async def status(request: Request) -> dict[str, Any]:
+    """``degraded`` (with ``reasons``) when a refresh stage failed or ran only in part
+    (``stages``: plans, prometheus, store, forecasts, each with its state, reason and last
+    success) or the forecasts are older than ``stale_refreshes`` refresh intervals; else
+    ``stale`` when a series' newest sample is older than its maximum age; else ``ok``.
+    ``freshness`` has every series' last sample and age."""
     state = state_of(request)
     snap = state.snapshot
     now = time.time()
     fresh = snap.freshness(now)
     stale = [f.series for f in fresh if f.stale]
-    overall = "degraded" if state.refresh_error is not None else "stale" if stale else "ok"
+    reasons = state.problems(now)
+    overall = "degraded" if reasons else "stale" if stale else "ok"
     return {
         "status": overall,
+        "reasons": reasons,
         "plans": len(state.plan_names()),
+        "skipped_plans": sorted(state.skipped),
         "series": len(snap.series),
         "stale_series": stale,
         "now": iso_time(instant(now)),
         "max_age_seconds": state.settings.max_age_seconds,
         "freshness": [f.to_dict() for f in fresh],
         "last_refresh": snap.computed_at or None,
+        "snapshot_age_seconds": now - snap.computed_at if snap.computed_at else None,
         "last_success": state.last_success,
         "refreshes": state.refreshes,
         "refresh_error": state.refresh_error,
         "refresh_seconds": state.settings.refresh_seconds,
+        "stages": {name: stage.to_dict() for name, stage in state.stages.all().items()},
     }

@@ -4,7 +4,13 @@ dashboard, ``/metrics``, error handlers, request hardening and the background re
 Refresh: the lifespan handler computes the first snapshot (in a worker thread), then, when
 ``refresh_seconds`` > 0, an asyncio task reruns :meth:`AppState.refresh` in a worker thread
 every ``refresh_seconds``. A refresh builds a whole new snapshot and swaps it in one
-assignment; requests always read the last complete one and never wait for a refresh.
+assignment; requests always read the last complete one and never wait for a refresh. With
+a background refresh, the first snapshot is read from the store alone and the first pull
+from Prometheus starts right after, in the background: a Prometheus that is down or hangs
+does not hold up the start, and the store's series are served meanwhile.
+
+Hardening, outermost first: security headers (and relative redirects), the Host
+allow-list, request metrics, the body size limit.
 """
 
 from __future__ import annotations
@@ -18,13 +24,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from capplan.web.api import router as api_router
 from capplan.web.errors import install_error_handlers
-from capplan.web.metrics import RequestMetrics, make_registry
+from capplan.web.metrics import Exposition, RequestMetrics, make_registry
 from capplan.web.pages import make_router
-from capplan.web.security import BodyLimit
+from capplan.web.security import BodyLimit, HostCheck, SecurityHeaders
 from capplan.web.settings import Settings
 from capplan.web.state import AppState
 
@@ -33,10 +39,13 @@ __all__ = ["create_app", "refresh_loop"]
 log = logging.getLogger("capplan.web")
 
 
-async def refresh_loop(state: AppState, interval: float) -> None:
-    """Refresh ``state`` every ``interval`` seconds, each time in a worker thread."""
+async def refresh_loop(state: AppState, interval: float, first_delay: float | None = None) -> None:
+    """Refresh ``state`` every ``interval`` seconds (the first time after ``first_delay``,
+    default ``interval``), each time in a worker thread."""
+    delay = interval if first_delay is None else first_delay
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(delay)
+        delay = interval
         try:
             await asyncio.to_thread(state.refresh)
         except Exception:  # a refresh bug must not kill the loop; the last cache stays
@@ -48,14 +57,18 @@ def create_app(settings: Settings) -> FastAPI:
     from capplan import __version__
 
     state = AppState(settings)
-    registry, requests, duration = make_registry(state)
+    registry, requests, duration = make_registry()
+    exposition = Exposition(state, registry)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(state.refresh)
+        background = settings.refresh_seconds > 0
+        pull_later = background and settings.prometheus_url is not None
+        await asyncio.to_thread(state.refresh, not pull_later)
         task = None
-        if settings.refresh_seconds > 0:
-            task = asyncio.create_task(refresh_loop(state, settings.refresh_seconds))
+        if background:
+            first = 0.0 if pull_later else None
+            task = asyncio.create_task(refresh_loop(state, settings.refresh_seconds, first))
         try:
             yield
         finally:
@@ -63,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            state.workers.close()
 
     app = FastAPI(
         title="capplan",
@@ -76,8 +90,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router)
 
     @app.get("/metrics", include_in_schema=True, tags=["metrics"], summary="Prometheus metrics")
-    def metrics(request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(request: Request) -> Response:
+        plan_text = exposition.cached_plan_text()
+        if plan_text is None:
+            plan_text = await state.workers.run("the plan metrics", exposition.plan_text)
+        return Response(exposition.render(plan_text), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(make_router())
     app.mount(
@@ -85,4 +102,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, requests=requests, duration=duration)
+    app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
+    app.add_middleware(SecurityHeaders)
     return app

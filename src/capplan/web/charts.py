@@ -1,7 +1,14 @@
-"""Plotly charts of the dashboard, rendered to ``<div>``s (plotly.js is served once, locally)."""
+"""Plotly charts of the dashboard, rendered to ``<div>``s (plotly.js is served once, locally).
+
+No inline script: each chart is an empty ``<div data-figure=ID>`` and its figure a JSON data
+block (``<script type="application/json" id=ID>``, which no browser runs); the page's
+``/static/charts.js`` draws them. So the Content-Security-Policy allows only scripts
+served by the service itself.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 
 import numpy as np
@@ -18,9 +25,18 @@ __all__ = ["cost_chart", "events_chart", "forecast_chart", "scenario_chart"]
 _SEVERITY_COLOURS = {"info": "#1f77b4", "warning": "#ff7f0e", "critical": "#d62728"}
 
 
+# what could end a <script> data block or start markup is written as a JSON escape
+_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def _div(fig: go.Figure, height: int = 380) -> str:
     fig.update_layout(template="plotly_white", height=height, margin={"t": 50, "b": 40})
-    return str(pio.to_html(fig, include_plotlyjs=False, full_html=False))
+    figure = str(pio.to_json(fig, validate=False)).translate(_JSON_ESCAPES)
+    chart = f"chart-{uuid.uuid4().hex}"
+    return (
+        f'<div id="{chart}" class="plotly-graph-div" data-figure="{chart}-figure"></div>'
+        f'<script type="application/json" id="{chart}-figure">{figure}</script>'
+    )
 
 
 def cost_chart(p: Projection) -> str:

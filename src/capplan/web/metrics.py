@@ -9,118 +9,227 @@ a quantile whose crossing is not within the horizon, so ``capplan_runway_seconds
 fires only for crossings due. ``capplan_series_last_sample_timestamp_seconds`` and
 ``capplan_refresh_last_success_timestamp_seconds`` tell "no data" from "no risk":
 ``time() - capplan_series_last_sample_timestamp_seconds > 3600``.
+
+Speed: a scrape reads caches only. The text of the forecast gauges is built once per
+snapshot (the runway lines keep their crossing times and are counted from the scrape), the
+plan gauges once per version of the plan files (in a worker thread), so ``/metrics`` answers
+from the event loop in about a millisecond.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capplan.errors import CapplanError
-from capplan.web.snapshot import RunwayRow
+from capplan.web.errors import ApiError
+from capplan.web.security import plan_path
+from capplan.web.snapshot import RunwayRow, Snapshot
 from capplan.web.state import AppState
 
-__all__ = ["CapacityCollector", "RequestMetrics", "make_registry", "runway_seconds"]
+__all__ = ["Exposition", "RequestMetrics", "make_registry", "runway_seconds"]
 
 _QUANTILES = (("p10", "0.1"), ("p50", "0.5"), ("p90", "0.9"))
+_RUNWAY = "capplan_runway_seconds"
+_RUNWAY_HELP = (
+    "Seconds from now until the series crosses the threshold level (p10/p50/p90); "
+    "negative once the crossing time is past, +Inf when not within the horizon."
+)
 
 
-class CapacityCollector(Collector):
-    """Runway, headroom, forecast and cost gauges read from an :class:`AppState`."""
-
-    def __init__(self, state: AppState) -> None:
-        self.state = state
+class _Families(Collector):
+    def __init__(self, families: Sequence[Metric]) -> None:
+        self.families = families
 
     def collect(self) -> Iterable[Metric]:
-        """Yield the gauge families (called by the registry on each scrape)."""
-        yield from self._forecast_metrics()
-        yield from self._freshness_metrics()
-        yield from self._plan_metrics()
+        return self.families
 
-    def _forecast_metrics(self) -> Iterable[Metric]:
+
+def _text(*families: Metric) -> bytes:
+    return generate_latest(_Families(families))
+
+
+def _label_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    if value == float("inf"):
+        return "+Inf"
+    if value == float("-inf"):
+        return "-Inf"
+    return repr(value)
+
+
+def _unix(at: np.datetime64 | None) -> float | None:
+    return None if at is None else float(at.astype("datetime64[s]").astype(np.int64))
+
+
+class Exposition:
+    """The ``/metrics`` text of one app: its capacity gauges from the caches of an
+    :class:`AppState` and the request metrics of its registry."""
+
+    def __init__(self, state: AppState, registry: CollectorRegistry) -> None:
+        self.state = state
+        self.registry = registry
+        self._lock = threading.Lock()
+        self._snapshot: tuple[Snapshot, bytes, tuple[tuple[str, float | None], ...]] | None = None
+        self._plans: tuple[tuple[tuple[str, int], ...], bytes] | None = None
+
+    def render(self, plan_text: bytes, now: float | None = None) -> bytes:
+        """The whole exposition at ``now`` (Unix seconds, default the current time)."""
+        now = time.time() if now is None else now
         snap = self.state.snapshot
-        run_g = GaugeMetricFamily(
-            "capplan_runway_seconds",
-            "Seconds from now until the series crosses the threshold level (p10/p50/p90); "
-            "negative once the crossing time is past, +Inf when not within the horizon.",
-            labels=["series", "threshold", "quantile", "plan", "level"],
+        static, runways = self._snapshot_part(snap)
+        lines = [f"# HELP {_RUNWAY} {_RUNWAY_HELP}\n# TYPE {_RUNWAY} gauge\n"]
+        for prefix, at in runways:
+            value = float("inf") if at is None else at - now
+            lines.append(f"{prefix} {_number(value)}\n")
+        return b"".join(
+            (
+                "".join(lines).encode(),
+                static,
+                self._refresh_part(),
+                plan_text,
+                generate_latest(self.registry),
+            )
         )
-        now = time.time()
-        for row in snap.runways:
-            for attr, q in _QUANTILES:
-                run_g.add_metric(
-                    [row.series, row.threshold, q, row.plan, row.level],
-                    runway_seconds(row, attr, now),
-                )
-        yield run_g
-        fc_g = GaugeMetricFamily(
-            "capplan_forecast_value",
-            "Forecast of the series at the end of the horizon (mean and interval bounds).",
-            labels=["series", "quantile"],
-        )
-        run = snap.run
-        if run is not None:
-            res = run.result
-            for i, series in enumerate(run.panel.ids):
-                _add_finite(fc_g, [series, "mean"], float(res.mean[i, -1]))
-                for lv in run.levels:
-                    lo_q = f"{(100 - lv) / 200:g}"
-                    hi_q = f"{1 - (100 - lv) / 200:g}"
-                    _add_finite(fc_g, [series, lo_q], float(res.lower[lv][i, -1]))
-                    _add_finite(fc_g, [series, hi_q], float(res.upper[lv][i, -1]))
-        yield fc_g
 
-    def _freshness_metrics(self) -> Iterable[Metric]:
+    def _snapshot_part(self, snap: Snapshot) -> tuple[bytes, tuple[tuple[str, float | None], ...]]:
+        cached = self._snapshot
+        if cached is not None and cached[0] is snap:
+            return cached[1], cached[2]
+        runways = tuple(
+            (_runway_prefix(row, q), _unix(row.crossing(attr)))
+            for row in snap.runways
+            for attr, q in _QUANTILES
+        )
+        static = _text(*_forecast_families(snap))
+        self._snapshot = (snap, static, runways)
+        return static, runways
+
+    def _refresh_part(self) -> bytes:
+        state = self.state
+        stages = GaugeMetricFamily(
+            "capplan_refresh_stage_last_success_timestamp_seconds",
+            "Unix time each refresh stage (plans, prometheus, store, forecasts) last "
+            "succeeded (0: not yet).",
+            labels=["stage"],
+        )
+        for name, stage in state.stages.all().items():
+            if stage.state != "off":
+                stages.add_metric([name], stage.last_success or 0.0)
         last = GaugeMetricFamily(
-            "capplan_series_last_sample_timestamp_seconds",
-            "Unix time of the newest stored sample of each series (at the last refresh).",
-            labels=["series"],
-        )
-        for sample in self.state.snapshot.last_samples:
-            last.add_metric([sample.series], sample.unix_seconds)
-        yield last
-        yield GaugeMetricFamily(
             "capplan_refresh_last_success_timestamp_seconds",
-            "Unix time of the last successful refresh of the forecasts (0: none yet).",
-            value=self.state.last_success or 0.0,
+            "Unix time of the last refresh in which every stage succeeded (0: none yet).",
+            value=state.last_success or 0.0,
         )
+        return _text(last, stages)
 
-    def _plan_metrics(self) -> Iterable[Metric]:
-        head = GaugeMetricFamily(
-            "capplan_headroom_ratio",
-            "1 - utilization of each component today (period 0 of the default scenario).",
-            labels=["component", "plan"],
-        )
-        monthly = GaugeMetricFamily(
-            "capplan_plan_monthly_cost",
-            "Cost of the plan in its first period (today), default scenario.",
-            labels=["plan"],
-        )
-        total = GaugeMetricFamily(
-            "capplan_plan_total_cost",
-            "Cost of the plan summed over its horizon, default scenario.",
-            labels=["plan"],
-        )
-        for name in self.state.valid_plans():
+    # plan gauges: once per version of the plan files ------------------------------------------
+    def plan_versions(self) -> tuple[tuple[str, int], ...]:
+        """(name, mtime) of every plan file: cheap enough for the event loop."""
+        out = []
+        for name in self.state.plan_names():
             try:
-                proj = self.state.projection(name, None, None)
-            except CapplanError:
+                out.append((name, plan_path(self.state.plans_dir, name).stat().st_mtime_ns))
+            except (ApiError, OSError):
                 continue
-            for comp in proj.plan.components:
-                util = proj.values.get(f"{comp}.utilization")
-                if util is not None:
-                    _add_finite(head, [comp, name], 1.0 - float(util[0]))
-            _add_finite(monthly, [name], float(proj.values["total.cost"][0]))
-            _add_finite(total, [name], proj.total_cost)
-        yield head
-        yield monthly
-        yield total
+        return tuple(out)
+
+    def cached_plan_text(self) -> bytes | None:
+        """The plan gauges when the plan files have not changed since they were built."""
+        cached = self._plans
+        if cached is not None and cached[0] == self.plan_versions():
+            return cached[1]
+        return None
+
+    def plan_text(self) -> bytes:
+        """The plan gauges, built (projections of the default scenario) and cached. Blocking:
+        run it in a worker thread."""
+        with self._lock:
+            versions = self.plan_versions()
+            cached = self._plans
+            if cached is not None and cached[0] == versions:
+                return cached[1]
+            text = _text(*_plan_families(self.state))
+            self._plans = (versions, text)
+            return text
+
+
+def _runway_prefix(row: RunwayRow, quantile: str) -> str:
+    labels = {
+        "level": row.level,
+        "plan": row.plan,
+        "quantile": quantile,
+        "series": row.series,
+        "threshold": row.threshold,
+    }
+    inner = ",".join(f'{k}="{_label_value(v)}"' for k, v in sorted(labels.items()))
+    return f"{_RUNWAY}{{{inner}}}"
+
+
+def _forecast_families(snap: Snapshot) -> list[Metric]:
+    fc_g = GaugeMetricFamily(
+        "capplan_forecast_value",
+        "Forecast of the series at the end of the horizon (mean and interval bounds).",
+        labels=["series", "quantile"],
+    )
+    run = snap.run
+    if run is not None:
+        res = run.result
+        for i, series in enumerate(run.panel.ids):
+            _add_finite(fc_g, [series, "mean"], float(res.mean[i, -1]))
+            for lv in run.levels:
+                lo_q = f"{(100 - lv) / 200:g}"
+                hi_q = f"{1 - (100 - lv) / 200:g}"
+                _add_finite(fc_g, [series, lo_q], float(res.lower[lv][i, -1]))
+                _add_finite(fc_g, [series, hi_q], float(res.upper[lv][i, -1]))
+    last = GaugeMetricFamily(
+        "capplan_series_last_sample_timestamp_seconds",
+        "Unix time of the newest stored sample of each series (at the last refresh).",
+        labels=["series"],
+    )
+    for sample in snap.last_samples:
+        last.add_metric([sample.series], sample.unix_seconds)
+    return [fc_g, last]
+
+
+def _plan_families(state: AppState) -> list[Metric]:
+    head = GaugeMetricFamily(
+        "capplan_headroom_ratio",
+        "1 - utilization of each component today (period 0 of the default scenario).",
+        labels=["component", "plan"],
+    )
+    monthly = GaugeMetricFamily(
+        "capplan_plan_monthly_cost",
+        "Cost of the plan in its first period (today), default scenario.",
+        labels=["plan"],
+    )
+    total = GaugeMetricFamily(
+        "capplan_plan_total_cost",
+        "Cost of the plan summed over its horizon, default scenario.",
+        labels=["plan"],
+    )
+    for name in state.valid_plans():
+        try:
+            proj = state.projection(name, None, None)
+        except CapplanError:
+            continue
+        for comp in proj.plan.components:
+            util = proj.values.get(f"{comp}.utilization")
+            if util is not None:
+                _add_finite(head, [comp, name], 1.0 - float(util[0]))
+        _add_finite(monthly, [name], float(proj.values["total.cost"][0]))
+        _add_finite(total, [name], proj.total_cost)
+    return [head, monthly, total]
 
 
 def runway_seconds(row: RunwayRow, quantile: str, now: float) -> float:
@@ -137,10 +246,10 @@ def _add_finite(family: GaugeMetricFamily, labels: list[str], value: float) -> N
         family.add_metric(labels, value)
 
 
-def make_registry(state: AppState) -> tuple[CollectorRegistry, Counter, Histogram]:
-    """A registry with the capacity collector and the request counter and histogram."""
+def make_registry() -> tuple[CollectorRegistry, Counter, Histogram]:
+    """A registry with the request counter and histogram (the capacity gauges are added
+    by :class:`Exposition`)."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(CapacityCollector(state))
     requests = Counter(
         "capplan_http_requests",
         "HTTP requests answered, by method, route template and status.",

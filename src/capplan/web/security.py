@@ -1,17 +1,34 @@
-"""Request hardening: bearer token, body size limit and plan names that stay in plans_dir."""
+"""Request hardening: bearer token, body size and nesting limits, plan names that stay in
+plans_dir, the Host allow-list and the security headers of every answer."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from capplan.errors import PlanSyntaxError
 from capplan.web.errors import ApiError
 
-__all__ = ["PLAN_NAME", "PLAN_NAME_RE", "BodyLimit", "check_token", "plan_path"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "MAX_NESTING",
+    "PLAN_NAME",
+    "PLAN_NAME_RE",
+    "BodyLimit",
+    "HostCheck",
+    "SecurityHeaders",
+    "check_nesting",
+    "check_token",
+    "host_name",
+    "plan_path",
+]
 
 PLAN_NAME = r"^[A-Za-z0-9_-]{1,100}$"
 PLAN_NAME_RE = re.compile(PLAN_NAME)
@@ -96,21 +113,157 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        payload = json.dumps(
-            {
-                "error": "too_large",
-                "message": f"the request body is larger than {self.limit} bytes",
-                "issues": [],
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        message = f"the request body is larger than {self.limit} bytes"
+        await send_error(send, 413, "too_large", message)
+
+
+async def send_error(send: Send, status: int, kind: str, message: str) -> None:
+    """A JSON error answer (``{"error", "message", "issues"}``) straight from a middleware."""
+    payload = json.dumps({"error": kind, "message": message, "issues": []}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+MAX_NESTING = 64
+_OPEN = np.zeros(256, dtype=np.int8)
+_OPEN[[ord("["), ord("{")]] = 1
+_OPEN[[ord("]"), ord("}")]] = -1
+
+
+def check_nesting(body: bytes, file: str, limit: int = MAX_NESTING) -> None:
+    """A :class:`PlanSyntaxError` when ``[ ]`` and ``{ }`` nest deeper than ``limit`` levels
+    in ``body`` (JSON, or YAML flow style). One vectorized pass, so a deeply nested body is
+    refused in milliseconds, before any parser walks it. Brackets inside strings count too:
+    a plan nests a handful of levels, so only a hostile body comes near the limit."""
+    if not body:
+        return
+    depth = np.cumsum(_OPEN[np.frombuffer(body, dtype=np.uint8)], dtype=np.int64)
+    if int(depth.max()) <= limit:
+        return
+    at = int(np.argmax(depth > limit))
+    raise PlanSyntaxError.single(
+        f"nests [ ] and {{ }} deeper than {limit} levels; a plan needs a handful",
+        file=file,
+        line=body.count(b"\n", 0, at) + 1,
+    )
+
+
+def host_name(header: str) -> str:
+    """The host name of a ``Host`` header: lower case, without port, brackets or final dot
+    (``[::1]:8080`` → ``::1``, ``LocalHost.:80`` → ``localhost``)."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        value = value[1:].partition("]")[0]
+    elif value.count(":") == 1:
+        value = value.partition(":")[0]
+    return value.rstrip(".")
+
+
+class HostCheck:
+    """ASGI middleware: 400 unless the ``Host`` header names an allowed host (``*``: any;
+    ``*.example.com``: any subdomain), so that a name an attacker points at this address
+    (DNS rebinding) reaches nothing."""
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        self.app = app
+        names = {host_name(h) for h in allowed}
+        self.any = "*" in names
+        self.exact = frozenset(n for n in names if not n.startswith("*."))
+        self.suffixes = tuple(n[1:] for n in names if n.startswith("*."))
+
+    def allows(self, host: str) -> bool:
+        """Whether a request with ``Host: host`` is answered."""
+        name = host_name(host)
+        if self.any:
+            return True
+        return bool(name) and (name in self.exact or name.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.any:
+            await self.app(scope, receive, send)
+            return
+        host = ""
+        for key, value in scope.get("headers", []):
+            if key == b"host":
+                host = value.decode("latin-1")
+                break
+        if self.allows(host):
+            await self.app(scope, receive, send)
+            return
+        message = "the Host header names a host this service does not answer for"
+        await send_error(send, 400, "bad_host", message)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# the API docs pages load Swagger UI / ReDoc from their CDN and start them inline
+_DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+_DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+def relative_location(location: str) -> str:
+    """``location`` without scheme and host: redirects never carry the request's Host."""
+    parts = urlsplit(location)
+    if not parts.scheme and not parts.netloc:
+        return location
+    return urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+
+
+class SecurityHeaders:
+    """ASGI middleware: ``Content-Security-Policy``, ``X-Frame-Options: DENY``,
+    ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` on every
+    answer, and redirects made relative."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.policy = CONTENT_SECURITY_POLICY.encode()
+        self.docs_policy = _DOCS_POLICY.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = self.docs_policy if scope["path"] in _DOCS_PATHS else self.policy
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, relative_location(v.decode("latin-1")).encode("latin-1"))
+                    if k == b"location"
+                    else (k, v)
+                    for k, v in message.get("headers", [])
+                    if k not in _REPLACED
+                ]
+                headers.append((b"content-security-policy", policy))
+                headers.extend(_HEADERS)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+_REPLACED = frozenset({b"content-security-policy", *(k for k, _ in _HEADERS)})

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings"]
+__all__ = ["LOOPBACK_HOSTS", "Settings"]
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -14,11 +16,18 @@ class Settings:
 
     ``refresh_seconds`` 0 disables the background refresh (the cache is computed once at
     start-up). ``prometheus_url``: when set, each refresh pulls the last ``history`` of every
-    observed plan metric that has a ``query`` into the store before recomputing forecasts.
+    observed plan metric that has a ``query`` into the store before recomputing forecasts;
+    a pull that has not finished within ``pull_timeout_seconds`` counts as failed.
     ``max_age_seconds``: a series whose newest sample is older is stale (``/api/status``
     says ``stale``); None gives each series the default of ``capplan check`` (the larger of 3
     steps of its data and the longest ``for:`` of the plans' thresholds on it), 0 turns the
-    check off.
+    check off. ``stale_refreshes``: forecasts older than that many refresh intervals make
+    the status ``degraded``.
+
+    ``allowed_hosts``: the names a request's ``Host`` header may carry (``*``: any); others
+    get 400. ``request_seconds``: the time budget of a request that computes (validation,
+    projections, scenarios, exports, pages); past it the answer is 503. ``workers``: the
+    threads such requests run in, beside the event loop.
     """
 
     plans_dir: Path = Path(".")
@@ -32,3 +41,8 @@ class Settings:
     prometheus_url: str | None = None
     history: str = "30d"
     max_age_seconds: float | None = None
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    request_seconds: float = 30.0
+    workers: int = 4
+    pull_timeout_seconds: float = 300.0
+    stale_refreshes: float = 3.0

@@ -1,13 +1,15 @@
 """The forecast snapshot the service serves: computed in the background, swapped atomically.
 
-:func:`compute_snapshot` is blocking (DuckDB, NumPy); the app runs it in a worker thread and
-requests only ever read the last complete :class:`Snapshot`.
+A refresh reads the store (:func:`read_store`) and forecasts what it holds
+(:func:`forecast_runways`), each a stage of its own: when one fails, the refresh keeps that
+stage's last good result (see :mod:`capplan.web.stages`). Both are blocking (DuckDB, NumPy);
+the app runs them in a worker thread and requests only ever read the last complete
+:class:`Snapshot`.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,6 @@ import numpy as np
 
 from capplan.data import MetricFrame, Store
 from capplan.data.store import SeriesInfo
-from capplan.errors import CapplanError
 from capplan.forecasting import ForecastRun, run_forecast
 from capplan.forecasting import plan_runways as forecast_plan_runways
 from capplan.formatting import json_float
@@ -25,7 +26,16 @@ from capplan.plan.models import Plan, Threshold
 from capplan.policy.freshness import Freshness, default_max_age, freshness, instant, longest_for
 from capplan.policy.plan_check import thresholds_on
 
-__all__ = ["LastSample", "RunwayRow", "Snapshot", "compute_snapshot", "urgency_key"]
+__all__ = [
+    "LastSample",
+    "RunwayRow",
+    "Snapshot",
+    "StoreData",
+    "forecast_runways",
+    "read_store",
+    "snapshot_of",
+    "urgency_key",
+]
 
 
 def _iso(t: np.datetime64 | None) -> str | None:
@@ -117,6 +127,8 @@ class Snapshot:
     error: str | None = None
     generation: int = 0
     last_samples: tuple[LastSample, ...] = ()
+    infos: tuple[SeriesInfo, ...] = ()
+    forecast_at: float = 0.0
     _json: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def cached_json(self, key: str, build: Callable[[], object]) -> bytes:
@@ -124,6 +136,18 @@ class Snapshot:
         hit = self._json.get(key)
         if hit is None:
             hit = json.dumps(build(), separators=(",", ":"), allow_nan=False).encode()
+            self._json[key] = hit
+        return hit
+
+    def peek(self, key: str) -> bytes | None:
+        """What :meth:`cached` holds for ``key``, or None."""
+        return self._json.get(key)
+
+    def cached(self, key: str, build: Callable[[], bytes]) -> bytes:
+        """``build()`` computed once per snapshot (a rendered page, an exposition)."""
+        hit = self._json.get(key)
+        if hit is None:
+            hit = build()
             self._json[key] = hit
         return hit
 
@@ -215,39 +239,65 @@ def plan_runways(run: ForecastRun, plans: Mapping[str, Plan]) -> list[RunwayRow]
     return sorted(rows, key=urgency_key)
 
 
-def compute_snapshot(
-    store_path: Path | None,
-    plans: Mapping[str, Plan],
-    horizon: str,
-    generation: int = 0,
-    max_age_seconds: float | None = None,
-) -> Snapshot:
-    """Load the store, forecast every series ``horizon`` ahead and compute the runways;
-    ``max_age_seconds`` as in :func:`last_samples`."""
-    now = time.time()
+@dataclass(frozen=True)
+class StoreData:
+    """What the store held at one read: every point, and the listing of its series."""
+
+    frame: MetricFrame
+    infos: tuple[SeriesInfo, ...]
+
+
+def read_store(store_path: Path | None) -> StoreData:
+    """Every point of the store and its series listing (empty when there is no store file
+    yet); a :class:`~capplan.errors.StoreError` when it cannot be read."""
     if store_path is None or not store_path.is_file():
-        return Snapshot(computed_at=now, generation=generation)
+        return StoreData(MetricFrame.empty(), ())
     with Store(store_path, read_only=True) as store:
-        frame = store.load()
-        infos = store.list_series()
-    listing = _series_listing(infos)
-    lasts = last_samples(infos, plans, max_age_seconds)
+        return StoreData(store.load(), tuple(store.list_series()))
+
+
+def forecast_runways(
+    frame: MetricFrame, plans: Mapping[str, Plan], horizon: str, now: float
+) -> tuple[ForecastRun | None, tuple[RunwayRow, ...]]:
+    """Every series of ``frame`` forecast ``horizon`` ahead of ``now`` (Unix seconds) and the
+    runways of the plans' thresholds on them; (None, ()) for an empty frame. The plans'
+    metric units and bounds clip the forecasts (a % stays within 0-100)."""
     if frame.values.size == 0:
-        return Snapshot(
-            computed_at=now, frame=frame, series=listing, generation=generation, last_samples=lasts
-        )
-    try:
-        # the plans' metric units and bounds clip the forecasts (a % stays within 0-100);
-        # their runways are computed below, plan by plan
-        run = run_forecast(
-            frame,
-            horizon,
-            plans=list(plans.values()),
-            now=instant(now),
-            with_plan_runways=False,
-        )
-    except CapplanError as exc:
-        error = f"forecast failed: {exc}"
-        return Snapshot(now, frame, None, (), listing, error, generation, last_samples=lasts)
-    runways = tuple(plan_runways(run, plans))
-    return Snapshot(now, frame, run, runways, listing, None, generation, last_samples=lasts)
+        return None, ()
+    run = run_forecast(
+        frame,
+        horizon,
+        plans=list(plans.values()),
+        now=instant(now),
+        with_plan_runways=False,
+    )
+    return run, tuple(plan_runways(run, plans))
+
+
+def snapshot_of(
+    data: StoreData,
+    plans: Mapping[str, Plan],
+    forecasts: tuple[ForecastRun | None, tuple[RunwayRow, ...]],
+    *,
+    now: float,
+    forecast_at: float,
+    generation: int,
+    max_age_seconds: float | None = None,
+    error: str | None = None,
+) -> Snapshot:
+    """A snapshot of ``data`` and its forecasts: the listing and each series' last sample
+    (its maximum age as in :func:`last_samples`)."""
+    run, runways = forecasts
+    infos = list(data.infos)
+    return Snapshot(
+        computed_at=now,
+        frame=data.frame,
+        run=run,
+        runways=runways,
+        series=_series_listing(infos),
+        error=error,
+        generation=generation,
+        last_samples=last_samples(infos, plans, max_age_seconds),
+        infos=data.infos,
+        forecast_at=forecast_at,
+    )

@@ -1,5 +1,12 @@
 """What the service keeps between requests: plans and projections cached by file mtime, and
-the forecast :class:`~capplan.web.snapshot.Snapshot` replaced by each background refresh."""
+the forecast :class:`~capplan.web.snapshot.Snapshot` replaced by each background refresh.
+
+A refresh runs its stages (:mod:`capplan.web.stages`) one after the other and keeps the last
+good result of any stage that fails: a plan file that became invalid keeps its last valid
+version's runways, a Prometheus that is down or hangs leaves the store as it was (and its
+series served), a store that cannot be read leaves the last data read, a forecast that fails
+leaves the last forecasts. ``/api/status`` names each such problem.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +21,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from capplan.data import Store
+from capplan.data import MetricFrame, Store
 from capplan.data.ingest import ingest_frame
 from capplan.data.prometheus import make_client, pull_plan_metrics
 from capplan.errors import CapplanError, PlanError
 from capplan.plan import Plan, load_plan
 from capplan.plan.loader import parse_plan_text, validate_plan_data
 from capplan.planner import run_plan, run_scenarios
+from capplan.policy.freshness import instant, iso_time
 from capplan.projection import Projection
 from capplan.web.errors import ApiError
 from capplan.web.security import PLAN_NAME_RE, PLAN_SUFFIXES, plan_path
 from capplan.web.settings import Settings
-from capplan.web.snapshot import Snapshot, compute_snapshot
+from capplan.web.snapshot import (
+    Snapshot,
+    StoreData,
+    forecast_runways,
+    read_store,
+    snapshot_of,
+)
+from capplan.web.stages import Stages
+from capplan.web.work import Workers
 
 __all__ = ["AppState", "PlanEntry"]
 
@@ -44,32 +60,56 @@ class PlanEntry:
     error: PlanError | None
 
 
+def _first_issue(error: PlanError) -> str:
+    issues = error.issues
+    if not issues:
+        return str(error)
+    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+    return f"{issues[0]}{more}"
+
+
 class AppState:
-    """Caches of one app; thread-safe (sync routes run in a thread pool)."""
+    """Caches of one app; thread-safe (computing requests run in the worker threads)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.plans_dir = Path(settings.plans_dir)
+        self.workers = Workers(settings.workers, settings.request_seconds)
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._plans: dict[str, PlanEntry] = {}
+        self._last_valid: dict[str, PlanEntry] = {}
         self._projections: OrderedDict[tuple[object, ...], tuple[int, object]] = OrderedDict()
+        self._pull_thread: threading.Thread | None = None
+        self.skipped: dict[str, str] = {}  # plan name → why its file is not served
         self.snapshot = Snapshot()
+        self.stages = Stages(off=() if settings.prometheus_url else ("prometheus",))
         self.refresh_error: str | None = None
         self.refreshes = 0
-        self.last_success: float | None = None  # Unix time the last refresh completed
+        self.last_success: float | None = None  # Unix time of the last refresh without problem
 
     # plans ------------------------------------------------------------------------------------
     def plan_names(self) -> list[str]:
-        """Names of the plan files of the plans directory, sorted."""
+        """Names of the plan files of the plans directory, sorted. A file that resolves
+        outside the directory (a symlink) is skipped with a warning, in ``skipped``."""
         if not self.plans_dir.is_dir():
             return []
-        names = {
-            p.stem
-            for p in self.plans_dir.iterdir()
-            if p.suffix in PLAN_SUFFIXES and PLAN_NAME_RE.fullmatch(p.stem) and p.is_file()
-        }
-        return sorted(names)
+        files: dict[str, str] = {}
+        for p in self.plans_dir.iterdir():
+            if p.suffix in PLAN_SUFFIXES and PLAN_NAME_RE.fullmatch(p.stem) and p.is_file():
+                files.setdefault(p.stem, p.name)
+        names, skipped = [], {}
+        for stem in sorted(files):
+            try:
+                plan_path(self.plans_dir, stem)
+            except ApiError:
+                skipped[stem] = f"{files[stem]} points outside the plans directory; skipped"
+                continue
+            names.append(stem)
+        for stem in skipped.keys() - self.skipped.keys():
+            log.warning("plan file %s", skipped[stem])
+        self.skipped = skipped
+        return names
 
     def entry(self, name: str) -> PlanEntry:
         """The (cached) plan ``name``; 400 for a bad name, 404 when there is no such file."""
@@ -88,6 +128,8 @@ class AppState:
             entry = PlanEntry(name, path, mtime, None, exc.with_file(path.name))
         with self._lock:
             self._plans[name] = entry
+            if entry.plan is not None:
+                self._last_valid[name] = entry
         return entry
 
     def plan(self, name: str) -> Plan:
@@ -110,10 +152,40 @@ class AppState:
                 out[name] = entry.plan
         return out
 
-    def write_plan(self, name: str, text: str) -> Plan:
-        """Validate ``text`` and write it atomically as plan ``name`` (YAML)."""
+    def refresh_plans(self) -> tuple[dict[str, Plan], list[str]]:
+        """The plans a refresh forecasts for, and a line per problem: each valid plan, and
+        for a plan file that is invalid now, the last valid version it had (if any)."""
+        plans: dict[str, Plan] = {}
+        problems: list[str] = []
+        for name in self.plan_names():
+            try:
+                entry = self.entry(name)
+            except ApiError:
+                continue  # removed meanwhile
+            if entry.plan is not None:
+                plans[name] = entry.plan
+                continue
+            assert entry.error is not None
+            with self._lock:
+                last = self._last_valid.get(name)
+            if last is not None and last.plan is not None:
+                plans[name] = last.plan
+                modified = iso_time(instant(last.mtime_ns / 1e9))
+                problems.append(
+                    f"{_first_issue(entry.error)}; the last valid version of "
+                    f"{entry.path.name} (modified {modified}) is used meanwhile"
+                )
+            else:
+                problems.append(f"{_first_issue(entry.error)}; {entry.path.name} has no runways")
+        problems.extend(self.skipped.values())
+        return plans, problems
+
+    def write_plan(self, name: str, text: str) -> tuple[Plan, bool]:
+        """Validate ``text`` and write it atomically as plan ``name`` (YAML); True when the
+        plan is new."""
         target = plan_path(self.plans_dir, name, must_exist=False)
         plan = validate_text(text, f"{name}.yaml")
+        existed = name in self.plan_names()
         self.plans_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
         try:
@@ -123,9 +195,9 @@ class AppState:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return plan
+        return plan, not existed
 
-    # projections ------------------------------------------------------------------------------
+    # projections and rendered answers ---------------------------------------------------------
     def _cached(self, key: tuple[object, ...], mtime: int) -> object | None:
         with self._lock:
             hit = self._projections.get(key)
@@ -172,9 +244,9 @@ class AppState:
             lambda: self.projection(name, scenario, months, simulations).to_dict(),
         )
 
-    def peek_json(self, name: str, what: tuple[object, ...]) -> bytes | None:
-        """The cached JSON of plan ``name`` when it is still fresh, else None: a check cheap
-        enough for the event loop (one stat, no parsing, no computing)."""
+    def peek_bytes(self, name: str, what: tuple[object, ...]) -> bytes | None:
+        """The cached answer ``what`` of plan ``name`` when it is still fresh, else None: a
+        check cheap enough for the event loop (one stat, no parsing, no computing)."""
         with self._lock:
             cached = self._plans.get(name)
         if cached is None:
@@ -183,21 +255,28 @@ class AppState:
             mtime = cached.path.stat().st_mtime_ns
         except OSError:
             return None
-        hit = self._cached(("json", name, *what), mtime) if mtime == cached.mtime_ns else None
+        hit = self._cached(("b", name, *what), mtime) if mtime == cached.mtime_ns else None
         return hit if isinstance(hit, bytes) else None
+
+    def cached_bytes(
+        self, name: str, what: tuple[object, ...], build: Callable[[], bytes]
+    ) -> bytes:
+        """``build()`` of plan ``name`` (a JSON body, a page), cached until the plan file
+        changes."""
+        entry = self.entry(name)
+        key = ("b", name, *what)
+        hit = self._cached(key, entry.mtime_ns)
+        if isinstance(hit, bytes):
+            return hit
+        data = build()
+        self._store(key, entry.mtime_ns, data)
+        return data
 
     def cached_json(
         self, name: str, what: tuple[object, ...], build: Callable[[], object]
     ) -> bytes:
         """``build()`` of plan ``name`` as JSON bytes, cached until the plan file changes."""
-        entry = self.entry(name)
-        key = ("json", name, *what)
-        hit = self._cached(key, entry.mtime_ns)
-        if isinstance(hit, bytes):
-            return hit
-        data = to_json(build())
-        self._store(key, entry.mtime_ns, data)
-        return data
+        return self.cached_bytes(name, what, lambda: to_json(build()))
 
     def scenarios(self, name: str, months: int | None) -> dict[str, Projection]:
         """Every scenario of plan ``name`` projected (cached until the plan file changes)."""
@@ -210,52 +289,167 @@ class AppState:
         self._store(key, entry.mtime_ns, result)
         return result
 
+    # status -----------------------------------------------------------------------------------
+    def problems(self, now: float | None = None) -> list[str]:
+        """Why the service is degraded: each degraded or failed refresh stage, an internal
+        error of the last refresh, forecasts older than ``stale_refreshes`` refresh
+        intervals."""
+        out = self.stages.problems()
+        if self.refresh_error is not None and not out:
+            out.append(self.refresh_error)
+        interval = self.settings.refresh_seconds
+        computed = self.snapshot.computed_at
+        if interval > 0 and computed > 0:
+            age = (time.time() if now is None else now) - computed
+            limit = self.settings.stale_refreshes * interval
+            if age > limit:
+                out.append(
+                    f"snapshot: the forecasts are {age:.0f} s old; no refresh has completed "
+                    f"within {self.settings.stale_refreshes:g} refresh intervals "
+                    f"({limit:g} s)"
+                )
+        return out
+
     # background refresh -----------------------------------------------------------------------
-    def refresh(self) -> bool:
-        """Pull new data (when a Prometheus URL is set), recompute forecasts and swap the
-        snapshot. Blocking: run it in a thread. False when a refresh was already running or
-        failed (the last good snapshot stays)."""
+    def refresh(self, pull: bool = True) -> bool:
+        """Run the refresh stages (the Prometheus pull when a URL is set and ``pull``) and
+        swap in the new snapshot. Blocking: run it in a thread. False when a refresh was
+        already running or any stage had a problem (its last good state is kept)."""
         if not self._refresh_lock.acquire(blocking=False):
             return False
         try:
-            plans = self.valid_plans()
-            if self.settings.prometheus_url:
-                self._pull(plans)
-            snap = compute_snapshot(
-                self.settings.store,
-                plans,
-                self.settings.forecast_horizon,
-                self.snapshot.generation + 1,
-                self.settings.max_age_seconds,
-            )
-            self.snapshot = snap  # one reference assignment: readers see old or new
-            self.refresh_error = None
-            self.refreshes += 1
-            self.last_success = time.time()
-            return True
-        except CapplanError as exc:
-            self.refresh_error = str(exc)
-            log.warning("refresh failed: %s", exc)
-            return False
-        except Exception as exc:  # I/O or a bug: log it, keep serving the last snapshot
+            return self._refresh(pull)
+        except Exception as exc:  # a bug: log it, keep serving the last snapshot
             self.refresh_error = f"internal error during refresh ({type(exc).__name__})"
             log.exception("refresh failed")
             return False
         finally:
             self._refresh_lock.release()
 
-    def _pull(self, plans: dict[str, Plan]) -> None:
-        store_path = self.settings.store
-        url = self.settings.prometheus_url
-        if store_path is None or url is None:
+    def _refresh(self, pull: bool) -> bool:
+        previous = self.snapshot
+        plans = self._stage_plans()
+        if self.settings.prometheus_url and pull:
+            self._stage_pull(plans)
+        data = self._stage_store(previous)
+        now = time.time()
+        self.stages.start("forecasts", now)
+        try:
+            forecasts = forecast_runways(data.frame, plans, self.settings.forecast_horizon, now)
+            forecast_at, error = now, None
+            self.stages.ok("forecasts", time.time())
+        except Exception as exc:
+            error = _problem("forecast failed", exc)
+            forecasts, forecast_at = (previous.run, previous.runways), previous.forecast_at
+            self.stages.failed("forecasts", time.time(), f"{error}; the last forecasts are kept")
+        self.snapshot = snapshot_of(
+            data,
+            plans,
+            forecasts,
+            now=time.time(),
+            forecast_at=forecast_at,
+            generation=previous.generation + 1,
+            max_age_seconds=self.settings.max_age_seconds,
+            error=error,
+        )  # one reference assignment: readers see the old snapshot or the new one
+        self.refreshes += 1
+        problems = self.stages.problems()
+        self.refresh_error = "; ".join(problems) if problems else None
+        if not problems:
+            self.last_success = time.time()
+        return not problems
+
+    def _stage_plans(self) -> dict[str, Plan]:
+        self.stages.start("plans", time.time())
+        plans, problems = self.refresh_plans()
+        if problems:
+            for problem in problems:
+                log.warning("plan: %s", problem)
+            self.stages.degraded("plans", time.time(), "; ".join(problems))
+        else:
+            self.stages.ok("plans", time.time())
+        return plans
+
+    def _stage_store(self, previous: Snapshot) -> StoreData:
+        self.stages.start("store", time.time())
+        try:
+            data = read_store(self.settings.store)
+        except Exception as exc:
+            reason = _problem("cannot read the store", exc)
+            log.warning("refresh: %s", reason)
+            self.stages.failed("store", time.time(), f"{reason}; the last data read is kept")
+            return StoreData(previous.frame, previous.infos)
+        self.stages.ok("store", time.time())
+        return data
+
+    def _stage_pull(self, plans: dict[str, Plan]) -> None:
+        """Pull every plan's metric queries, within ``pull_timeout_seconds`` in all, and
+        ingest what came; the store is left as it was for a plan whose pull failed."""
+        stage = "prometheus"
+        started = time.time()
+        self.stages.start(stage, started)
+        wanted = {
+            name: plan
+            for name, plan in plans.items()
+            if any(m.query and m.expr is None for m in plan.metrics.values())
+        }
+        if self._pull_thread is not None and self._pull_thread.is_alive():
+            self.stages.failed(stage, started, "the previous pull has not finished yet")
             return
-        with make_client(url) as client, Store(store_path) as store:
-            for name, plan in plans.items():
-                if not any(m.query and m.expr is None for m in plan.metrics.values()):
-                    continue
-                frame = pull_plan_metrics(plan, client, self.settings.history)
-                if frame.values.size:
-                    ingest_frame(store, frame, f"prometheus:{name}")
+        pulled: dict[str, MetricFrame | str] = {}
+        thread = threading.Thread(
+            target=self._pull_all, args=(wanted, pulled), name="capplan-pull", daemon=True
+        )
+        thread.start()
+        thread.join(self.settings.pull_timeout_seconds)
+        if thread.is_alive():
+            self._pull_thread = thread  # abandoned: it ends on its own (client deadlines)
+            self.stages.failed(
+                stage,
+                time.time(),
+                f"Prometheus did not answer within {self.settings.pull_timeout_seconds:g} s; "
+                "the store keeps the data pulled before",
+            )
+            return
+        failures = [f"{name}: {r}" for name, r in pulled.items() if isinstance(r, str)]
+        frames = {n: r for n, r in pulled.items() if isinstance(r, MetricFrame) and r.values.size}
+        if frames and self.settings.store is not None:
+            try:
+                with Store(self.settings.store) as store:
+                    for name, frame in frames.items():
+                        ingest_frame(store, frame, f"prometheus:{name}")
+            except Exception as exc:
+                failures = [_problem("cannot write the pulled data to the store", exc)]
+        now = time.time()
+        if not failures:
+            self.stages.ok(stage, now)
+        elif len(failures) < len(wanted):
+            self.stages.degraded(stage, now, "; ".join(failures))
+        else:
+            self.stages.failed(stage, now, "; ".join(failures))
+
+    def _pull_all(self, plans: dict[str, Plan], out: dict[str, MetricFrame | str]) -> None:
+        url = self.settings.prometheus_url
+        if url is None or not plans:
+            return
+        try:
+            with make_client(url) as client:
+                for name, plan in plans.items():
+                    try:
+                        out[name] = pull_plan_metrics(plan, client, self.settings.history)
+                    except Exception as exc:
+                        out[name] = _problem("pull failed", exc)
+        except Exception as exc:
+            for name in plans:
+                out.setdefault(name, _problem("pull failed", exc))
+
+
+def _problem(what: str, exc: Exception) -> str:
+    """``what: message`` for a capplan error; a bug's message is logged, not shown."""
+    if isinstance(exc, CapplanError):
+        return f"{what}: {exc}"
+    log.error("%s", what, exc_info=exc)
+    return f"{what}: internal error ({type(exc).__name__})"
 
 
 def to_json(data: object) -> bytes:
