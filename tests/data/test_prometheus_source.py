@@ -1,11 +1,12 @@
-"""The Prometheus source against httpx.MockTransport: splitting, POST, retries, errors."""
+"""The Prometheus source against httpx.MockTransport: splitting, POST, retries, errors, the
+shapes of a bad answer, limits, and credentials kept out of every message."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import numpy as np
@@ -13,13 +14,17 @@ import pytest
 
 from capplan.data.prometheus import (
     MAX_POINTS,
+    PrometheusLimits,
+    PrometheusOptions,
     PrometheusSource,
     RangeQuery,
     choose_step,
     make_client,
+    redact_url,
+    split_credentials,
     split_range,
 )
-from capplan.errors import SourceError
+from capplan.errors import SourceError, UsageError
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -208,3 +213,188 @@ def test_partial_answers_keep_their_warnings() -> None:
     (warning,) = frame.warnings
     assert warning.code == "partial"
     assert "store 10.0.0.7:10901 did not respond" in warning.message
+
+
+def answer_of(result: object) -> httpx.Response:
+    """A successful matrix answer whose ``result`` is anything (NaN allowed, as some JSON
+    encoders write it)."""
+    data = {"resultType": "matrix", "result": result}
+    return httpx.Response(200, content=json.dumps({"status": "success", "data": data}).encode())
+
+
+OK_LABELS = {"__name__": "up"}
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (5, "has a result that is not a list: 5"),
+        ({"a": 1}, "has a result that is not a list"),
+        (["up 1"], "series 1 of the answer to up is not an object with metric and values"),
+        ([None], "is not an object"),
+        ([{"values": [[0, "1"]]}], "has no metric: "),
+        ([{"metric": OK_LABELS}], "has no values: "),
+        ([{}], "has no metric and values"),
+        ([{"metric": ["up"], "values": []}], "has labels that are not an object"),
+        ([{"metric": {"job": 1}, "values": []}], "has label 'job' = 1: expected a string"),
+        ([{"metric": {"job": None}, "values": []}], "has label 'job' = None"),
+        ([{"metric": {"job": ["a"]}, "values": []}], "has label 'job' = \\['a'\\]"),
+        ([{"metric": {"job": "a\x00b"}, "values": []}], "expected a string"),
+        ([{"metric": {"job": "\ud800"}, "values": []}], "expected a string"),
+        ([{"metric": OK_LABELS, "values": "0 1"}], "has values that are not a list"),
+        ([{"metric": OK_LABELS, "values": [0, 1]}], "point 1 is not a \\[time, value\\] pair"),
+        ([{"metric": OK_LABELS, "values": [[0, "1", 2]]}], "point 1 is not a \\[time, value\\]"),
+        ([{"metric": OK_LABELS, "values": [[float("nan"), "1"]]}], "point 1 has time nan, not a"),
+        ([{"metric": OK_LABELS, "values": [[float("inf"), "1"]]}], "has time inf, not a finite"),
+        ([{"metric": OK_LABELS, "values": [["0", "1"]]}], "has a time that is not a number: '0'"),
+        ([{"metric": OK_LABELS, "values": [[True, "1"]]}], "has a time that is not a number"),
+        ([{"metric": OK_LABELS, "values": [[None, "1"]]}], "has a time that is not a number"),
+        ([{"metric": OK_LABELS, "values": [[10**400, "1"]]}], "has a time that is not a number"),
+        ([{"metric": OK_LABELS, "values": [[1e30, "1"]]}], "has time 1e\\+30, outside the range"),
+        ([{"metric": OK_LABELS, "values": [[-3600, "1"]]}], "outside the range asked for"),
+        ([{"metric": OK_LABELS, "values": [[0, "x"]]}], "has a value that is not a number: 'x'"),
+        ([{"metric": OK_LABELS, "values": [[0, None]]}], "has a value that is not a number"),
+        ([{"metric": OK_LABELS, "values": [[0, False]]}], "has a value that is not a number"),
+        ([{"metric": OK_LABELS, "values": [[0, {"a": 1}]]}], "has a value that is not a number"),
+        ([{"metric": OK_LABELS, "values": [[0, 10**400]]}], "has a value that is not a number"),
+        (
+            [{"metric": OK_LABELS, "values": [[0, "1"]]}] * 2,
+            "series 2 .* repeats the labels of an earlier series: up",
+        ),
+    ],
+)
+def test_malformed_shapes_are_clear_errors_naming_the_query(result: object, expected: str) -> None:
+    with pytest.raises(SourceError, match=expected) as caught:
+        source(lambda r: answer_of(result)).query_range("up", 0, 60, 15)
+    assert "up" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"\xff\xfe not utf-8", "not JSON"),
+        (b"[" * 100_000, "not JSON"),
+        (b'{"status": "success", "data": {"result": []' + b"}" * 1, "not JSON"),
+        (b'"success"', "unexpected JSON"),
+        (b"NaN", "unexpected JSON"),
+        (b'{"status": "error", "errorType": 5, "error": ["x"]}', r"query \(5\): \['x'\]"),
+        (b'{"status": "success", "data": {"result": []}}', "returned a None, expected a matrix"),
+        (b'{"status": "success", "data": []}', "without data.result"),
+        (b'{"status": "success", "data": {"resultType": "matrix", "result": [], "x": 1}, '
+         b'"warnings": 7}', "returned no data"),
+    ],
+)  # fmt: skip
+def test_malformed_bodies_are_clear_errors(body: bytes, expected: str) -> None:
+    with pytest.raises(SourceError, match=expected):
+        source(lambda r: httpx.Response(200, content=body)).query_range("up", 0, 60, 15)
+
+
+def test_values_as_prometheus_sends_them() -> None:
+    values = [[0, "NaN"], [15, "+Inf"], [30, "-Inf"], [45.5, 3], [60, "1e3"]]
+    frame = source(lambda r: answer_of([{"metric": OK_LABELS, "values": values}])).query_range(
+        "up", 0, 60, 15
+    )
+    assert frame.timestamps.astype(np.int64).tolist() == [0, 15, 30, 45, 60]
+    assert np.isnan(frame.values[0])
+    assert frame.values[1:].tolist() == [np.inf, -np.inf, 3.0, 1000.0]
+
+
+def test_points_beyond_the_ratio_asked_are_refused() -> None:
+    # 61 points asked (an hour every minute); 8 million returned would be refused alike
+    values = [[i, "1"] for i in range(123)]
+    with pytest.raises(SourceError, match=r"123 points, more than the 122 allowed \(2 x the 61"):
+        source(lambda r: answer_of([{"metric": OK_LABELS, "values": values}])).query_range(
+            "up", 0, 3600, 60
+        )
+    limits = PrometheusLimits(points_ratio=3)
+    frame = source(
+        lambda r: answer_of([{"metric": OK_LABELS, "values": values[:62]}]), limits=limits
+    ).query_range("up", 0, 3600, 60)
+    assert frame.values.size == 62
+
+
+def test_an_endless_streamed_body_stops_at_the_cap() -> None:
+    def forever() -> Iterator[bytes]:
+        while True:
+            yield b" " * 65_536
+
+    limits = PrometheusLimits(max_bytes=256 * 1024)
+    src = source(lambda r: httpx.Response(200, stream=IteratorStream(forever())), limits=limits)
+    with pytest.raises(SourceError, match=r"answered more than the 262,144 bytes allowed"):
+        src.query_range("up", 0, 60, 15)
+
+
+class IteratorStream(httpx.SyncByteStream):
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks
+
+
+@pytest.mark.parametrize(
+    ("url", "clean", "user", "password"),
+    [
+        ("http://alice:S3CRET@host:9090", "http://host:9090", "alice", "S3CRET"),
+        ("https://alice:p%40ss%3Aw@host/prom", "https://host/prom", "alice", "p@ss:w"),
+        ("http://alice:p@ss@host:9090/", "http://host:9090/", "alice", "p@ss"),
+        ("http://TOKEN@host", "http://host", "TOKEN", None),
+        ("http://host:9090", "http://host:9090", None, None),
+        ("http://[::1]:9090", "http://[::1]:9090", None, None),
+    ],
+)
+def test_url_credentials_are_split_off(
+    url: str, clean: str, user: str | None, password: str | None
+) -> None:
+    assert split_credentials(url) == (clean, user, password)
+
+
+@pytest.mark.parametrize(
+    "url", ["host:9090", "ftp://alice:S3CRET@host", "http://alice:S3CRET@", "http://h:port", ""]
+)
+def test_bad_urls_are_usage_errors_without_the_secret(url: str) -> None:
+    with pytest.raises(UsageError, match="must look like http://prometheus:9090") as caught:
+        make_client(url)
+    assert "S3CRET" not in str(caught.value)
+
+
+def test_redact_url_hides_every_credential() -> None:
+    text = "at http://alice:S3CRET@h:9090/x and https://TOKEN@h2/ and http://h3/?a=b@c"
+    assert redact_url(text) == (
+        "at http://alice:***@h:9090/x and https://***@h2/ and http://h3/?a=b@c"
+    )
+
+
+def test_url_credentials_become_basic_auth() -> None:
+    client = make_client("http://alice:S3CRET@prom.test:9090")
+    assert str(client.base_url).rstrip("/") == "http://prom.test:9090"
+    assert isinstance(client.auth, httpx.BasicAuth)
+    request = next(client.auth.auth_flow(client.build_request("GET", "/x")))
+    assert request.headers["Authorization"] == httpx.BasicAuth("alice", "S3CRET")._auth_header
+    with pytest.raises(UsageError, match="in the URL or with --username/--password, not both"):
+        make_client("http://alice:S3CRET@h", username="bob")
+    with pytest.raises(UsageError, match="basic auth or a bearer token, not both"):
+        make_client("http://alice:S3CRET@h", bearer_token="t")
+    with pytest.raises(UsageError, match="needs a user name"):
+        make_client("http://h", password="p")
+
+
+def test_options_keep_secrets_out_of_repr() -> None:
+    options = PrometheusOptions(
+        username="alice", password="S3CRET", bearer_token="T0KEN", headers={"X-Key": "K3Y"}
+    )
+    assert not {"S3CRET", "T0KEN", "K3Y"} & set(repr(options).replace("'", " ").split())
+    assert "S3CRET" not in repr(options)
+
+
+def test_errors_hide_credentials_of_a_client_built_by_hand() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    client = httpx.Client(
+        base_url="http://alice:S3CRET@prom.test", transport=httpx.MockTransport(refuse)
+    )
+    with pytest.raises(SourceError) as caught:
+        PrometheusSource(client, retries=0).query_range("up", 0, 60, 15)
+    assert "http://alice:***@prom.test" in str(caught.value)
+    assert "S3CRET" not in str(caught.value)
