@@ -249,6 +249,9 @@ def run_forecast(
     run = ForecastRun(
         panel, h, ahead.head(h), future, threshold, now=now, smooth=smooth, ahead=ahead
     )
+    # points set aside as implausible, by the reader or the panel, are said with the forecast
+    strays = [w for w in (*frame.warnings, *panel.warnings) if w.code == "stray"]
+    run.result.warnings[:0] = [str(w) for w in strays]
     if threshold is not None:
         run.runways = _runways(
             run, list(range(panel.n_series)), threshold.value, threshold.direction

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from capplan.data import MetricFrame, parse_step, rate, read_file, to_panel
 from capplan.data.frame import grouping_order
-from capplan.errors import UsageError
+from capplan.errors import DataError, UsageError
 
 T0 = np.datetime64("2024-01-01T00:00:00", "s")
 
@@ -164,9 +164,21 @@ def test_time_zone_offsets_land_in_the_same_bucket(tmp_path: Path) -> None:
 
 def test_a_panel_too_large_is_refused_before_allocating() -> None:
     frame = one([1.0, 2.0], [0, 40 * 365 * 86400])  # 40 years at a 1 s step
-    with pytest.raises(UsageError, match=r"too large.*use a longer step or max_steps"):
+    with pytest.raises(
+        DataError,
+        match=r"series m: spans 2024-01-01T00:00Z to 2063-12-22T00:00Z: 1,261,440,001 steps "
+        r"of 1s, over the limit of 5,000,000 steps per series; use a longer --step or a "
+        r"shorter --since",
+    ):
         to_panel(frame, "1s")
     assert to_panel(frame, "1s", max_steps=10).values.shape == (1, 10)
+
+
+def test_many_series_too_large_in_all() -> None:
+    stamps = T0 + np.array([0, 4_000_000], dtype=np.int64).astype("timedelta64[s]")
+    frame = MetricFrame.from_series({f"s{i:02d}": (stamps, [1.0, 2.0]) for i in range(60)})
+    with pytest.raises(DataError, match=r"series s00: .* which for 60 series is 240,000,060 "):
+        to_panel(frame, "1s")
 
 
 def test_empty_frame_gives_an_empty_panel() -> None:

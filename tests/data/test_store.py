@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -206,3 +210,83 @@ def test_frame_with_repeated_points_and_nan(db: Path) -> None:
         assert store.load().values.tolist() == [2.0]  # last wins within a frame
         with pytest.raises(UsageError, match="since: expected an ISO 8601 time"):
             store.load(since="yesterday")
+
+
+# --- damaged files and a second process ---------------------------------------------------------
+def _damaged(good: Path, how: str) -> Path:
+    """A copy of ``good`` cut short, or with 16 bytes of a block inverted."""
+    path = good.with_name(f"{how}.duckdb")
+    data = bytearray(good.read_bytes())
+    if how.startswith("cut"):
+        data = data[: int(how[3:])]
+    else:
+        at = int(how[4:])
+        data[at : at + 16] = bytes(b ^ 0xFF for b in data[at : at + 16])
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("cut0", "is not a capplan store (not a DuckDB database file)"),
+        ("cut100", "is truncated or damaged: a part it points to is not there"),
+        ("cut8192", "is truncated or damaged"),
+        ("flip0", "is not a capplan store (not a DuckDB database file)"),
+        ("flip100", "is damaged: Corrupt database file: computed checksum"),
+        ("flip8202", "is damaged: "),
+        ("flip12388", "is damaged: Corrupt database file: computed checksum"),
+    ],
+)
+def test_a_damaged_store_says_what_is_wrong_and_stays_as_it_was(
+    db: Path, write: Write, how: str, message: str
+) -> None:
+    with Store(db) as store:
+        ingest_files(store, [write("cpu.csv", DAY1)])
+    path = _damaged(db, how)
+    before = path.read_bytes()
+    for read_only in (False, True):
+        with pytest.raises(StoreError) as err, Store(path, read_only=read_only) as store:
+            ingest_files(store, [write("more.csv", DAY1_LATER)])
+        assert str(err.value).startswith(f"{path}: {message}")
+        assert "in use" not in str(err.value)
+        assert "locked" not in str(err.value)
+    assert path.read_bytes() == before
+
+
+HOLDER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_second_process_waits_for_the_lock_then_names_the_holder(db: Path, write: Write) -> None:
+    with Store(db) as store:
+        ingest_files(store, [write("cpu.csv", DAY1)])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "ready\n"
+        for read_only in (False, True):
+            start = time.monotonic()
+            with pytest.raises(StoreError) as err:
+                Store(db, read_only=read_only, lock_timeout=0.3)
+            assert 0.3 <= time.monotonic() - start < 2
+            assert str(err.value).startswith(f"{db}: is locked by process {holder.pid} ("), str(
+                err.value
+            )
+            assert "waited 0.3 s for it" in str(err.value)
+        assert holder.stdin is not None
+        threading.Timer(0.2, holder.stdin.close).start()  # the holder lets go in 0.2 s
+        with Store(db, lock_timeout=10) as store:
+            assert store.counts() == (1, 6)
+    finally:
+        holder.kill()
+        holder.wait()

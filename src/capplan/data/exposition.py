@@ -9,12 +9,16 @@ grammar. This module turns their samples into a :class:`MetricFrame`:
 * samples of counter families, and the cumulative ``_bucket``/``_count``/``_sum`` samples of
   histograms and summaries, are counters; everything else is a gauge; ``_created`` samples
   (creation times, not measurements) are skipped;
-* every sample needs a timestamp (history, e.g. ``promtool tsdb dump-openmetrics``): a sample
-  without one is an error naming the series. NaN (staleness markers) and ±Inf values are
+* every sample needs a timestamp (history, e.g. ``promtool tsdb dump-openmetrics``), and a
+  real one (after 1970 and before 2200, see :mod:`capplan.data.times`): a sample without
+  one, or with ``NaN``, ``1e400``, a 400-digit number or a 20-digit OpenMetrics timestamp,
+  is an error naming the line and the series. NaN (staleness markers) and ±Inf values are
   skipped with a warning.
 
 The parsers do not report line numbers; on a parse error the failing line is found again by
 looking for the text the parser quotes, else by parsing line by line (only on the error path).
+They raise more than ``ValueError`` on hostile input (``OverflowError`` on a 400-digit value,
+others inside the OpenMetrics parser): every exception of a parse is a :class:`DataError`.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as prometheus_families
 
 from capplan.data.frame import FrameWarning, MetricFrame, MetricKind, prepare, series_id
+from capplan.data.times import EARLIEST_SECONDS, LATEST_SECONDS, TIME_RANGE
 from capplan.errors import DataError
 
 __all__ = ["read_exposition"]
 
 _CUMULATIVE_SUFFIXES = ("_bucket", "_count", "_sum")
 Parser = Callable[[str], Iterable[Any]]
+SampleTest = Callable[[Any], bool]
 
 
 def read_exposition(path: Path, text: str | None = None) -> MetricFrame:
@@ -56,9 +62,10 @@ def read_exposition(path: Path, text: str | None = None) -> MetricFrame:
     fmt = "OpenMetrics" if is_openmetrics else "Prometheus text"
     try:
         families = list(parser(text))
-    except ValueError as exc:
+    except Exception as exc:  # the reference parsers raise more than ValueError
         line = _find_line(text, str(exc), parser, is_openmetrics)
-        raise DataError(f"not valid {fmt}: {exc}", file=name, row=line) from None
+        problem = str(exc)[:200] or type(exc).__name__
+        raise DataError(f"not valid {fmt}: {problem}", file=name, row=line) from None
 
     position: dict[str, int] = {}
     kinds: list[MetricKind] = []
@@ -69,6 +76,15 @@ def read_exposition(path: Path, text: str | None = None) -> MetricFrame:
     non_finite = 0
     for family in families:
         for sample in family.samples:
+            seconds = _seconds(sample.timestamp)
+            if sample.timestamp is not None and seconds is None:
+                unit = "s" if is_openmetrics else "s (Prometheus text timestamps are in ms)"
+                raise DataError(
+                    f"the timestamp is not {TIME_RANGE}; got {_shown(sample.timestamp)} {unit}",
+                    file=name,
+                    row=_sample_line(text, parser, is_openmetrics, _bad_time),
+                    series=series_id(sample.name, sample.labels),
+                )
             if sample.name.endswith("_created") and family.type in (
                 "counter",
                 "histogram",
@@ -76,11 +92,12 @@ def read_exposition(path: Path, text: str | None = None) -> MetricFrame:
             ):
                 continue
             sid = series_id(sample.name, sample.labels)
-            if sample.timestamp is None:
+            if seconds is None:
                 raise DataError(
                     "a sample has no timestamp; capplan ingests history, so every sample needs "
                     "one (export with e.g. promtool tsdb dump-openmetrics)",
                     file=name,
+                    row=_sample_line(text, parser, is_openmetrics, _no_time),
                     series=sid,
                 )
             code = position.get(sid)
@@ -88,12 +105,19 @@ def read_exposition(path: Path, text: str | None = None) -> MetricFrame:
                 code = position[sid] = len(kinds)
                 kinds.append(_kind(family.type, sample.name))
                 labels.append(dict(sample.labels))
-            value = float(sample.value)
+            value = _value(sample.value)
+            if value is None:
+                raise DataError(
+                    f"the value is not a number that fits a float; got {_shown(sample.value)}",
+                    file=name,
+                    row=_sample_line(text, parser, is_openmetrics, _bad_value),
+                    series=sid,
+                )
             if not math.isfinite(value):
                 non_finite += 1
                 continue
             codes.append(code)
-            stamps.append(math.floor(float(sample.timestamp)))
+            stamps.append(math.floor(seconds))
             values.append(value)
     if not position:
         raise DataError("has no samples", file=name)
@@ -127,6 +151,47 @@ def _kind(family_type: str, sample_name: str) -> MetricKind:
     return "gauge"
 
 
+def _seconds(stamp: object) -> float | None:
+    """Epoch seconds of a sample's timestamp (a float, or an OpenMetrics ``Timestamp``), or
+    None when there is none or it is not a real time."""
+    if stamp is None:
+        return None
+    try:
+        seconds = float(stamp)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return seconds if EARLIEST_SECONDS < seconds < LATEST_SECONDS else None
+
+
+def _value(value: object) -> float | None:
+    """A sample value as a float (NaN and ±Inf included), or None when it does not fit one."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _bad_value(sample: Any) -> bool:
+    return _value(sample.value) is None
+
+
+def _bad_time(sample: Any) -> bool:
+    return sample.timestamp is not None and _seconds(sample.timestamp) is None
+
+
+def _no_time(sample: Any) -> bool:
+    return sample.timestamp is None
+
+
+def _shown(stamp: object) -> str:
+    """A timestamp as quoted in a message, cut to 40 characters."""
+    try:
+        text = str(stamp)
+    except ValueError:  # str() of an int over 4,300 digits
+        text = "(a number too long to show)"
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _find_line(text: str, message: str, parser: Parser, is_openmetrics: bool) -> int | None:
     """The 1-based line a parse error is about, or None when it cannot be told."""
     lines = text.splitlines()
@@ -139,6 +204,21 @@ def _find_line(text: str, message: str, parser: Parser, is_openmetrics: bool) ->
             continue
         try:
             list(parser(line + "\n# EOF\n" if is_openmetrics else line + "\n"))
-        except ValueError:
+        except Exception:  # the reference parsers raise more than ValueError
+            return number
+    return None
+
+
+def _sample_line(text: str, parser: Parser, is_openmetrics: bool, test: SampleTest) -> int | None:
+    """The 1-based line of the first sample passing ``test``, parsing line by line (only on
+    the error path); None when it cannot be told."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            families = list(parser(line + "\n# EOF\n" if is_openmetrics else line + "\n"))
+        except Exception:  # the whole text parsed: a lone line may not (no # TYPE)
+            continue
+        if any(test(sample) for family in families for sample in family.samples):
             return number
     return None

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from capplan.data.times import Stray, find_strays, span_text
 from capplan.errors import DataError
 
 __all__ = [
@@ -31,10 +32,12 @@ __all__ = [
     "MetricFrame",
     "MetricKind",
     "concat",
+    "drop_strays",
     "grouping_order",
     "is_grouped",
     "prepare",
     "series_id",
+    "stray_warnings",
     "to_seconds",
 ]
 
@@ -51,7 +54,7 @@ class FrameWarning:
     """Something about the data worth telling, but not worth refusing it for.
 
     ``code`` is one of ``missing``, ``all_missing``, ``unsorted``, ``duplicates``,
-    ``negative``, ``constant``, ``non_finite``, ``kind_conflict``.
+    ``negative``, ``constant``, ``non_finite``, ``kind_conflict``, ``stray``.
     """
 
     code: str
@@ -369,7 +372,8 @@ def prepare(frame: MetricFrame, *, source: str | None = None) -> MetricFrame:
     """Clean a freshly read frame, attaching a warning for each thing changed or suspicious.
 
     Drops missing (NaN) values and series left with none, sorts, deduplicates (last wins),
-    and flags series with negative values or a constant value.
+    drops stray points far from the rest of their series (:func:`drop_strays`), and flags
+    series with negative values or a constant value.
     """
     warnings: list[FrameWarning] = []
     missing = np.isnan(frame.values)
@@ -413,8 +417,58 @@ def prepare(frame: MetricFrame, *, source: str | None = None) -> MetricFrame:
                 count=dropped,
             )
         )
+    deduped = drop_strays(deduped, source)
     warnings.extend(_value_warnings(deduped, source))
     return deduped.with_warnings(*warnings)
+
+
+def drop_strays(frame: MetricFrame, source: str | None = None) -> MetricFrame:
+    """The frame without its stray points (a few points decades away from the rest of their
+    series; the rule is in :mod:`capplan.data.times`), a ``stray`` warning for each run
+    dropped naming the series, the point and the gap. ``frame`` must be sorted."""
+    seconds = frame.timestamps.view(np.int64)
+    strays = find_strays(frame.codes, seconds, frame.n_series)
+    if not strays:
+        return frame
+    keep = np.ones(len(frame), dtype=bool)
+    for stray in strays:
+        keep[stray.first : stray.last + 1] = False
+    warnings = stray_warnings(strays, frame.names, seconds, frame.values, source)
+    return frame.take(keep).with_warnings(*warnings)
+
+
+def stray_warnings(
+    strays: Sequence[Stray],
+    names: Sequence[str],
+    seconds: NDArray[np.int64],
+    values: FloatArray,
+    source: str | None = None,
+) -> list[FrameWarning]:
+    """One ``stray`` warning per run of stray points (positions index ``seconds``/``values``)."""
+
+    def stamp(t: int, unit: Literal["s", "m"] = "s") -> str:
+        return str(np.datetime_as_string(np.datetime64(int(t), "s"), unit=unit)) + "Z"
+
+    out = []
+    for stray in strays:
+        if stray.count > 1:
+            what = f"{stray.count} points from {stamp(seconds[stray.first])} to "
+            what += f"{stamp(seconds[stray.last])} lie"
+        else:
+            what = f"1 point at {stamp(seconds[stray.first])} (value "
+            what += f"{values[stray.first]:g}) lies"
+        out.append(
+            FrameWarning(
+                "stray",
+                f"{what} {span_text(stray.gap)} {stray.side} the rest of the series "
+                f"({stamp(stray.rest_first, 'm')} to {stamp(stray.rest_last, 'm')}); "
+                "dropped as implausible",
+                series=names[stray.code],
+                file=source,
+                count=stray.count,
+            )
+        )
+    return out
 
 
 def _time_goes_back(frame: MetricFrame) -> bool:

@@ -18,6 +18,12 @@ allocating fresh memory costs more than the arithmetic.
 
 Counters are turned into per-second rates first (:func:`rate`): a drop means the counter was
 reset, so the increase over that interval is the new value.
+
+Implausible input is refused or set aside before anything is allocated: stray points (a few
+points decades away from the rest of their series, see :mod:`capplan.data.times`) are
+dropped with a warning in ``Panel.warnings``; a grid of more than :data:`MAX_STEPS` steps
+for one series, or :data:`MAX_CELLS` cells in all, is a :class:`DataError` naming the
+longest series and its time range, and suggesting a longer step or a shorter history.
 """
 
 from __future__ import annotations
@@ -32,18 +38,31 @@ from numpy.typing import NDArray
 
 from capplan.data.frame import (
     FloatArray,
+    FrameWarning,
     MetricFrame,
     MetricKind,
     TimeArray,
     grouping_order,
     is_grouped,
+    stray_warnings,
 )
-from capplan.errors import UsageError
+from capplan.data.times import find_strays
+from capplan.errors import DataError, UsageError
 from capplan.plan.durations import duration_seconds
 
-__all__ = ["AGGREGATIONS", "MAX_CELLS", "Panel", "parse_agg", "parse_step", "rate", "to_panel"]
+__all__ = [
+    "AGGREGATIONS",
+    "MAX_CELLS",
+    "MAX_STEPS",
+    "Panel",
+    "parse_agg",
+    "parse_step",
+    "rate",
+    "to_panel",
+]
 
-MAX_CELLS = 1_000_000_000  # 8 GB of float64 values plus 4 GB of counts
+MAX_STEPS = 5_000_000  # per series: 9.5 years of minutes, 58 days of seconds
+MAX_CELLS = 200_000_000  # in all: 1.6 GB of float64 values plus 0.8 GB of counts
 AGGREGATIONS = ("mean", "max", "min", "sum", "first", "last", "count", "median", "pNN")
 _PERCENTILE = re.compile(r"^p(100|\d{1,2}(?:\.\d+)?)$")
 
@@ -94,6 +113,7 @@ class Panel:
 
     ``counts[i, t]`` is how many points fell into that bucket (0 = a gap or before the
     series starts); ``gaps[i]`` counts the empty buckets between a series' first and last.
+    ``warnings`` says what was set aside (stray points).
     """
 
     ids: list[str]
@@ -105,6 +125,7 @@ class Panel:
     counts: NDArray[np.int32]
     kinds: list[MetricKind]
     agg: str = "mean"
+    warnings: tuple[FrameWarning, ...] = ()
 
     @property
     def n_series(self) -> int:
@@ -190,7 +211,9 @@ def to_panel(
     """Regularize ``frame`` onto ``step`` with aggregation ``agg``; see the module docstring.
 
     ``counters="rate"`` (the default) turns counter series into per-second rates first;
-    ``max_steps`` keeps only the last N steps of every series. NaN values are ignored.
+    ``max_steps`` keeps only the last N steps of every series. NaN values are ignored; stray
+    points are dropped (``Panel.warnings``); a grid over :data:`MAX_STEPS` steps per series
+    or :data:`MAX_CELLS` cells is a :class:`DataError`.
     """
     step_s = parse_step(step)
     kind, q = parse_agg(agg)
@@ -207,6 +230,13 @@ def to_panel(
         order = grouping_order(codes, seconds)
         codes, seconds, values = codes[order], seconds[order], values[order]
         del order
+    strays = find_strays(codes, seconds, frame.n_series)
+    warnings = tuple(stray_warnings(strays, frame.names, seconds, values))
+    if strays:
+        keep = np.ones(len(codes), dtype=bool)
+        for stray in strays:
+            keep[stray.first : stray.last + 1] = False
+        codes, seconds, values = codes[keep], seconds[keep], values[keep]
     bounds = np.searchsorted(codes, np.arange(frame.n_series + 1, dtype=codes.dtype))
     present = np.flatnonzero(bounds[1:] > bounds[:-1])
     n = len(present)
@@ -223,14 +253,11 @@ def to_panel(
     flat = seconds // step_s
     first_b = flat[bounds[present]]
     last_b = flat[bounds[present + 1] - 1]
-    steps = int((last_b - first_b).max()) + 1
+    spans = last_b.astype(np.float64) - first_b + 1  # float: wild times must not wrap
+    _check_size(frame, present, seconds, bounds, spans, step_s, max_steps)
+    steps = int(spans.max())
     if max_steps is not None:
         steps = min(steps, max_steps)
-    if n * steps > MAX_CELLS:
-        raise UsageError(
-            f"a panel of {n} series x {steps} steps of {step_s}s is too large "
-            f"(more than {MAX_CELLS:,} cells); use a longer step or max_steps"
-        )
     series_base = np.arange(n, dtype=np.int64) * steps
     flat += (series_base + (steps - 1) - last_b)[codes]
     if max_steps is not None:
@@ -272,6 +299,43 @@ def to_panel(
         counts=counts.reshape(n, steps),
         kinds=[frame.kinds[i] for i in present],
         agg=agg,
+        warnings=warnings,
+    )
+
+
+def _check_size(
+    frame: MetricFrame,
+    present: NDArray[np.intp],
+    seconds: NDArray[np.int64],
+    bounds: NDArray[np.intp],
+    spans: NDArray[np.float64],
+    step_s: int,
+    max_steps: int | None,
+) -> None:
+    """Refuse a grid over :data:`MAX_STEPS` steps per series or :data:`MAX_CELLS` cells,
+    naming the longest series and its time range, before anything is allocated."""
+    widest = int(np.argmax(spans))
+    steps = float(spans[widest]) if max_steps is None else min(float(spans[widest]), max_steps)
+    cells = steps * len(present)
+    if steps <= MAX_STEPS and cells <= MAX_CELLS:
+        return
+    i = int(present[widest])
+    first, last = (
+        str(np.datetime_as_string(np.datetime64(int(seconds[b]), "s"), unit="m")) + "Z"
+        for b in (bounds[i], bounds[i + 1] - 1)
+    )
+    where = f"spans {first} to {last}: {steps:,.0f} steps of {step_s}s"
+    if steps > MAX_STEPS:
+        why = f"over the limit of {MAX_STEPS:,} steps per series"
+    else:
+        why = (
+            f"which for {len(present):,} series is {cells:,.0f} cells, over the limit of "
+            f"{MAX_CELLS:,}"
+        )
+    raise DataError(
+        f"{where}, {why}; use a longer --step or a shorter --since (or max_steps), or "
+        "check the series' oldest and newest points",
+        series=frame.names[i],
     )
 
 

@@ -19,9 +19,15 @@ Layouts, told apart by the header (or forced with ``layout=``):
 
 Timestamps: ISO 8601 with or without an offset (``2024-01-01T01:00:00+01:00`` is
 ``2024-01-01T00:00:00Z``); naive times are UTC unless ``tz`` names a zone; numbers are epoch
-seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude. Values: empty
-cells and ``NaN``/``NA``/``null`` are missing (skipped, with a warning); anything else that is
-not a finite number is an error. Series whose name ends in ``_total`` are counters.
+seconds, milliseconds, microseconds or nanoseconds, told apart by the magnitude of the
+column's median. Every time must be a real one after 1970-01-01 and before 2200-01-01 (see
+:mod:`capplan.data.times`): ``inf``, ``epoch``, ``infinity``, ``1e30`` or the year 10000 are
+errors naming the row. Values: empty cells and ``NaN``/``NA``/``null`` are missing (skipped,
+with a warning); anything else that is not a finite number is an error. Series whose name
+ends in ``_total`` are counters.
+
+Files: UTF-8 text with ``\n``, ``\r\n`` or bare ``\r`` line ends; gzip-compressed or not
+whatever the name says (told by the content, so a plain file named ``.csv.gz`` reads as is).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ import csv
 import gzip
 import io
 import re
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +47,7 @@ from numpy.typing import NDArray
 
 from capplan.data.exposition import read_exposition
 from capplan.data.frame import MetricFrame, MetricKind, prepare, series_id
+from capplan.data.times import LATEST_SECONDS, TIME_RANGE, in_range
 from capplan.errors import DataError, UsageError
 
 __all__ = ["EXPOSITION_SUFFIXES", "Layout", "read_file", "read_table"]
@@ -52,6 +61,12 @@ _VALUE_NAMES = ("value", "y", "val")
 _DUCKDB_LINE = re.compile(r"CSV Error on Line: (\d+)")
 _DUCKDB_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 _MISSING = ("", "nan", "-nan", "na", "n/a", "null", "none")
+_GZIP_MAGIC = b"\x1f\x8b"
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_MAX_HEADER = 16 << 20  # bytes: a header line longer than this is not a CSV header
+_SHOWN = 40  # characters of a bad cell quoted in a message
+_ISO_EXPECTED = "expected ISO 8601 such as 2024-01-01T00:00:00Z or epoch seconds"
+_UNITS = {1.0: "seconds", 1e3: "milliseconds", 1e6: "microseconds", 1e9: "nanoseconds"}
 
 
 def read_file(
@@ -176,10 +191,11 @@ class _Table:
             if source == "csv":
                 delimiter, header = _csv_header(path, self.name)
                 columns = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header)
+                compression = "gzip" if _is_gzip(path) else "none"
                 con.execute(
                     "CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, auto_detect = false, "
                     f"header = true, skip = 0, delim = {_literal(delimiter)}, quote = '\"', "
-                    f"escape = '\"', columns = {{{columns}}})",
+                    f"escape = '\"', compression = '{compression}', columns = {{{columns}}})",
                     [str(path)],
                 )
             else:
@@ -209,12 +225,15 @@ class _Table:
         if self.source != "csv":
             return rowid + 1
         target, seen = rowid + 2, 0
-        with _open_binary(self.path) as fh:
-            for line_no, line in enumerate(fh, 1):
-                if line.rstrip(b"\r\n"):  # DuckDB skips only empty lines
-                    seen += 1
-                    if seen == target:
-                        return line_no
+        try:
+            with _open_binary(self.path) as fh:
+                for line_no, line in enumerate(_text_lines(fh), 1):
+                    if line:  # DuckDB skips only empty lines
+                        seen += 1
+                        if seen == target:
+                            return line_no
+        except (OSError, EOFError, zlib.error):
+            pass
         return target
 
     def _text(self, rowid: int, column: str) -> str:
@@ -239,24 +258,32 @@ class _Table:
         ).fetchone()
         if numeric and numeric[0]:
             return self._epoch_numbers(column, q)
+        # DuckDB also reads words as times (epoch, infinity): a time starts with a digit
         bad = self.con.execute(
-            f"SELECT rowid FROM raw WHERE TRY_CAST({q} AS TIMESTAMPTZ) IS NULL "
-            "ORDER BY rowid LIMIT 1"
+            f"SELECT rowid FROM raw WHERE left({q}, 1) NOT BETWEEN '0' AND '9' "
+            f"OR TRY_CAST({q} AS TIMESTAMPTZ) IS NULL ORDER BY rowid LIMIT 1"
         ).fetchone()
         if bad:
-            text = self._text(int(bad[0]), column)
+            text = _shown(self._text(int(bad[0]), column))
             raise self._error(
-                int(bad[0]),
-                column,
-                f"cannot parse '{text}' as a time; expected ISO 8601 such as "
-                "2024-01-01T00:00:00Z or epoch seconds",
+                int(bad[0]), column, f"cannot parse '{text}' as a time; {_ISO_EXPECTED}"
             )
-        micros = self.con.execute(
-            f"SELECT epoch_us(CAST({q} AS TIMESTAMPTZ)) AS t FROM raw ORDER BY rowid"
-        ).fetchnumpy()["t"]
+        us = f"epoch_us(CAST({q} AS TIMESTAMPTZ))"
+        outside = self.con.execute(
+            f"SELECT rowid FROM raw WHERE NOT ({us} > 0 AND {us} < {LATEST_SECONDS * 1_000_000}) "
+            "ORDER BY rowid LIMIT 1"
+        ).fetchone()
+        if outside:
+            text = _shown(self._text(int(outside[0]), column))
+            raise self._error(
+                int(outside[0]), column, f"'{text}' is out of range: expected {TIME_RANGE}"
+            )
+        micros = self.con.execute(f"SELECT {us} AS t FROM raw ORDER BY rowid").fetchnumpy()["t"]
         return np.floor_divide(np.asarray(micros, dtype=np.int64), 1_000_000)
 
     def _epoch_numbers(self, column: str, q: str) -> NDArray[np.int64]:
+        """Numbers as epoch seconds; the unit (seconds to nanoseconds) is told by the (lower)
+        median magnitude, so one wild row is out of range instead of rescaling every other."""
         raw = self.con.execute(
             f"SELECT CAST({q} AS DOUBLE) AS t FROM raw ORDER BY rowid"
         ).fetchnumpy()["t"]
@@ -264,11 +291,24 @@ class _Table:
         finite = np.isfinite(numbers)
         if not finite.all():
             rowid = int(np.argmin(finite))
-            text = self._text(rowid, column)
-            raise self._error(rowid, column, f"cannot parse '{text}' as a time")
-        biggest = float(np.abs(numbers).max())
-        scale = 1.0 if biggest < 1e11 else 1e3 if biggest < 1e14 else 1e6 if biggest < 1e17 else 1e9
-        return np.floor(numbers / scale).astype(np.int64)
+            text = _shown(self._text(rowid, column))
+            raise self._error(rowid, column, f"cannot parse '{text}' as a time; {_ISO_EXPECTED}")
+        magnitude = np.abs(numbers)
+        middle = (len(magnitude) - 1) // 2  # the lower median: of two rows, the smaller
+        typical = float(np.partition(magnitude, middle)[middle])
+        scale = 1.0 if typical < 1e11 else 1e3 if typical < 1e14 else 1e6 if typical < 1e17 else 1e9
+        seconds = numbers / scale
+        inside = in_range(seconds)
+        if not inside.all():
+            rowid = int(np.argmin(inside))
+            text = _shown(self._text(rowid, column))
+            raise self._error(
+                rowid,
+                column,
+                f"'{text}' is out of range as epoch {_UNITS[scale]} (the unit of the "
+                f"column's typical value): expected {TIME_RANGE}",
+            )
+        return np.floor(seconds).astype(np.int64)
 
     def numbers(self, columns: list[str]) -> dict[str, NDArray[np.float64]]:
         """Float columns in file order; missing cells are NaN, any other non-number an error."""
@@ -290,7 +330,7 @@ class _Table:
         ).fetchone()
         if bad:
             rowid, column = int(bad[0]), str(bad[1])
-            text = self._text(rowid, column)
+            text = _shown(self._text(rowid, column))
             raise self._error(rowid, column, f"expected a number, got '{text}'")
         select = ", ".join(
             f"COALESCE(TRY_CAST(trim({_ident(c)}) AS DOUBLE), 'NaN'::DOUBLE) AS c{i}"
@@ -359,21 +399,33 @@ def _csv_header(path: Path, name: str) -> tuple[str, list[str]]:
     Read here, with the csv module, so that DuckDB can then parse with a fixed dialect: its
     sniffer, given a ragged row, may pick that row as the header instead of reporting it.
     """
-    with _open_binary(path) as fh:
-        for raw_line in fh:
-            if raw_line.strip():
-                break
-        else:
-            raise DataError("is empty", file=name)
     try:
-        line = raw_line.decode("utf-8-sig").rstrip("\r\n")
+        with _open_binary(path) as fh:
+            raw_line = _first_line(fh)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"cannot read: {exc}", file=name) from None  # a broken gzip stream
+    if raw_line is None:
+        raise DataError("is empty", file=name)
+    if len(raw_line) > _MAX_HEADER:
+        raise DataError(
+            f"the header line is over {_MAX_HEADER >> 20} MiB long; not a CSV header",
+            file=name,
+            row=1,
+        )
+    try:
+        line = raw_line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"is not UTF-8 text ({exc.reason})", file=name, row=1) from None
     if name.lower().endswith((".tsv", ".tsv.gz")):
         delimiter = "\t"
     else:
         delimiter = max((",", ";", "\t", "|"), key=line.count)
-    header = [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+    try:
+        header = [c.strip() for c in next(csv.reader([line], delimiter=delimiter), [])]
+    except csv.Error as exc:
+        raise DataError(f"cannot read the header: {exc}", file=name, row=1) from None
+    if not header:
+        raise DataError("is empty", file=name)
     for i, column in enumerate(header):
         if not column:
             header[i] = f"column{i + 1}"
@@ -403,11 +455,51 @@ def _duckdb_problem(message: str) -> tuple[int | None, str]:
     return row, "; ".join(kept) or message.strip().splitlines()[0]
 
 
+def _is_gzip(path: Path) -> bool:
+    """True when the file starts like gzip data, whatever its name says."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
 def _open_binary(path: Path) -> gzip.GzipFile | io.BufferedReader:
-    """A file opened for reading bytes (the caller closes it), gunzipped if named ``.gz``."""
-    if path.name.lower().endswith(".gz"):
+    """A file opened for reading bytes (the caller closes it), gunzipped if it is gzip."""
+    if _is_gzip(path):
         return gzip.GzipFile(path, "rb")
     return open(path, "rb")
+
+
+def _text_lines(fh: gzip.GzipFile | io.BufferedReader) -> Iterator[str]:
+    """Lines of a byte stream split at ``\\n``, ``\\r\\n`` or a bare ``\\r``, without their
+    ends (latin-1, so any bytes count; used to count lines, not to read them)."""
+    text = io.TextIOWrapper(fh, encoding="latin-1", newline=None)
+    for line in text:
+        yield line.rstrip("\n")
+
+
+def _first_line(fh: gzip.GzipFile | io.BufferedReader) -> bytes | None:
+    """The first line holding more than white space, without its end; None if there is
+    none. Reads about :data:`_MAX_HEADER` bytes at most past the blank lines."""
+    buffer, eof = b"", False
+    while True:
+        found = _LINE_BREAK.search(buffer)
+        if found:
+            line = buffer[: found.start()]
+            if line.strip():
+                return line
+            buffer = buffer[found.end() :]
+            continue
+        if eof:
+            return buffer if buffer.strip() else None
+        if len(buffer) > _MAX_HEADER:
+            return buffer
+        chunk = fh.read(1 << 20)
+        eof = not chunk
+        buffer += chunk
+
+
+def _shown(text: str) -> str:
+    """A cell as quoted in a message: cut to :data:`_SHOWN` characters."""
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
 
 
 def _find(table: _Table, wanted: str | None, aliases: tuple[str, ...], what: str) -> str | None:

@@ -15,6 +15,13 @@ idempotent twice over: a file whose sha256 is already in ``ingests`` adds nothin
 whose (series, ts) is already stored is left as it is (``INSERT … ON CONFLICT DO NOTHING``:
 the first value written wins).
 
+Opening: DuckDB lets one process write a store file (or several read it) and says so with a
+lock error; :class:`Store` then waits, retrying, up to ``lock_timeout`` seconds (default
+:data:`LOCK_TIMEOUT`) and fails with the real reason (the holder's process id). A file that
+is not a DuckDB database, is truncated, or fails a checksum is a :class:`StoreError` saying
+so, at opening or on the query that finds it out; capplan never rewrites or recreates such
+a file, so what it held stays as it was.
+
 Bulk insert without pandas or pyarrow: DuckDB's Python client can scan a ``dict`` of NumPy
 arrays registered as a view (``con.register(name, {"col": array, ...})``), so a million points
 go in with one ``INSERT … SELECT`` (no ``executemany``, no temporary files).
@@ -25,6 +32,8 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import json
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -37,10 +46,20 @@ import numpy as np
 from capplan.data.frame import FrameWarning, MetricFrame, MetricKind, TimeArray, to_seconds
 from capplan.errors import StoreError, UsageError
 
-__all__ = ["DEFAULT_STORE", "SCHEMA_VERSION", "IngestResult", "SeriesInfo", "Store"]
+__all__ = [
+    "DEFAULT_STORE",
+    "LOCK_TIMEOUT",
+    "SCHEMA_VERSION",
+    "IngestResult",
+    "SeriesInfo",
+    "Store",
+]
 
 DEFAULT_STORE = "capplan.duckdb"
 SCHEMA_VERSION = "1"
+LOCK_TIMEOUT = 5.0  # seconds a second process waits for the store's lock
+_LOCKED = re.compile(r"could not set lock|conflicting lock", re.IGNORECASE)
+_HOLDER = re.compile(r"lock is held in (.*?) \(PID (\d+)\)")
 _TABLES = ("ingests", "meta", "points", "series")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -88,23 +107,35 @@ class SeriesInfo:
 class Store:
     """A DuckDB file holding metric history; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: str | Path = DEFAULT_STORE, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_STORE,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = LOCK_TIMEOUT,
+    ) -> None:
         self.path = Path(path)
         name = str(path)
         if self.path.is_dir():
             raise StoreError("is a directory, not a store file", path=name)
         if read_only and not self.path.exists():
             raise StoreError("no such store; ingest some data first", path=name)
-        try:
-            self._con = duckdb.connect(name, read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(_open_problem(str(exc)), path=name) from None
+        self._con = _connect(name, read_only, lock_timeout)
         self._depth = 0
         try:
-            self._check_or_create(read_only)
+            with self._errors():
+                self._check_or_create(read_only)
         except BaseException:
             self._con.close()
             raise
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """DuckDB errors (a damaged file found out by a query) as a :class:`StoreError`."""
+        try:
+            yield
+        except duckdb.Error as exc:
+            raise StoreError(_open_problem(str(exc)), path=str(self.path)) from None
 
     def _check_or_create(self, read_only: bool) -> None:
         present = {
@@ -172,12 +203,13 @@ class Store:
     # writing ----------------------------------------------------------------------------------
     def has_ingested(self, sha256: str) -> bool:
         """True when a file with this content was ingested before."""
-        got = self._con.execute("SELECT 1 FROM ingests WHERE sha256 = ?", [sha256]).fetchone()
+        with self._errors():
+            got = self._con.execute("SELECT 1 FROM ingests WHERE sha256 = ?", [sha256]).fetchone()
         return got is not None
 
     def ingest(self, frame: MetricFrame, source: str, sha256: str) -> IngestResult:
         """Add a frame read from ``source`` (whose bytes hash to ``sha256``), atomically."""
-        with self.transaction():
+        with self._errors(), self.transaction():
             if self.has_ingested(sha256):
                 return IngestResult(source, sha256, 0, 0, 0, True, frame.warnings)
             frame, _ = frame.take(~np.isnan(frame.values)).compact().deduplicated()
@@ -242,9 +274,10 @@ class Store:
     # reading ----------------------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:
         """``(series, points)`` stored."""
-        got = self._con.execute(
-            "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM points)"
-        ).fetchone()
+        with self._errors():
+            got = self._con.execute(
+                "SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM points)"
+            ).fetchone()
         assert got is not None
         return int(got[0]), int(got[1])
 
@@ -264,6 +297,10 @@ class Store:
 
     def list_series(self, glob: str | None = None) -> list[SeriesInfo]:
         """Every stored series (or those whose name matches ``glob``), ordered by name."""
+        with self._errors():
+            return self._list_series(glob)
+
+    def _list_series(self, glob: str | None) -> list[SeriesInfo]:
         chosen = self._selected(glob)
         if not chosen:
             return []
@@ -315,6 +352,12 @@ class Store:
         self, glob: str | None = None, since: str | np.datetime64 | dt.datetime | None = None
     ) -> MetricFrame:
         """Stored points (of series matching ``glob``, at or after ``since``) as a sorted frame."""
+        with self._errors():
+            return self._load(glob, since)
+
+    def _load(
+        self, glob: str | None, since: str | np.datetime64 | dt.datetime | None
+    ) -> MetricFrame:
         chosen = self._selected(glob)
         if not chosen:
             return MetricFrame.empty()
@@ -366,12 +409,52 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def _connect(name: str, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
+    """A connection to the store file, waiting up to ``lock_timeout`` seconds while another
+    process holds its lock (retrying at growing intervals, at most 0.25 s apart)."""
+    deadline = time.monotonic() + max(0.0, lock_timeout)
+    pause = 0.01
+    while True:
+        try:
+            return duckdb.connect(name, read_only=read_only)
+        except duckdb.Error as exc:
+            message = str(exc)
+            left = deadline - time.monotonic()
+            if not _LOCKED.search(message):
+                raise StoreError(_open_problem(message), path=name) from None
+            if left <= 0:
+                raise StoreError(_lock_problem(message, lock_timeout), path=name) from None
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.25)
+
+
+def _lock_problem(message: str, waited: float) -> str:
+    holder = _HOLDER.search(message)
+    who = f"process {holder.group(2)} ({holder.group(1)})" if holder else "another process"
+    return (
+        f"is locked by {who}: waited {waited:g} s for it; DuckDB lets one process write a "
+        "store (or several read it) at a time. Try again when it is done"
+    )
+
+
 def _open_problem(message: str) -> str:
+    """What is wrong with a store file, from DuckDB's message (its first line kept)."""
+    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
     lower = message.lower()
     if "not a valid duckdb database" in lower:
         return "is not a capplan store (not a DuckDB database file)"
-    if "lock" in lower:
-        return "is in use by another process (DuckDB allows one writer); try again later"
-    if "version" in lower:
-        return f"was written by an incompatible DuckDB version: {message.splitlines()[0]}"
-    return f"cannot open the store: {message.splitlines()[0] if message else 'unknown error'}"
+    if "could not read enough bytes" in lower:
+        return (
+            "is truncated or damaged: a part it points to is not there, so the store cannot "
+            f"be read (DuckDB: {first}); restore it from a backup, or ingest again into a "
+            "new store"
+        )
+    if "corrupt" in lower or "checksum" in lower or "metadata block" in lower:
+        return f"is damaged: {first}; restore it from a backup, or ingest again into a new store"
+    if "wal" in lower and ("replay" in lower or "checkpoint" in lower):
+        return f"has a damaged write-ahead log ({first}); move the .wal file beside it away"
+    if _LOCKED.search(message):
+        return _lock_problem(message, 0)
+    if "version" in lower or "serializ" in lower:
+        return f"was written by an incompatible DuckDB version: {first}"
+    return f"cannot open the store: {first}"
