@@ -45,3 +45,28 @@ def test_serve_bad_options(tmp_path: Path) -> None:
     assert result.exit_code == 2
     result = runner.invoke(app, ["serve", "--plans", str(tmp_path), "--refresh", "-1"])
     assert result.exit_code == 2
+
+
+def test_serve_hosts_and_request_timeout(monkeypatch: pytest.MonkeyPatch, plans_dir: Path) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda application, **kw: seen.update(app=application))
+    args = ["serve", "--plans", str(plans_dir), "--refresh", "0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    settings = seen["app"].state.capplan.settings
+    assert settings.allowed_hosts == ("localhost", "127.0.0.1", "::1")
+    assert settings.request_seconds == 30
+    more = ["--allowed-host", "capplan.internal", "--allowed-host", "*.example.com"]
+    more += ["--host", "10.0.0.5", "--request-timeout", "2.5"]
+    result = runner.invoke(app, [*args, *more])
+    assert result.exit_code == 0, result.output
+    settings = seen["app"].state.capplan.settings
+    assert settings.allowed_hosts == (
+        "localhost", "127.0.0.1", "::1", "capplan.internal", "*.example.com", "10.0.0.5",
+    )  # fmt: skip
+    assert settings.request_seconds == 2.5
+    result = runner.invoke(app, [*args, "--host", "0.0.0.0", "--allowed-host", "*"])
+    assert seen["app"].state.capplan.settings.allowed_hosts[-1] == "*"
+    result = runner.invoke(app, [*args, "--request-timeout", "0"])
+    assert result.exit_code == 2
+    assert "--request-timeout must be a positive number of seconds" in result.output

@@ -109,8 +109,19 @@ def plan_listing(state: AppState) -> list[dict[str, Any]]:
 @router.get("/plans", summary="List the plans of the plans directory")
 async def list_plans(request: Request) -> Response:
     state = state_of(request)
-    body = await state.workers.run("listing the plans", lambda: to_json(plan_listing(state)))
-    return Response(body, media_type="application/json")
+    versions = state.plan_versions()
+    cached = state.listing
+    if cached is not None and cached[0] == versions:
+        return Response(cached[1], media_type="application/json")
+
+    def build() -> bytes:
+        body = to_json(plan_listing(state))
+        state.listing = (versions, body)
+        return body
+
+    return Response(
+        await state.workers.run("listing the plans", build), media_type="application/json"
+    )
 
 
 @router.post(

@@ -29,8 +29,6 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capplan.errors import CapplanError
-from capplan.web.errors import ApiError
-from capplan.web.security import plan_path
 from capplan.web.snapshot import RunwayRow, Snapshot
 from capplan.web.state import AppState
 
@@ -134,20 +132,10 @@ class Exposition:
         return _text(last, stages)
 
     # plan gauges: once per version of the plan files ------------------------------------------
-    def plan_versions(self) -> tuple[tuple[str, int], ...]:
-        """(name, mtime) of every plan file: cheap enough for the event loop."""
-        out = []
-        for name in self.state.plan_names():
-            try:
-                out.append((name, plan_path(self.state.plans_dir, name).stat().st_mtime_ns))
-            except (ApiError, OSError):
-                continue
-        return tuple(out)
-
     def cached_plan_text(self) -> bytes | None:
         """The plan gauges when the plan files have not changed since they were built."""
         cached = self._plans
-        if cached is not None and cached[0] == self.plan_versions():
+        if cached is not None and cached[0] == self.state.plan_versions():
             return cached[1]
         return None
 
@@ -155,7 +143,7 @@ class Exposition:
         """The plan gauges, built (projections of the default scenario) and cached. Blocking:
         run it in a worker thread."""
         with self._lock:
-            versions = self.plan_versions()
+            versions = self.state.plan_versions()
             cached = self._plans
             if cached is not None and cached[0] == versions:
                 return cached[1]

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from capplan.data import MetricFrame, Store
@@ -60,6 +60,13 @@ class PlanEntry:
     error: PlanError | None
 
 
+def _named(error: PlanError, file: str) -> PlanError:
+    """``error`` with each issue's file given as ``file`` (the plans directory's path is the
+    server's business, not its clients')."""
+    issues = [replace(i, file=file) for i in error.issues]
+    return type(error)(issues)
+
+
 def _first_issue(error: PlanError) -> str:
     issues = error.issues
     if not issues:
@@ -82,6 +89,7 @@ class AppState:
         self._projections: OrderedDict[tuple[object, ...], tuple[int, object]] = OrderedDict()
         self._pull_thread: threading.Thread | None = None
         self.skipped: dict[str, str] = {}  # plan name → why its file is not served
+        self.listing: tuple[tuple[tuple[str, int], ...], bytes] | None = None  # GET /api/plans
         self.snapshot = Snapshot()
         self.stages = Stages(off=() if settings.prometheus_url else ("prometheus",))
         self.refresh_error: str | None = None
@@ -111,6 +119,17 @@ class AppState:
         self.skipped = skipped
         return names
 
+    def plan_versions(self) -> tuple[tuple[str, int], ...]:
+        """(name, mtime) of every plan file: what answers built from every plan depend on,
+        cheap enough to check on the event loop (no parsing)."""
+        out = []
+        for name in self.plan_names():
+            try:
+                out.append((name, plan_path(self.plans_dir, name).stat().st_mtime_ns))
+            except (ApiError, OSError):
+                continue  # removed meanwhile
+        return tuple(out)
+
     def entry(self, name: str) -> PlanEntry:
         """The (cached) plan ``name``; 400 for a bad name, 404 when there is no such file."""
         path = plan_path(self.plans_dir, name)
@@ -125,7 +144,7 @@ class AppState:
         try:
             entry = PlanEntry(name, path, mtime, load_plan(path), None)
         except PlanError as exc:
-            entry = PlanEntry(name, path, mtime, None, exc.with_file(path.name))
+            entry = PlanEntry(name, path, mtime, None, _named(exc, path.name))
         with self._lock:
             self._plans[name] = entry
             if entry.plan is not None:
