@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from capplan.cli import source_options as prom
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
+from capplan.data.prometheus import PrometheusOptions
 from capplan.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,10 +32,12 @@ def build_settings(
     max_age: str | None = None,
     allowed_hosts: list[str] | None = None,
     request_timeout: float = 30.0,
+    prometheus_options: PrometheusOptions | None = None,
 ) -> Settings:
     """Checked :class:`capplan.web.Settings` from the command-line options. The Host names
     answered are the loopback names, ``allowed_hosts`` and the address listened on, when it
-    is one address (not 0.0.0.0 or ::)."""
+    is one address (not 0.0.0.0 or ::). Credentials in the ``prometheus`` URL move into the
+    options' basic auth: the settings' URL carries none."""
     from capplan.policy.freshness import parse_max_age
     from capplan.web import Settings
     from capplan.web.settings import LOOPBACK_HOSTS
@@ -53,6 +57,10 @@ def build_settings(
             f"--request-timeout must be a positive number of seconds, got {request_timeout}"
         )
     max_age_seconds = parse_max_age(max_age, "--max-age") if max_age is not None else None
+    options = prometheus_options or PrometheusOptions()
+    if prometheus is not None:
+        prometheus, options = options.for_url(prometheus)
+        options.client(prometheus).close()  # a CA file that cannot be read fails here
     hosts = list(LOOPBACK_HOSTS)
     for name in [*(h.strip() for h in allowed_hosts or []), host]:
         if name and name not in ("0.0.0.0", "::") and name not in hosts:
@@ -67,6 +75,7 @@ def build_settings(
         refresh_seconds=refresh,
         forecast_horizon=horizon,
         prometheus_url=prometheus,
+        prometheus_options=options,
         max_age_seconds=max_age_seconds,
         allowed_hosts=tuple(hosts),
         request_seconds=request_timeout,
@@ -116,6 +125,18 @@ def serve(
         help="Time budget of a request that computes (validation, projection, page); "
         "past it the answer is 503.",
     ),
+    bearer_token: str | None = prom.bearer_token_option(),
+    username: str | None = prom.username_option(),
+    password: str | None = prom.password_option(),
+    headers: list[str] | None = prom.header_option(),
+    ca_file: str | None = prom.ca_file_option(),
+    insecure: bool = prom.insecure_option(),
+    connect_timeout: float | None = prom.connect_timeout_option(),
+    read_timeout: float | None = prom.read_timeout_option(),
+    deadline: float | None = prom.deadline_option(),
+    retries: int | None = prom.retries_option(),
+    max_bytes: str | None = prom.max_bytes_option(),
+    points_ratio: float | None = prom.points_ratio_option(),
 ) -> None:
     """Serve the dashboard, the JSON API (docs at /docs) and /metrics for Prometheus.
 
@@ -125,8 +146,22 @@ def serve(
 
     from capplan.web import create_app
 
+    options = prom.prometheus_options(
+        bearer_token=bearer_token,
+        username=username,
+        password=password,
+        headers=headers,
+        ca_file=ca_file,
+        insecure=insecure,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        deadline=deadline,
+        retries=retries,
+        max_bytes=max_bytes,
+        points_ratio=points_ratio,
+    )
     settings = build_settings(
         plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age,
-        allowed_host, request_timeout,
+        allowed_host, request_timeout, options,
     )  # fmt: skip
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from capplan.data.prometheus import PrometheusOptions
 
 __all__ = ["LOOPBACK_HOSTS", "Settings"]
 
@@ -18,6 +20,8 @@ class Settings:
     start-up). ``prometheus_url``: when set, each refresh pulls the last ``history`` of every
     observed plan metric that has a ``query`` into the store before recomputing forecasts;
     a pull that has not finished within ``pull_timeout_seconds`` counts as failed.
+    ``prometheus_options``: authentication, TLS and limits of each pull; credentials in
+    ``prometheus_url`` become basic auth and are never shown.
     ``max_age_seconds``: a series whose newest sample is older is stale (``/api/status``
     says ``stale``); None gives each series the default of ``capplan check`` (the larger of 3
     steps of its data and the longest ``for:`` of the plans' thresholds on it), 0 turns the
@@ -39,6 +43,7 @@ class Settings:
     refresh_seconds: float = 300.0
     forecast_horizon: str = "7d"
     prometheus_url: str | None = None
+    prometheus_options: PrometheusOptions = field(default_factory=PrometheusOptions)
     history: str = "30d"
     max_age_seconds: float | None = None
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from capplan.data import MetricFrame, Store
 from capplan.data.ingest import ingest_frame
-from capplan.data.prometheus import make_client, pull_plan_metrics
+from capplan.data.prometheus import pull_plan_metrics
 from capplan.errors import CapplanError, PlanError
 from capplan.plan import Plan, load_plan
 from capplan.plan.loader import parse_plan_text, validate_plan_data
@@ -452,10 +452,13 @@ class AppState:
         if url is None or not plans:
             return
         try:
-            with make_client(url) as client:
+            options = self.settings.prometheus_options
+            with options.client(url) as client:
                 for name, plan in plans.items():
                     try:
-                        out[name] = pull_plan_metrics(plan, client, self.settings.history)
+                        out[name] = pull_plan_metrics(
+                            plan, client, self.settings.history, limits=options.limits
+                        )
                     except Exception as exc:
                         out[name] = _problem("pull failed", exc)
         except Exception as exc:
