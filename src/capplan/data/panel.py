@@ -182,10 +182,11 @@ def rate(frame: MetricFrame) -> MetricFrame:
     follows[1:] = frame.codes[1:] == frame.codes[:-1]
     delta = np.zeros(len(frame))
     seconds = np.ones(len(frame))
-    delta[1:] = np.diff(v)
-    seconds[1:] = np.diff(t)
-    increase = np.where(delta >= 0, delta, v)
-    new_values = np.where(is_counter, increase / seconds, v)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # where ~follows
+        delta[1:] = np.diff(v)
+        seconds[1:] = np.diff(t)
+        increase = np.where(delta >= 0, delta, v)
+        new_values = np.where(is_counter, increase / seconds, v)
     keep = ~is_counter | follows
     kinds: tuple[MetricKind, ...] = tuple("gauge" for _ in frame.kinds)
     out = MetricFrame(
