@@ -80,3 +80,34 @@ def test_request_metrics_use_route_templates(client: TestClient) -> None:
 def test_registry_per_app(client: TestClient, token_client: TestClient) -> None:
     client.get("/api/plans")
     assert client.app.state.registry is not token_client.app.state.registry  # type: ignore[attr-defined]
+
+
+def test_request_stats_match_prometheus_client() -> None:
+    """The hand-kept request metrics read back as prometheus_client's Counter and Histogram
+    of the same observations would."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from capplan.web.metrics import RequestStats
+
+    ours = RequestStats()
+    registry = CollectorRegistry()
+    names = ["method", "route", "status"]
+    counter = Counter("capplan_http_requests", "c", names, registry=registry)
+    duration = "capplan_http_request_duration_seconds"
+    histogram = Histogram(duration, "h", ["route"], registry=registry)
+    seen = [("GET", "/a", 200, 0.001), ("GET", "/a", 200, 0.005), ("GET", '/b"\\', 404, 0.3)]
+    seen += [("POST", "/a", 422, 0.0751), ("GET", "/a", 200, 42.0), ("GET", "/a", 500, 10.0)]
+    for method, route, status, seconds in seen:
+        ours.observe(method, route, status, seconds)
+        counter.labels(method, route, str(status)).inc()
+        histogram.labels(route).observe(seconds)
+
+    def parsed(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if not s.name.endswith("_created")
+        }
+
+    assert parsed(ours.text().decode()) == parsed(generate_latest(registry).decode())

@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from capplan.web.api import router as api_router
 from capplan.web.errors import install_error_handlers
-from capplan.web.metrics import Exposition, RequestMetrics, make_registry
+from capplan.web.metrics import Exposition, RequestMetrics, RequestStats
 from capplan.web.pages import make_router
 from capplan.web.security import BodyLimit, HostCheck, SecurityHeaders
 from capplan.web.settings import Settings
@@ -57,8 +57,8 @@ def create_app(settings: Settings) -> FastAPI:
     from capplan import __version__
 
     state = AppState(settings)
-    registry, requests, duration = make_registry()
-    exposition = Exposition(state, registry)
+    requests = RequestStats()
+    exposition = Exposition(state, requests)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.capplan = state
-    app.state.registry = registry
+    app.state.registry = requests
     install_error_handlers(app)
     app.include_router(api_router)
 
@@ -101,7 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(RequestMetrics, requests=requests, duration=duration)
+    app.add_middleware(RequestMetrics, stats=requests)
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     return app
