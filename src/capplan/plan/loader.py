@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from capplan.errors import Issue, PlanSyntaxError, PlanValidationError
+from capplan.errors import Issue, PlanError, PlanSyntaxError, PlanValidationError, line_for
 from capplan.plan.base import suggest
 from capplan.plan.models import Plan
+from capplan.plan.safe_yaml import DEFAULT_LIMITS, NUMBER_RANGE, Unreadable, YamlLimits, load_yaml
 
 __all__ = ["apply_overrides", "format_path", "load_plan", "parse_plan_text", "parse_set_option"]
 
@@ -35,13 +35,75 @@ def format_path(parts: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+# Integers are computed with as floats: one beyond a float's range is a typo or an attack (its
+# decimal text may not even be printable: Python refuses ints of over 4,300 digits).
+_INT_LIMIT = 2**1024
+
+
+def _unreadable(node: Unreadable, path: tuple[Any, ...]) -> PlanSyntaxError:
+    text = node.text if len(node.text) <= 40 else f"{node.text[:20]}...{node.text[-10:]}"
+    return PlanSyntaxError(
+        [Issue(f"{node.reason}, got '{text}'", format_path(path), None, node.line)]
+    )
+
+
+def _big_int(value: int, path: tuple[Any, ...], lines: dict[str, int]) -> PlanValidationError:
+    digits = int(value.bit_length() * 0.30103) + 1
+    return PlanValidationError(
+        [
+            Issue(
+                f"is an integer of about {digits:,} digits; {NUMBER_RANGE}",
+                format_path(path),
+                None,
+                line_for(format_path(path), lines),
+            )
+        ]
+    )
+
+
+# Lone UTF-16 surrogates ("\ud800" in a quoted YAML string) are not characters: no UTF-8 text,
+# JSON answer or validator can hold them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(text: str, path: tuple[Any, ...], lines: dict[str, int]) -> str:
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        where = format_path(path)
+        raise PlanSyntaxError(
+            [
+                Issue(
+                    f"holds {bad.group()!a}, which is not a character (a lone UTF-16 surrogate)",
+                    where,
+                    None,
+                    line_for(where, lines),
+                )
+            ]
+        )
+    return str(text)
+
+
+def _key(key: Any, path: tuple[Any, ...], lines: dict[str, int]) -> str:
+    if isinstance(key, Unreadable):
+        raise _unreadable(key, path)
+    if isinstance(key, str):
+        return _text(key, path, lines)
+    if isinstance(key, int) and not isinstance(key, bool) and abs(key) >= _INT_LIMIT:
+        raise _big_int(key, path, lines)
+    return str(key)
+
+
 def _plain(node: Any, path: tuple[Any, ...], lines: dict[str, int]) -> Any:
-    """Plain dicts, lists and scalars from ruamel's round-trip nodes, recording key lines."""
+    """Plain dicts, lists and scalars from ruamel's round-trip nodes, recording key lines.
+
+    The text was bounded by :func:`~capplan.plan.safe_yaml.load_yaml` (depth, and nodes once
+    aliases are expanded), so the recursion and the copies it makes are bounded too.
+    """
     if isinstance(node, Mapping):
         out: dict[Any, Any] = {}
+        lc = getattr(node, "lc", None)
         for key, value in node.items():
-            sub = (*path, key if isinstance(key, str) else str(key))
-            lc = getattr(node, "lc", None)
+            sub = (*path, _key(key, path, lines))
             if lc is not None:
                 with contextlib.suppress(KeyError, TypeError, AttributeError):
                     lines[format_path(sub)] = lc.key(key)[0] + 1
@@ -57,9 +119,13 @@ def _plain(node: Any, path: tuple[Any, ...], lines: dict[str, int]) -> Any:
                     lines[format_path(sub)] = lc.item(i)[0] + 1
             items.append(_plain(value, sub, lines))
         return items
+    if isinstance(node, Unreadable):
+        raise _unreadable(node, path)
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
+        if abs(node) >= _INT_LIMIT:
+            raise _big_int(node, path, lines)
         return int(node)
     if isinstance(node, float):
         return float(node)
@@ -68,30 +134,28 @@ def _plain(node: Any, path: tuple[Any, ...], lines: dict[str, int]) -> Any:
     if isinstance(node, dt.date):
         return dt.date(node.year, node.month, node.day)
     if isinstance(node, str):
-        return str(node)
+        return _text(node, path, lines)
     return node
 
 
-def parse_plan_text(text: str, file: str = "<plan>") -> tuple[dict[str, Any], dict[str, int]]:
-    """The plan as plain data and a map of field path → line number."""
-    yaml = YAML(typ="rt")
-    try:
-        data = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "malformed"
-        raise PlanSyntaxError.single(
-            f"is not valid YAML or JSON: {problem}", file=file, line=line
-        ) from None
-    except YAMLError as exc:
-        raise PlanSyntaxError.single(f"is not valid YAML or JSON: {exc}", file=file) from None
+def parse_plan_text(
+    text: str, file: str = "<plan>", limits: YamlLimits = DEFAULT_LIMITS
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The plan as plain data and a map of field path → line number.
+
+    Aliases, size and nesting are bounded by ``limits`` (see :mod:`capplan.plan.safe_yaml`)
+    before anything is built, so hostile text is refused in the time it takes to read it.
+    """
+    data = load_yaml(text, file, limits)
     if data is None:
         raise PlanSyntaxError.single(
             "is empty; expected a mapping with 'system' and 'drivers'", file=file, line=1
         )
     lines: dict[str, int] = {}
-    plain = _plain(data, (), lines)
+    try:
+        plain = _plain(data, (), lines)
+    except PlanError as exc:
+        raise exc.with_file(file) from None
     if not isinstance(plain, dict):
         raise PlanSyntaxError.single(
             f"must be a mapping at the top level, got {type(plain).__name__}", file=file, line=1
@@ -105,7 +169,13 @@ def parse_set_option(text: str) -> tuple[str, Any]:
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
         raise ValueError(f"expected PATH=VALUE such as drivers.users.initial=10000, got '{text}'")
-    value = YAML(typ="safe").load(raw) if raw.strip() else ""
+    if not raw.strip():
+        return path.strip(), ""
+    try:
+        value = _plain(load_yaml(raw, "--set"), (), {})
+    except PlanError as exc:
+        reasons = "; ".join(str(Issue(i.message, path=i.path)) for i in exc.issues)
+        raise ValueError(f"the value of {path.strip()} {reasons}") from None
     return path.strip(), value
 
 

@@ -87,6 +87,9 @@ __all__ = [
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_PERIODS = {"month": 120, "week": 520, "day": 1830}
 LEVEL_NAMES = ("target", "warning", "critical", "emergency")
+# A plan starts in these years: with at most ten years of periods, its last one stays far from
+# the last date Python represents (9999-12-31).
+START_YEARS = (1900, 9000)
 
 
 # --- metrics --------------------------------------------------------------------------------
@@ -270,7 +273,16 @@ class Plan(Strict):
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, value: Any) -> Any:
-        return None if value is None else parse_start_date(value)
+        if value is None:
+            return None
+        start = parse_start_date(value)
+        first, last = START_YEARS
+        if not first <= start.year <= last:
+            raise ValueError(
+                f"must be a date in the years {first} to {last} (so that every period of the "
+                f"horizon is a date capplan can represent), got {start.isoformat()}"
+            )
+        return start
 
     @field_validator("drivers", "metrics", "components", "scenarios", "thresholds", "policies")
     @classmethod
