@@ -268,18 +268,18 @@ class _Table:
             raise self._error(
                 int(bad[0]), column, f"cannot parse '{text}' as a time; {_ISO_EXPECTED}"
             )
-        us = f"epoch_us(CAST({q} AS TIMESTAMPTZ))"
-        outside = self.con.execute(
-            f"SELECT rowid FROM raw WHERE NOT ({us} > 0 AND {us} < {LATEST_SECONDS * 1_000_000}) "
-            "ORDER BY rowid LIMIT 1"
-        ).fetchone()
-        if outside:
-            text = _shown(self._text(int(outside[0]), column))
-            raise self._error(
-                int(outside[0]), column, f"'{text}' is out of range: expected {TIME_RANGE}"
-            )
-        micros = self.con.execute(f"SELECT {us} AS t FROM raw ORDER BY rowid").fetchnumpy()["t"]
-        return np.floor_divide(np.asarray(micros, dtype=np.int64), 1_000_000)
+        micros = np.asarray(
+            self.con.execute(
+                f"SELECT epoch_us(CAST({q} AS TIMESTAMPTZ)) AS t FROM raw ORDER BY rowid"
+            ).fetchnumpy()["t"],
+            dtype=np.int64,
+        )
+        inside = (micros > 0) & (micros < LATEST_SECONDS * 1_000_000)
+        if not inside.all():
+            rowid = int(np.argmin(inside))  # rows come in rowid order, from 0
+            text = _shown(self._text(rowid, column))
+            raise self._error(rowid, column, f"'{text}' is out of range: expected {TIME_RANGE}")
+        return np.floor_divide(micros, 1_000_000)
 
     def _epoch_numbers(self, column: str, q: str) -> NDArray[np.int64]:
         """Numbers as epoch seconds; the unit (seconds to nanoseconds) is told by the (lower)
