@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 import capplan
-from capplan.evaluate import evaluate
-from capplan.events import event_hits
+from capplan.engine.events import event_hits
+from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import validate_plan_data
 from capplan.plan.models import Plan

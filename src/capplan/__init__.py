@@ -4,6 +4,9 @@ The public API is re-exported here; everything else is an implementation detail.
 """
 
 from capplan.data import MetricFrame, Panel, Store, read_file, to_panel
+from capplan.engine.events import Event, EventProbability
+from capplan.engine.planner import run_plan, run_scenarios
+from capplan.engine.projection import Projection
 from capplan.errors import (
     CapplanError,
     DataError,
@@ -16,12 +19,9 @@ from capplan.errors import (
     StoreError,
     UsageError,
 )
-from capplan.events import Event, EventProbability
 from capplan.forecast import Forecast, backtest, forecast, runway
 from capplan.forecasting import ForecastRun, run_forecast
 from capplan.plan import Plan, load_plan
-from capplan.planner import run_plan, run_scenarios
-from capplan.projection import Projection
 
 __version__ = "0.1.0"
 

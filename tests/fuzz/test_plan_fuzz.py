@@ -21,9 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from capplan.engine.planner import run_plan
 from capplan.errors import PlanError, PlanSyntaxError
 from capplan.plan.loader import parse_plan_text, validate_plan_data
-from capplan.planner import run_plan
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
 NAMES = st.sampled_from([p.name for p in EXAMPLES])

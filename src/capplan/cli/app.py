@@ -11,10 +11,10 @@ import typer
 from capplan.cli.errors import handle_errors
 from capplan.cli.output import console, emit, write_text
 from capplan.cli.render import render_projection, render_scenarios
+from capplan.engine.planner import run_plan, run_scenarios
 from capplan.errors import UsageError
 from capplan.plan import Plan, load_plan, parse_set_option
 from capplan.plan.models import Plan as PlanModel
-from capplan.planner import run_plan, run_scenarios
 from capplan.report import PROJECTION_FORMATS, SCENARIO_FORMATS
 
 app = typer.Typer(

@@ -8,8 +8,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from capplan.engine.projection import Projection
 from capplan.formatting import fmt_money, fmt_number
-from capplan.projection import Projection
 from capplan.report.formats import cell, scenario_summary, summary_columns
 
 __all__ = ["render_projection", "render_scenarios"]

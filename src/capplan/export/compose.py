@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from capplan.engine.planner import run_plan
+from capplan.engine.projection import Projection
 from capplan.export.base import EXPORTERS, dump_yaml, fmt_number, header, kebab
 from capplan.plan.models import HorizontalComponent, Plan, TierComponent
 from capplan.plan.policies import Resources, cpu_cores, memory_bytes
-from capplan.planner import run_plan
-from capplan.projection import Projection
 
 __all__ = ["compose_file", "compose_memory"]
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from capplan.engine.planner import run_plan
 from capplan.export.base import EXPORTERS, dump_yaml, header, kebab
 from capplan.plan.durations import duration_seconds
 from capplan.plan.models import HorizontalComponent, Plan
 from capplan.plan.policies import HpaDirection, HpaPolicy, Resources, StepPolicy, VpaPolicy
-from capplan.planner import run_plan
 
 __all__ = ["PLACEHOLDER_IMAGE", "cpu_quantity", "kubernetes_manifests", "memory_quantity"]
 

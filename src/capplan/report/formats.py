@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from capplan.engine.projection import Projection
 from capplan.formatting import fmt_money, fmt_number, json_float
 from capplan.plan.models import FormulaComponent
-from capplan.projection import Projection
 from capplan.registry import Registry
 
 __all__ = ["PROJECTION_FORMATS", "SCENARIO_FORMATS", "csv_text", "scenario_summary"]

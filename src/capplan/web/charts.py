@@ -15,8 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from capplan.engine.projection import Projection
 from capplan.forecasting import ForecastRun
-from capplan.projection import Projection
 from capplan.report.plots import SeriesPlot, forecast_traces
 from capplan.web.snapshot import RunwayRow
 

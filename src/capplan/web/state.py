@@ -24,12 +24,12 @@ from pathlib import Path
 from capplan.data import MetricFrame, Store
 from capplan.data.ingest import ingest_frame
 from capplan.data.prometheus import pull_plan_metrics
+from capplan.engine.planner import run_plan, run_scenarios
+from capplan.engine.projection import Projection
 from capplan.errors import CapplanError, PlanError
 from capplan.plan import Plan, load_plan
 from capplan.plan.loader import parse_plan_text, validate_plan_data
-from capplan.planner import run_plan, run_scenarios
 from capplan.policy.freshness import instant, iso_time
-from capplan.projection import Projection
 from capplan.web.errors import ApiError
 from capplan.web.security import PLAN_NAME_RE, PLAN_SUFFIXES, plan_path
 from capplan.web.settings import Settings

@@ -11,30 +11,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import capplan.contributions
-from capplan.blocks import Buffers
-from capplan.contributions import SUMMED, Contribution, grouped
-from capplan.evaluate import evaluate
-from capplan.montecarlo import PathQuantiles, _LevelTally, reached_by_period
+from capplan.engine.montecarlo.blocks import Buffers, Tuning
+from capplan.engine.montecarlo.contributions import SUMMED, Contribution, grouped
+from capplan.engine.montecarlo.quantiles import PathQuantiles
+from capplan.engine.montecarlo.simulate import _LevelTally
+from capplan.engine.montecarlo.simulate import reached_by_period_fast as reached_by_period
+from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import load_plan
 from capplan.sizing import size_horizontal, size_tiers, size_vertical
 from capplan.sizing import static as static_module
 from capplan.timeline import Timeline
 
-EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.yaml"))
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("defer_cells", [10**9, 50])
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_totals_are_the_sums_of_the_components(
-    path: Path, defer_cells: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(capplan.contributions, "DEFER_CELLS", defer_cells)
+def test_totals_are_the_sums_of_the_components(path: Path, defer_cells: int) -> None:
     plan = load_plan(path)
     compiled = compile_plan(plan)
     timeline = Timeline.for_today(plan.step, plan.horizon, plan.start)
-    ev = evaluate(compiled, plan.resolve_scenario(None), timeline, 40, np.random.default_rng(1))
+    scenario = plan.resolve_scenario(None)
+    tuning = Tuning(defer_cells=defer_cells)
+    ev = evaluate(compiled, scenario, timeline, 40, np.random.default_rng(1), tuning=tuning)
     for field in SUMMED:
         parts = [ev.values[f"{name}.{field}"] for name in plan.components]
         expected = np.sum(parts, axis=0) if parts else np.zeros_like(ev.values["total.cost"])

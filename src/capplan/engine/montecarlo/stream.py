@@ -4,26 +4,41 @@ Every quantity is an array of shape ``(paths, periods + 1)``; one call evaluates
 run (one path) or a whole Monte Carlo batch with the same NumPy operations. :func:`evaluate`
 returns every figure; :func:`stream` hands each figure to a :class:`ColumnSink` as soon as it is
 final and keeps only the arrays later figures read, so a large batch never holds all its
-figures at once. A large batch is evaluated a block of paths at a time (:mod:`capplan.blocks`),
-and a figure that follows from another (:class:`~capplan.derivations.Derived`) and that nothing
+figures at once. A large batch is evaluated a block of paths at a time (:mod:`.blocks`),
+and a figure that follows from another (:class:`~.derivations.Derived`) and that nothing
 else reads is never assembled whole. Components whose summed resources and cost follow from
 their level or instance count are added to the totals at the end
-(:mod:`capplan.contributions`).
+(:mod:`capplan.engine.montecarlo.contributions`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from capplan.blocks import Buffers, Gather, row_blocks, rows_of
-from capplan.contributions import (
+from capplan.cost import component_cost
+from capplan.engine.evaluate import (
     SUMMED,
+    Evaluation,
+    Rates,
+    checked,
+    component_figures,
+    expression_inputs,
+    size_component,
+)
+from capplan.engine.montecarlo.blocks import (
+    DEFAULT_TUNING,
+    Buffers,
+    Gather,
+    Tuning,
+    row_blocks,
+    rows_of,
+)
+from capplan.engine.montecarlo.contributions import (
     Contribution,
     adding_up_blocks,
     contribution,
@@ -31,9 +46,12 @@ from capplan.contributions import (
     defers,
     grouped,
 )
-from capplan.cost import component_cost
-from capplan.derivations import Derived, apply_expression, component_derivations, rebase
-from capplan.errors import EvaluationError
+from capplan.engine.montecarlo.derivations import (
+    Derived,
+    apply_expression,
+    component_derivations,
+    rebase,
+)
 from capplan.growth import project_driver, sample_rates
 from capplan.plan.compiled import CompiledPlan, Node
 from capplan.plan.expressions import Expression
@@ -44,34 +62,11 @@ from capplan.plan.models import (
     TierComponent,
     VerticalComponent,
 )
-from capplan.sizing import Sized, size_formula, size_horizontal, size_tiers, size_vertical
+from capplan.sizing import Sized, size_horizontal, size_tiers, size_vertical
 from capplan.sizing.result import Array, left_out, wanted
 from capplan.timeline import Timeline
 
-__all__ = ["TOTALS", "ColumnSink", "Derived", "Evaluation", "evaluate", "stream"]
-
-TOTALS = (
-    "total.instances",
-    "total.vcpu",
-    "total.memory_gb",
-    "total.storage_gb",
-    "total.cost",
-    "total.period_cost",
-    "total.cumulative_cost",
-    "total.cost_per_unit",
-)
-
-#: Sampled growth rates per driver, shape (paths, 1) or (paths, periods); None: central rate.
-Rates = Mapping[str, Array | None]
-
-
-@dataclass
-class Evaluation:
-    """All figures of one run: ``values`` maps a column name to a (paths, periods + 1) array."""
-
-    values: dict[str, Array]
-    sized: dict[str, Sized]
-    paths: int
+__all__ = ["ColumnSink", "evaluate_fast", "stream"]
 
 
 class ColumnSink(Protocol):
@@ -126,66 +121,38 @@ def _full(values: Array, shape: tuple[int, int]) -> Array:
     return values if values.shape == shape else np.broadcast_to(values, shape)
 
 
-def _check(values: Array, path: str, what: str, allow_negative: bool = False) -> None:
-    """Reject an expression's result below zero (unless allowed); Expression.evaluate has
-    already rejected NaN and infinity, which are checked again on the way to the message."""
-    if allow_negative or values.min() >= -1e-9:
-        return
-    bad = ~np.isfinite(values) if allow_negative else ~np.isfinite(values) | (values < -1e-9)
-    if bad.any():
-        period = int(np.argmax(bad.reshape(-1, values.shape[-1]).any(axis=0)))
-        got = values.reshape(-1, values.shape[-1])[:, period]
-        got_bad = got[bad.reshape(-1, values.shape[-1])[:, period]][0]
-        raise EvaluationError.single(
-            f"{what} is {got_bad:.6g} in period {period}; expected a finite value >= 0",
-            path=path,
-        )
-
-
 def _size(
     node: Node,
-    comp: object,
-    env: Mapping[str, Array],
+    comp: Component,
+    inputs: Mapping[str, Array],
     shape: tuple[int, int],
-    inputs: dict[str, Array],
     only: Collection[str] | None = None,
     resources: Collection[str] | None = None,
 ) -> Sized:
-    """Size a component from its expressions, which are recorded in ``inputs``; ``only``,
-    when given, names the optional outputs wanted, and ``resources`` the summed resources
-    (the others may be left out)."""
-    path = f"components.{node.name}"
-
-    def value(key: str) -> Array:
-        result = inputs[key] = _full(node.exprs[key].evaluate(env), shape)
-        _check(result, f"{path}.{key}", f"'{node.exprs[key].source}'")
-        return result
-
+    """:func:`~capplan.engine.evaluate.size_component`, with ``only`` naming the optional
+    outputs wanted, and ``resources`` the summed resources (the others may be left out)."""
     if isinstance(comp, HorizontalComponent):
-        return size_horizontal(comp, value("demand"), resources)
+        return size_horizontal(comp, inputs["demand"], resources)
     if isinstance(comp, VerticalComponent):
-        demands = {res: value(f"demand.{res}") for res in comp.demand}
-        return size_vertical(comp, demands, resources)
+        return size_vertical(comp, {res: inputs[f"demand.{res}"] for res in comp.demand}, resources)
     if isinstance(comp, TierComponent):
-        return size_tiers(comp, value("demand"), only, resources)
-    assert isinstance(comp, FormulaComponent)
-    resources = {res: value(f"resources.{res}") for res in comp.resources}
-    capacity = {res: value(f"capacity.{res}") for res in comp.capacity}
-    return size_formula(resources, capacity, shape)
+        return size_tiers(comp, inputs["demand"], only, resources)
+    return size_component(comp, inputs, shape)
 
 
-def evaluate(
+def evaluate_fast(
     compiled: CompiledPlan,
     scenario: str,
     timeline: Timeline,
     paths: int = 1,
     rng: np.random.Generator | None = None,
     rates: Rates | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> Evaluation:
-    """Evaluate the plan for ``paths`` paths. Uncertain rates are taken from ``rates`` when
-    given, else sampled with ``rng``; with neither, every driver grows at its central rate."""
+    """What :func:`~capplan.engine.evaluate.evaluate` returns, every figure computed over
+    all paths at once, as :func:`stream` computes it."""
     sink = _Collect()
-    _Run(compiled, scenario, timeline, paths, sink, rates, rng=rng).run()
+    _Run(compiled, scenario, timeline, paths, sink, rates, rng=rng, tuning=tuning).run()
     return Evaluation(sink.values, sink.sized, paths)
 
 
@@ -197,6 +164,7 @@ def stream(
     sink: ColumnSink,
     rates: Rates | None = None,
     keep: Collection[str] = (),
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> None:
     """Evaluate like :func:`evaluate`, handing each sizing and figure to ``sink`` in the same
     order as soon as it is final. Only the arrays that later figures read are kept, so memory
@@ -204,8 +172,8 @@ def stream(
 
     Paths are evaluated a block at a time; the figures named in ``keep``, those later figures
     read and those that do not follow from another are handed over whole, the others as None
-    with how they follow (see :class:`ColumnSink`)."""
-    _Run(compiled, scenario, timeline, paths, sink, rates, keep).run()
+    with how they follow (see :class:`ColumnSink`). ``tuning`` sets the block sizes."""
+    _Run(compiled, scenario, timeline, paths, sink, rates, keep, tuning=tuning).run()
 
 
 def _releases(compiled: CompiledPlan, keep: str) -> tuple[set[str], list[list[str]]]:
@@ -240,8 +208,10 @@ class _Run:
         rates: Rates | None,
         keep: Collection[str] | None = None,
         rng: np.random.Generator | None = None,
+        tuning: Tuning = DEFAULT_TUNING,
     ) -> None:
         self.compiled = compiled
+        self.tuning = tuning
         self.plan = compiled.plan
         self.scenario = scenario
         self.timeline = timeline
@@ -253,10 +223,10 @@ class _Run:
         self.per = self.plan.budget.per or next(iter(self.plan.drivers))
         self.env: dict[str, Array] = {}
         # Summed component by component, in order, except that the components whose amounts
-        # follow from one array are added after the others (see capplan.contributions).
+        # follow from one array are added after the others (see .contributions).
         self.totals: dict[str, Array] = {}
         self.deferred: list[Contribution] = []
-        self.defer = defers(paths, self.shape[1])
+        self.defer = defers(paths, self.shape[1], tuning.defer_cells)
         self.zero_added: set[str] = set()
         # Streaming: what later figures read, what each node is the last to read, and how
         # the figures in use follow from others (for the sink's summaries).
@@ -270,7 +240,7 @@ class _Run:
             self.needed, self.after = _releases(compiled, self.per)
             self.derivations = {}
             self.keep = set(keep) | self.needed
-            self.blocks = row_blocks(paths, timeline.periods + 1)
+            self.blocks = row_blocks(paths, timeline.periods + 1, tuning.block_cells)
 
     def put(
         self,
@@ -325,8 +295,7 @@ class _Run:
 
         def values(env: Mapping[str, Array], shape: tuple[int, int]) -> Array:
             result = _full(expr.evaluate(env), shape)
-            _check(result, f"metrics.{name}", f"metric '{name}'", allow_negative)
-            return result
+            return checked(result, f"metrics.{name}", f"metric '{name}'", allow_negative)
 
         if len(self.blocks) == 1:
             self.put(name, values(self.env, self.shape), how)
@@ -453,12 +422,12 @@ class _Run:
 
     def add_deferred(self) -> None:
         """Add the components whose amounts follow from one array (see
-        :mod:`capplan.contributions`), in order, one small block of paths at a time."""
+        :mod:`.contributions`), in order, one small block of paths at a time."""
         if not self.deferred:
             return
         fresh = self.fresh_totals()
         contributions = grouped(self.deferred)
-        for rows in adding_up_blocks(self.paths, self.shape[1]):
+        for rows in adding_up_blocks(self.paths, self.shape[1], self.tuning.defer_cells):
             for i, adds in enumerate(contributions):
                 amounts = adds.amounts([key[rows] for key in adds.keys])
                 self.add_to_totals(amounts, rows, [] if i else fresh)
@@ -519,25 +488,13 @@ def _size_and_price(
     """A component's sizing, its output columns (the optional ones limited to ``only`` when
     given, the summed resources and the cost to ``resources``: the others left out), and its
     expressions' results by key."""
-    inputs: dict[str, Array] = {}
-    s = _size(node, comp, env, shape, inputs, only, resources)
-    extra_cost = None
-    if isinstance(comp, FormulaComponent) and "cost" in node.exprs:
-        extra_cost = _full(node.exprs["cost"].evaluate(env), shape)
-        _check(extra_cost, f"components.{node.name}.cost", "the cost")
+    inputs = expression_inputs(node, env, shape)
+    s = _size(node, comp, inputs, shape, only, resources)
     if wanted(resources, "cost"):
-        cost = component_cost(comp.price, s, extra_cost)
+        cost = component_cost(comp.price, s, inputs.get("cost"))
     else:
         cost = left_out(shape)
-    outputs = {
-        "instances": s.instances,
-        "vcpu": s.vcpu,
-        "memory_gb": s.memory_gb,
-        "storage_gb": s.storage_gb,
-        "cost": cost,
-        "utilization": s.utilization,
-    }
-    outputs.update(s.extra)
+    outputs = component_figures(s, cost)
     return s, outputs, inputs
 
 

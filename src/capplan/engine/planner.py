@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
+from capplan.engine.evaluate import DEFAULT_CHUNK, evaluate
+from capplan.engine.events import find_events, recommend
+from capplan.engine.montecarlo.simulate import simulate_fast
+from capplan.engine.montecarlo.stream import evaluate_fast
+from capplan.engine.projection import Projection
+from capplan.engine.simulation import MonteCarlo, simulate_reference
 from capplan.errors import EvaluationError, UsageError
-from capplan.evaluate import evaluate
-from capplan.events import find_events, recommend
-from capplan.montecarlo import DEFAULT_CHUNK, simulate
 from capplan.plan.compiled import compile_plan
 from capplan.plan.models import MAX_PERIODS, Plan
-from capplan.projection import Projection
 from capplan.timeline import MONTHS_PER_PERIOD, Timeline
 
-__all__ = ["periods_for_months", "run_plan", "run_scenarios"]
+__all__ = ["PlanEngine", "periods_for_months", "run_plan", "run_scenarios"]
+
+#: ``fast``: the block-wise, streaming engine (:mod:`capplan.engine.montecarlo`);
+#: ``reference``: the plain one (:mod:`capplan.engine.evaluate`), slower, for checks.
+PlanEngine = Literal["fast", "reference"]
 
 
 def periods_for_months(plan: Plan, months: int | None) -> int:
@@ -38,15 +45,17 @@ def run_plan(
     simulations: int = 0,
     seed: int | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: PlanEngine = "fast",
 ) -> Projection:
     """Project ``plan`` under ``scenario`` for ``months`` (default: the plan's horizon).
 
     With ``simulations`` >= 2, uncertain growth rates are sampled on that many paths and the
     projection carries P10/P50/P90 of every figure and the probability of each event by each
-    period; ``progress(paths_done)`` is called as chunks finish.
+    period; ``progress(paths_done)`` is called as chunks finish. ``engine="reference"``
+    computes the same figures the plain way (slower; for checks).
     """
     try:
-        return _run_plan(plan, scenario, months, simulations, seed, progress)
+        return _run_plan(plan, scenario, months, simulations, seed, progress, engine)
     except EvaluationError as exc:
         # Figures fail deep in the engine, which knows field paths but not the file: name
         # the file and the line of the failing field, as for any other plan error.
@@ -60,13 +69,16 @@ def _run_plan(
     simulations: int,
     seed: int | None,
     progress: Callable[[int], None] | None,
+    engine: PlanEngine,
 ) -> Projection:
+    if engine not in ("fast", "reference"):
+        raise UsageError(f"engine must be 'fast' or 'reference', got {engine!r}")
     compiled = compile_plan(plan)
     name = plan.resolve_scenario(scenario)
     if simulations < 0:
         raise UsageError(f"--simulations must be >= 0, got {simulations}")
     timeline = Timeline.for_today(plan.step, periods_for_months(plan, months), plan.start)
-    base = evaluate(compiled, name, timeline)
+    base = (evaluate if engine == "reference" else evaluate_fast)(compiled, name, timeline)
     events = find_events(plan, base, timeline)
     levels = {
         comp: [s.level_names[i] for i in s.level[0]]
@@ -83,16 +95,14 @@ def _run_plan(
         recommendations=recommend(plan, base, timeline, events),
     )
     if simulations >= 2:
-        mc = simulate(
-            compiled,
-            name,
-            timeline,
-            simulations,
-            base,
-            seed=plan.simulation.seed if seed is None else seed,
-            chunk=DEFAULT_CHUNK,
-            progress=progress,
-        )
+        rng_seed = plan.simulation.seed if seed is None else seed
+        mc: MonteCarlo
+        if engine == "reference":
+            mc = simulate_reference(compiled, name, timeline, simulations, base, rng_seed)
+        else:
+            mc = simulate_fast(
+                compiled, name, timeline, simulations, base, rng_seed, DEFAULT_CHUNK, progress
+            )
         projection.simulations = simulations
         projection.quantiles = mc.quantiles
         projection.probabilities = mc.probabilities

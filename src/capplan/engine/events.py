@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from capplan.cost import reserved_savings
-from capplan.evaluate import Evaluation
+from capplan.engine.evaluate import Evaluation
 from capplan.formatting import fmt_money, fmt_number
 from capplan.plan.durations import duration_seconds
 from capplan.plan.models import (

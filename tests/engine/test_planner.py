@@ -1,4 +1,4 @@
-"""Tests for capplan.planner.run_plan on small in-memory plans: events and their action dates,
+"""Tests of run_plan on small in-memory plans: events and their action dates,
 alerts, evaluation errors, steps, options, Monte Carlo and JSON output."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from capplan.events import Event, EventProbability
+from capplan.engine.events import Event, EventProbability
 from capplan.formatting import json_float
 from capplan.plan.models import Plan
 from capplan.sizing.result import Array

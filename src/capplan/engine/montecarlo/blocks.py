@@ -16,25 +16,52 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BLOCK_CELLS", "Buffers", "Gather", "row_blocks", "rows_of"]
+__all__ = [
+    "BLOCK_CELLS",
+    "DEFAULT_TUNING",
+    "DEFER_CELLS",
+    "Buffers",
+    "Gather",
+    "Tuning",
+    "row_blocks",
+    "rows_of",
+]
 
 #: Cells (paths × periods) of one block: 512 KB per float64 array, so that a step's
 #: intermediates mostly stay in a core's L2 cache while the per-block overhead stays small
 #: (benchmarks/bench_plan.py ran fastest with this size among 16k to 128k cells).
 BLOCK_CELLS = 65_536
+#: Batches of more cells (paths × periods) than this add up contributions at the end, in
+#: blocks of this many cells: small enough for a block of every total and a component's
+#: amounts to stay in a core's cache. Smaller batches (a deterministic run) add each
+#: component as it is sized, which costs less there. (See :mod:`.contributions`.)
+DEFER_CELLS = 16_384
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How the fast engine splits its work: the figures do not depend on it (tests split
+    small runs into many blocks with small values)."""
+
+    block_cells: int = BLOCK_CELLS
+    defer_cells: int = DEFER_CELLS
+
+
+DEFAULT_TUNING = Tuning()
+
 
 AnyArray = npt.NDArray[Any]
 
 
-def row_blocks(paths: int, periods: int, cells: int | None = None) -> list[slice]:
-    """Slices of rows (paths) covering ``range(paths)``, each of about ``cells`` cells
-    (:data:`BLOCK_CELLS` by default)."""
-    rows = max(1, (BLOCK_CELLS if cells is None else cells) // max(1, periods))
+def row_blocks(paths: int, periods: int, cells: int = BLOCK_CELLS) -> list[slice]:
+    """Slices of rows (paths) covering ``range(paths)``, each of about ``cells`` cells."""
+    rows = max(1, cells // max(1, periods))
     if paths <= rows:
         return [slice(0, paths)]
     count = -(-paths // rows)  # blocks of nearly equal size

@@ -14,18 +14,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-import capplan.blocks
-import capplan.contributions
-from capplan.blocks import Gather, row_blocks
-from capplan.evaluate import evaluate
-from capplan.events import event_hits
-from capplan.montecarlo import QUANTILES, PathQuantiles, draw_rates, simulate
+from capplan.engine.evaluate import QUANTILES, draw_rates
+from capplan.engine.events import event_hits
+from capplan.engine.montecarlo.blocks import Gather, Tuning, row_blocks
+from capplan.engine.montecarlo.quantiles import PathQuantiles
+from capplan.engine.montecarlo.simulate import simulate_fast as simulate
+from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import load_plan, validate_plan_data
 from capplan.plan.models import Plan
 from capplan.timeline import Timeline
 
-EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.yaml"))
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
 
 
 def _mixed_plan() -> Plan:
@@ -133,18 +133,23 @@ def _mixed_plan() -> Plan:
     return validate_plan_data(data, "mixed.yaml", {})
 
 
+#: Blocks of a few paths, so that a small run is split into many, and totals added up from
+#: contributions at the end in blocks of a few paths too.
+SMALL = Tuning(block_cells=200, defer_cells=90)
+
+
 def _reference(plan: Plan, scenario: str, paths: int, seed: int) -> tuple[Any, dict[str, Any]]:
     """Every path evaluated whole with the rates simulate() draws for ``seed``."""
     compiled = compile_plan(plan)
     timeline = Timeline.for_today(plan.step, plan.horizon, plan.start)
     rates = draw_rates(compiled, scenario, timeline, paths, np.random.default_rng(seed))
     base = evaluate(compiled, scenario, timeline)
-    every = evaluate(compiled, scenario, timeline, paths, rates=rates)
+    every = evaluate(compiled, scenario, timeline, paths, rates=rates, tuning=SMALL)
     reached: dict[str, Any] = {}
     for key, _text, hit in event_hits(plan, every, base):
         ever = np.logical_or.accumulate(hit, axis=1).sum(axis=0)
         reached[key] = reached[key] + ever if key in reached else ever
-    summary = simulate(compiled, scenario, timeline, paths, base, seed=seed)
+    summary = simulate(compiled, scenario, timeline, paths, base, seed=seed, tuning=SMALL)
     return every, {"summary": summary, "reached": reached}
 
 
@@ -161,27 +166,17 @@ def _assert_same_as_every_path(plan: Plan, paths: int, seed: int = 7) -> None:
             assert prob.by_period == expected, prob.key
 
 
-@pytest.fixture
-def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks of a few paths, so that a small run is split into many, and totals added up
-    from contributions at the end in blocks of a few paths too."""
-    monkeypatch.setattr(capplan.blocks, "BLOCK_CELLS", 200)
-    monkeypatch.setattr(capplan.contributions, "DEFER_CELLS", 90)
-
-
-@pytest.mark.usefixtures("small_blocks")
 @pytest.mark.parametrize("paths", [2, 37, 450])
 def test_mixed_plan_summaries_equal_those_of_every_path(paths: int) -> None:
     _assert_same_as_every_path(_mixed_plan(), paths)
 
 
-@pytest.mark.usefixtures("small_blocks")
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_summaries_equal_those_of_every_path(path: Path) -> None:
     _assert_same_as_every_path(load_plan(path), 300)
 
 
-def test_one_block_gives_the_same_summaries_as_many(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_block_gives_the_same_summaries_as_many() -> None:
     plan = _mixed_plan()
     compiled = compile_plan(plan)
     timeline = Timeline.for_today(plan.step, plan.horizon, plan.start)
@@ -189,8 +184,8 @@ def test_one_block_gives_the_same_summaries_as_many(monkeypatch: pytest.MonkeyPa
     base = evaluate(compiled, scenario, timeline)
     runs = []
     for cells in (10**9, 1000, 57):
-        monkeypatch.setattr(capplan.blocks, "BLOCK_CELLS", cells)
-        runs.append(simulate(compiled, scenario, timeline, 400, base, seed=3))
+        tuning = Tuning(block_cells=cells)
+        runs.append(simulate(compiled, scenario, timeline, 400, base, seed=3, tuning=tuning))
     for other in runs[1:]:
         assert other.quantiles.keys() == runs[0].quantiles.keys()
         for name, q in runs[0].quantiles.items():

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from capplan.blocks import row_blocks
 from capplan.cost import cost_of
+from capplan.engine.evaluate import SUMMED
+from capplan.engine.montecarlo.blocks import DEFER_CELLS, row_blocks
 from capplan.plan.models import Component, HorizontalComponent, Price
 from capplan.sizing.horizontal import horizontal_resources
 from capplan.sizing.result import Array, Sized
 
 __all__ = [
-    "DEFER_CELLS",
     "SUMMED",
     "Contribution",
     "adding_up_blocks",
@@ -38,14 +38,6 @@ __all__ = [
     "grouped",
 ]
 
-#: Batches of more cells (paths × periods) than this add up contributions at the end, in
-#: blocks of this many cells: small enough for a block of every total and a component's
-#: amounts to stay in a core's cache. Smaller batches (a deterministic run) add each component
-#: as it is sized, which costs less there. Read at call time, so tests may lower it.
-DEFER_CELLS = 16_384
-
-#: The resources and the cost summed over the components into the totals.
-SUMMED = ("instances", "vcpu", "memory_gb", "storage_gb", "cost")
 _RESOURCES = SUMMED[:-1]
 
 AnyArray = npt.NDArray[Any]
@@ -66,15 +58,15 @@ class Contribution:
         return Contribution(keys, self.amounts, self.tables)
 
 
-def defers(paths: int, periods: int) -> bool:
+def defers(paths: int, periods: int, cells: int = DEFER_CELLS) -> bool:
     """Whether a batch of this size adds up contributions at the end (see
-    :data:`DEFER_CELLS`)."""
-    return paths * periods > DEFER_CELLS
+    :data:`~.blocks.DEFER_CELLS`)."""
+    return paths * periods > cells
 
 
-def adding_up_blocks(paths: int, periods: int) -> list[slice]:
+def adding_up_blocks(paths: int, periods: int, cells: int = DEFER_CELLS) -> list[slice]:
     """The blocks of paths in which contributions are added up."""
-    return row_blocks(paths, periods, DEFER_CELLS)
+    return row_blocks(paths, periods, cells)
 
 
 def contribution(comp: Component, s: Sized, price: Price | None) -> Contribution | None:
