@@ -30,38 +30,25 @@ def cost_of(
     extra: Array | None = None,
 ) -> Array:
     """The cost of ``resources`` (``instances``, ``vcpu``, ``memory_gb``, ``storage_gb``)
-    priced at ``price``, plus a tier or rung price and a cost expression's result.
-
-    Parts priced at zero are left out: with finite resources they add only a zero, whose
-    sign the ``+ fixed`` that always follows makes +0.0 again, so the figures are the same.
-    """
-    cost: Array | None = None
-    part: Array | None = None
-    for amount, unit_price in (
-        (resources["instances"], price.per_instance),
-        (resources["vcpu"], price.per_vcpu),
-        (resources["memory_gb"], price.per_memory_gb),
-        (resources["storage_gb"], price.per_storage_gb),
+    priced at ``price``, plus a tier or rung price and a cost expression's result: the
+    priced parts in that order, then ``fixed``, the level price and the expression's result
+    (a part priced at zero adds nothing and is skipped)."""
+    shape = np.shape(resources["instances"])
+    cost = np.zeros(shape)
+    part = np.empty(shape)
+    for key, unit_price in (
+        ("instances", price.per_instance),
+        ("vcpu", price.per_vcpu),
+        ("memory_gb", price.per_memory_gb),
+        ("storage_gb", price.per_storage_gb),
     ):
         if unit_price != 0:
-            if cost is None:
-                cost = np.multiply(amount, unit_price)
-            else:  # the same sums, in place
-                part = np.multiply(amount, unit_price, out=part)
-                np.add(cost, part, out=cost)
-    if cost is None:  # zeros + fixed: the same as 0.0 + fixed, added to each level price
-        fixed = 0.0 + price.fixed
-        if isinstance(level_price, float):
-            cost = np.full(np.shape(resources["instances"]), fixed + level_price)
-        else:
-            cost = np.add(fixed, level_price)
-    else:
-        np.add(cost, price.fixed, out=cost)
-        if not isinstance(level_price, float) or level_price != 0:
-            np.add(cost, level_price, out=cost)  # (after + fixed, adding 0.0 changes nothing)
+            np.add(cost, np.multiply(resources[key], unit_price, out=part), out=cost)
+    np.add(cost, price.fixed, out=cost)
+    np.add(cost, level_price, out=cost)
     if extra is not None:
         np.add(cost, extra, out=cost)
-    return np.asarray(cost, dtype=np.float64)
+    return cost
 
 
 def reserved_savings(price: Price, cost: Array, months_per_period: float) -> float:

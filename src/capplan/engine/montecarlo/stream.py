@@ -227,7 +227,6 @@ class _Run:
         self.totals: dict[str, Array] = {}
         self.deferred: list[Contribution] = []
         self.defer = defers(paths, self.shape[1], tuning.defer_cells)
-        self.zero_added: set[str] = set()
         # Streaming: what later figures read, what each node is the last to read, and how
         # the figures in use follow from others (for the sink's summaries).
         self.needed: set[str] | None = None
@@ -441,8 +440,6 @@ class _Run:
             elif part.ndim == 2 and part.strides == (0, 0):  # one number everywhere
                 if part.flat[0] != 0:
                     np.add(total, part.flat[0], out=total)
-                else:  # adding zero only turns -0.0 into 0.0: done once, at the end
-                    self.zero_added.add(field)
             else:
                 np.add(total, part, out=total)
 
@@ -450,8 +447,6 @@ class _Run:
         self.add_deferred()
         shape = self.shape
         summed = {f: self.totals[f] if f in self.totals else np.zeros(shape) for f in SUMMED}
-        for field in self.zero_added:
-            np.add(summed[field], 0.0, out=summed[field])
         for field in SUMMED:
             self.put(f"total.{field}", summed[field])
         months = self.timeline.months_per_period
