@@ -20,7 +20,7 @@ from capplan.errors import (
     UsageError,
 )
 from capplan.forecast import Forecast, backtest, forecast, runway
-from capplan.forecasting import ForecastRun, run_forecast
+from capplan.forecast.run import ForecastRun, run_forecast
 from capplan.plan import Plan, load_plan
 
 __version__ = "0.1.0"

@@ -11,9 +11,9 @@ import pytest
 
 from capplan.data import read_file, to_panel
 from capplan.forecast import Forecast, forecast, recommend, runway
+from capplan.forecast.run import run_forecast
 from capplan.forecast.schedule import backtest_schedule
 from capplan.forecast.seasons import resolve_seasons
-from capplan.forecasting import run_forecast
 from capplan.plan import load_plan
 
 ROOT = Path(__file__).resolve().parents[2]

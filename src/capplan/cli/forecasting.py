@@ -15,12 +15,21 @@ from rich.text import Text
 from capplan.cli import source_options as prom
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
+from capplan.cli.forecast_flags import (
+    check_windows,
+    history_panel,
+    horizon_steps,
+    parse_bounds,
+    parse_horizon,
+    parse_levels,
+    parse_threshold,
+)
 from capplan.cli.output import emit, err_console, forecast_progress, write_text
 from capplan.data import DEFAULT_STORE, MetricFrame, Store, concat, read_file
 from capplan.data.prometheus import pull_plan_metrics
 from capplan.errors import UsageError
-from capplan.forecast_options import parse_bounds, parse_levels, parse_threshold
-from capplan.forecasting import ForecastRun, run_backtest, run_forecast
+from capplan.forecast import MODELS
+from capplan.forecast.run import ForecastOptions, ForecastRun, run_backtest, run_on_panel
 from capplan.formatting import fmt_age, fmt_number
 from capplan.plan import load_plan
 from capplan.plan.durations import duration_seconds
@@ -335,19 +344,20 @@ def forecast_command(
     else:
         frame = load_history(files, store, glob, since, instant)
     with forecast_progress(frame.compact().n_series) as progress:
-        run = run_forecast(
-            frame,
-            horizon,
-            step=step,
-            agg=agg,
+        wanted = parse_levels(levels)
+        limits = parse_bounds(bounds) if bounds is not None else None
+        MODELS.get(model)  # unknown names fail before the data is regularized
+        panel = history_panel(frame, step, agg)
+        asked = ForecastOptions(
+            horizon_steps(parse_horizon(horizon), panel.step_seconds),
             model=model,
-            levels=parse_levels(levels),
+            levels=wanted,
             threshold=thr,
-            bounds=parse_bounds(bounds) if bounds is not None else None,
-            plans=[plan] if plan is not None else [],
+            bounds=limits,
+            plans=(plan,) if plan is not None else (),
             now=instant,
-            progress=progress,
         )
+        run = run_on_panel(panel, asked, progress=progress)
     stale = stale_warning(run)
     for warning in [*run.result.warnings, *([stale] if stale else [])]:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
@@ -395,15 +405,13 @@ def backtest_command(
     if fmt not in ("table", "csv", "json"):
         raise UsageError(f"unknown --format '{fmt}'; available: csv, json, table")
     frame = load_history(files, store, glob, None)
-    panel, result = run_backtest(
-        frame,
-        horizon,
-        step=step,
-        agg=agg,
-        models=models or (),
-        windows=windows,
-        levels=parse_levels(levels),
-    )
+    wanted = parse_levels(levels)
+    for name in models or ():
+        MODELS.get(name)  # unknown names fail before the data is regularized
+    check_windows(windows)
+    panel = history_panel(frame, step, agg)
+    h = horizon_steps(parse_horizon(horizon), panel.step_seconds)
+    result = run_backtest(panel, h, models=models or (), windows=windows, levels=wanted)
     per_series = []
     for m, name in enumerate(result.models):
         for s, series_name in enumerate(panel.ids):

@@ -48,7 +48,7 @@ from capplan.data.frame import (
 )
 from capplan.data.times import find_strays
 from capplan.errors import DataError, UsageError
-from capplan.plan.durations import duration_seconds
+from capplan.plan.durations import number_or_duration
 
 __all__ = [
     "AGGREGATIONS",
@@ -78,14 +78,10 @@ def parse_step(step: str | int) -> int:
     if isinstance(step, int):
         seconds: float = step
     else:
-        text = str(step).strip()
-        if text.isdigit():
-            seconds = int(text)
-        else:
-            try:
-                seconds = duration_seconds(text)
-            except ValueError as exc:
-                raise UsageError(f"step: {exc}") from None
+        try:
+            seconds = number_or_duration(str(step))  # a bare number counts seconds
+        except ValueError as exc:
+            raise UsageError(f"step: {exc}") from None
     if seconds < 1 or seconds != int(seconds):
         raise UsageError(f"step must be a whole number of seconds, at least 1s, got {step!r}")
     return int(seconds)

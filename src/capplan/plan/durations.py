@@ -9,7 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["DURATION_UNITS", "duration_seconds", "format_duration", "parse_start_date"]
+__all__ = [
+    "DURATION_UNITS",
+    "duration_seconds",
+    "format_duration",
+    "number_or_duration",
+    "parse_start_date",
+]
 
 DURATION_UNITS: dict[str, float] = {
     "y": 365 * 86400.0,
@@ -43,6 +49,17 @@ def duration_seconds(text: str) -> float:
             "2d, 1w"
         )
     return total
+
+
+def number_or_duration(text: str) -> int | float:
+    """A step or a horizon as written: a bare whole number is returned as an ``int``
+    (``"48"`` → 48), a duration as its seconds, a ``float`` (``"2d"`` → 172800.0). What a
+    bare number counts (seconds, steps) is the caller's to say. ``ValueError`` naming the
+    text when it is neither."""
+    raw = text.strip()
+    if raw.isdigit():
+        return int(raw)
+    return float(duration_seconds(raw))
 
 
 def format_duration(seconds: float) -> str:

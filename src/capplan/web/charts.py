@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from capplan.engine.projection import Projection
-from capplan.forecasting import ForecastRun
+from capplan.forecast.run import ForecastRun
 from capplan.report.plots import SeriesPlot, forecast_traces
 from capplan.web.snapshot import RunwayRow
 

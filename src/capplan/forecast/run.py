@@ -1,5 +1,10 @@
 """One forecast run over metric history: frame → regular panel → forecasts with intervals →
-runway to a threshold, and the rows the CLI and the service print."""
+runway to a threshold, and the rows the CLI and the service print.
+
+:func:`run_on_panel` runs on a :class:`~capplan.data.Panel` with typed
+:class:`ForecastOptions`; :func:`run_forecast` is the same from a metric frame and the
+horizon as text (``14d``), its errors naming the parameters.
+"""
 
 from __future__ import annotations
 
@@ -10,32 +15,29 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from capplan.data import MetricFrame, Panel, parse_step, to_panel
+from capplan.data import MetricFrame, Panel, to_panel
 from capplan.errors import UsageError
-from capplan.forecast import (
-    MODELS,
-    Forecast,
-    Runway,
-    backtest,
-    default_seasons,
-    forecast,
-    recommend,
-    runway,
-)
-from capplan.forecast.backtest import BacktestResult
-from capplan.forecast_options import Threshold, horizon_steps, infer_step
+from capplan.forecast.backtest import BacktestResult, backtest
+from capplan.forecast.base import MODELS
+from capplan.forecast.intervals import Forecast, forecast
+from capplan.forecast.options import Horizon, RunwayLevel, infer_step
+from capplan.forecast.runway import Runway, recommend, runway
+from capplan.forecast.seasons import default_seasons
 from capplan.formatting import json_float
 from capplan.plan.models import Metric, Plan
 from capplan.policy.plan_check import series_of_metric
 
 __all__ = [
+    "ForecastOptions",
     "ForecastRun",
     "metric_bounds",
+    "panel_of",
     "plan_advice",
     "plan_bounds",
     "plan_runways",
     "run_backtest",
     "run_forecast",
+    "run_on_panel",
 ]
 
 
@@ -73,9 +75,9 @@ def plan_bounds(
     given: tuple[float | None, float | None] | None = None,
     kinds: Sequence[str] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Per series ``(lower, upper)`` bounds (±inf for none): ``given`` (the CLI's
-    ``--bounds``) for every series, else the bounds of the plan metric a series belongs to;
-    a counter's rate is never negative."""
+    """Per series ``(lower, upper)`` bounds (±inf for none): ``given`` (one pair, either side
+    None) for every series, else the bounds of the plan metric a series belongs to; a
+    counter's rate is never negative."""
     out = np.tile(np.array([-np.inf, np.inf]), (len(ids), 1))
     if kinds is not None:
         out[[i for i, k in enumerate(kinds) if k == "counter"], 0] = 0.0
@@ -87,6 +89,23 @@ def plan_bounds(
             if value is not None:
                 out[:, j] = value
     return out
+
+
+@dataclass(frozen=True)
+class ForecastOptions:
+    """What a forecast run is asked for, typed: ``horizon`` steps ahead, the model, the
+    interval levels, the level to find the runway to, ``(lower, upper)`` bounds for every
+    series, the plans whose metrics bound the forecasts and whose thresholds get runways and
+    advice (unless ``with_plan_runways`` is False), and the instant ages are counted to."""
+
+    horizon: int
+    model: str = "auto"
+    levels: tuple[int, ...] = (80, 95)
+    threshold: RunwayLevel | None = None
+    bounds: tuple[float | None, float | None] | None = None
+    plans: tuple[Plan, ...] = ()
+    now: np.datetime64 | None = None
+    with_plan_runways: bool = True
 
 
 @dataclass
@@ -102,7 +121,7 @@ class ForecastRun:
     h: int
     result: Forecast
     future: npt.NDArray[np.datetime64]  # (n, h)
-    threshold: Threshold | None = None
+    threshold: RunwayLevel | None = None
     runways: list[Runway] = field(default_factory=list)
     plan_runway: list[dict[str, Any]] = field(default_factory=list)
     now: np.datetime64 | None = None
@@ -200,11 +219,20 @@ def _runway_fields(r: Runway) -> dict[str, Any]:
     }
 
 
-def _panel(frame: MetricFrame, step: str | None, agg: str) -> Panel:
+def panel_of(frame: MetricFrame, step: str | int | None = None, agg: str = "mean") -> Panel:
+    """The regular panel a forecast runs on: ``frame`` aggregated with ``agg`` onto ``step``
+    (default: the data's own, see :func:`~capplan.forecast.options.infer_step`), carrying the
+    stray points the reader set aside among its warnings."""
     if frame.values.size == 0:
         raise UsageError("no metric data to forecast (no series matched, or the input is empty)")
-    step_seconds = parse_step(step) if step is not None else infer_step(frame)
-    return to_panel(frame, step_seconds, agg)
+    if step is None:
+        try:
+            step = infer_step(frame)
+        except ValueError as exc:
+            raise UsageError(f"cannot infer the step: {exc}; give one") from None
+    panel = to_panel(frame, step, agg)
+    strays = tuple(w for w in frame.warnings if w.code == "stray")
+    return replace(panel, warnings=strays + panel.warnings) if strays else panel
 
 
 def run_forecast(
@@ -215,23 +243,50 @@ def run_forecast(
     agg: str = "mean",
     model: str = "auto",
     levels: Sequence[int] = (80, 95),
-    threshold: Threshold | None = None,
+    threshold: RunwayLevel | None = None,
     bounds: tuple[float | None, float | None] | None = None,
     plans: Sequence[Plan] = (),
     now: np.datetime64 | None = None,
     with_plan_runways: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> ForecastRun:
-    """Forecast every series of ``frame`` ``horizon`` ahead (``14d`` or a number of steps).
-
-    ``bounds`` (a ``(lower, upper)`` pair for every series) and the units and bounds of the
-    ``plans``' metrics clip the forecasts and their bands (see :func:`plan_bounds`); with
-    plans, the runway to each of their threshold levels and the advice are computed too
-    (unless ``with_plan_runways`` is False). ``progress(done)``: the series forecast so far."""
+    """Forecast every series of ``frame`` ``horizon`` ahead (``14d`` or a number of steps):
+    :func:`run_on_panel` on :func:`panel_of` the frame, with the options given here."""
     MODELS.get(model)  # unknown names fail here, listing the available ones
-    panel = _panel(frame, step, agg)
-    h = horizon_steps(horizon, panel.step_seconds)
-    limits = plan_bounds(panel.ids, plans, bounds, panel.kinds)
+    panel = panel_of(frame, step, agg)
+    try:
+        h = Horizon.parse(horizon).steps(panel.step_seconds)
+    except ValueError as exc:
+        raise UsageError(f"horizon: {exc}") from None
+    options = ForecastOptions(
+        h,
+        model=model,
+        levels=tuple(levels),
+        threshold=threshold,
+        bounds=bounds,
+        plans=tuple(plans),
+        now=now,
+        with_plan_runways=with_plan_runways,
+    )
+    return run_on_panel(panel, options, progress=progress)
+
+
+def run_on_panel(
+    panel: Panel,
+    options: ForecastOptions,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ForecastRun:
+    """Forecast every series of ``panel`` ``options.horizon`` steps ahead.
+
+    ``options.bounds`` and the units and bounds of the ``options.plans``' metrics clip the
+    forecasts and their bands (see :func:`plan_bounds`); with plans, the runway to each of
+    their threshold levels and the advice are computed too (unless
+    ``options.with_plan_runways`` is False). ``progress(done)``: the series forecast so far."""
+    model, threshold, plans = options.model, options.threshold, options.plans
+    MODELS.get(model)  # unknown names fail here, listing the available ones
+    h = options.horizon
+    limits = plan_bounds(panel.ids, plans, options.bounds, panel.kinds)
     # forecasts do not depend on the horizon: run half the longest season further, for the
     # centred trend of the runway near the horizon
     pad = max(default_seasons(panel.step_seconds), default=0) // 2
@@ -239,7 +294,7 @@ def run_forecast(
         panel.values,
         h + pad,
         model=model,
-        levels=levels,
+        levels=options.levels,
         step_seconds=panel.step_seconds,
         bounds=limits,
         progress=progress,
@@ -247,16 +302,16 @@ def run_forecast(
     future = panel.future_timestamps(h)
     smooth = max(ahead.periods, default=1)
     run = ForecastRun(
-        panel, h, ahead.head(h), future, threshold, now=now, smooth=smooth, ahead=ahead
+        panel, h, ahead.head(h), future, threshold, now=options.now, smooth=smooth, ahead=ahead
     )
     # points set aside as implausible, by the reader or the panel, are said with the forecast
-    strays = [w for w in (*frame.warnings, *panel.warnings) if w.code == "stray"]
+    strays = [w for w in panel.warnings if w.code == "stray"]
     run.result.warnings[:0] = [str(w) for w in strays]
     if threshold is not None:
         run.runways = _runways(
             run, list(range(panel.n_series)), threshold.value, threshold.direction
         )
-    for plan in plans if with_plan_runways else ():
+    for plan in plans if options.with_plan_runways else ():
         run.plan_runway += plan_runways(run, plan)
         run.advice += plan_advice(run, plan)
     return run
@@ -404,27 +459,23 @@ def _stamp(day: np.datetime64 | None) -> str | None:
 
 
 def run_backtest(
-    frame: MetricFrame,
-    horizon: str,
+    panel: Panel,
+    h: int,
     *,
-    step: str | None = None,
-    agg: str = "mean",
     models: Sequence[str] = (),
     windows: int = 3,
     levels: Sequence[int] = (80, 95),
-) -> tuple[Panel, BacktestResult]:
-    """Rolling-origin backtest of ``models`` (every registered model when empty)."""
+) -> BacktestResult:
+    """Rolling-origin backtest of ``models`` (every registered model when empty) on ``windows``
+    windows of ``h`` steps at the end of ``panel``."""
     names = list(models) or MODELS.names()
     for name in names:
         MODELS.get(name)
     if windows < 1:
-        raise UsageError(f"--windows must be at least 1, got {windows}")
-    panel = _panel(frame, step, agg)
-    h = horizon_steps(horizon, panel.step_seconds)
+        raise UsageError(f"windows must be at least 1, got {windows}")
     longest = int(np.max(panel.lengths)) if panel.values.size else 0
     if longest <= h * windows:
         raise UsageError(
             f"the longest series has {longest} steps; {windows} windows of {h} steps need more"
         )
-    result = backtest(names, panel.values, h, windows, levels, panel.step_seconds)
-    return panel, result
+    return backtest(names, panel.values, h, windows, levels, panel.step_seconds)

@@ -1,39 +1,30 @@
-"""What a forecast is asked for, parsed and checked: the threshold to find the runway to,
-the interval levels, the metric's bounds, the horizon and the step of the data."""
+"""The flags of ``capplan forecast`` and ``capplan backtest``, parsed and checked: the level
+to find the runway to, the interval levels, the metric's bounds, the horizon, the step and
+the backtest windows. Every message names the flag."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 
-from capplan.data import MetricFrame
+from capplan.data import MetricFrame, Panel
 from capplan.errors import UsageError
-from capplan.plan.durations import duration_seconds
+from capplan.forecast.options import Horizon, RunwayLevel, infer_step
+from capplan.forecast.run import panel_of
 
 __all__ = [
-    "Threshold",
+    "check_windows",
+    "history_panel",
     "horizon_steps",
-    "infer_step",
     "parse_bounds",
+    "parse_horizon",
     "parse_levels",
     "parse_threshold",
 ]
 
 
-@dataclass(frozen=True)
-class Threshold:
-    """A level to find the crossing of: absolute, or a share of a capacity."""
-
-    value: float
-    direction: Literal["above", "below"] = "above"
-    unit: str = ""
-
-
 def parse_threshold(
     text: str, capacity: float | None = None, direction: str = "above"
-) -> Threshold:
+) -> RunwayLevel:
     """``80`` → 80; ``90%`` with ``capacity=500`` → 450; ``90%`` alone → 90 (a percent metric)."""
     if direction not in ("above", "below"):
         raise UsageError(f"--direction must be above or below, got '{direction}'")
@@ -52,7 +43,7 @@ def parse_threshold(
         unit = "%"
     elif capacity is not None:
         raise UsageError("--capacity needs a percentage --threshold such as 90%")
-    return Threshold(value, direction, unit)  # type: ignore[arg-type]
+    return RunwayLevel(value, direction, unit)  # type: ignore[arg-type]
 
 
 def parse_levels(text: str) -> tuple[int, ...]:
@@ -96,40 +87,35 @@ def parse_bounds(text: str) -> tuple[float | None, float | None]:
     return lo, hi
 
 
-def infer_step(frame: MetricFrame) -> int:
-    """The coarsest median spacing of the frame's series, in seconds (at least 1).
-
-    Vectorized over series: one sort of (series, time), the spacings within each series, a
-    second sort of (series, spacing), and the middle of each series' run."""
-    ts = frame.timestamps.astype("datetime64[s]").astype(np.int64)
-    order = np.lexsort((ts, frame.codes))
-    codes, stamps = frame.codes[order], ts[order]
-    within = codes[1:] == codes[:-1]
-    gaps, owner = np.diff(stamps)[within], codes[1:][within]
-    if gaps.size == 0:
-        raise UsageError("cannot infer --step: every series has a single point; give --step")
-    by_series = np.lexsort((gaps, owner))
-    gaps, owner = gaps[by_series], owner[by_series]
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    counts = np.diff(np.r_[starts, gaps.size])
-    lower, upper = gaps[starts + (counts - 1) // 2], gaps[starts + counts // 2]
-    medians = (lower + upper) / 2  # np.median of each series' spacings
-    return max(1, int(medians.max()))
+def parse_horizon(text: str) -> Horizon:
+    """``14d``, ``48h`` or a number of steps."""
+    try:
+        return Horizon.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--horizon: {exc}") from None
 
 
-def horizon_steps(text: str, step_seconds: int) -> int:
+def horizon_steps(horizon: Horizon, step_seconds: int) -> int:
     """``14d`` at a 1h step → 336; a bare number is a number of steps."""
-    raw = text.strip()
-    if raw.isdigit():
-        steps = int(raw)
-    else:
+    try:
+        return horizon.steps(step_seconds)
+    except ValueError as exc:
+        raise UsageError(f"--horizon {exc}") from None
+
+
+def history_panel(frame: MetricFrame, step: str | None, agg: str) -> Panel:
+    """The panel the forecast commands run on: ``frame`` on ``--step`` (default: the data's
+    own) with ``--agg``."""
+    given: str | int | None = step
+    if step is None and frame.values.size:  # an empty frame: panel_of says so
         try:
-            seconds = duration_seconds(raw)
+            given = infer_step(frame)
         except ValueError as exc:
-            raise UsageError(f"--horizon: {exc}") from None
-        steps = round(seconds / step_seconds)
-    if steps < 1:
-        raise UsageError(f"--horizon '{text}' is shorter than one step of {step_seconds}s")
-    if steps > 100_000:
-        raise UsageError(f"--horizon '{text}' is {steps} steps; at most 100,000")
-    return steps
+            raise UsageError(f"cannot infer --step: {exc}; give --step") from None
+    return panel_of(frame, given, agg)
+
+
+def check_windows(windows: int) -> int:
+    if windows < 1:
+        raise UsageError(f"--windows must be at least 1, got {windows}")
+    return windows
