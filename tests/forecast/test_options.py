@@ -14,7 +14,7 @@ from capplan.data import MetricFrame, parse_step
 from capplan.errors import UsageError
 from capplan.forecast.options import Horizon, infer_step
 from capplan.forecast.run import ForecastOptions, panel_of, run_forecast, run_on_panel
-from capplan.plan.durations import number_or_duration
+from capplan.units import number_or_duration
 
 FORECAST_PACKAGE = Path(__file__).resolve().parents[2] / "src" / "capplan" / "forecast"
 

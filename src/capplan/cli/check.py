@@ -30,9 +30,9 @@ from capplan.cli.output import emit, err_console
 from capplan.data.prometheus import PrometheusOptions, pull_plan_metrics
 from capplan.errors import CapplanError, UsageError
 from capplan.formatting import fmt_age, fmt_number
-from capplan.plan.durations import duration_seconds, format_duration
 from capplan.policy.freshness import parse_instant, parse_max_age, wall_clock
 from capplan.policy.plan_check import CheckReport, CheckResult, check_plan
+from capplan.units import duration_seconds, format_duration
 
 __all__ = ["check_command"]
 

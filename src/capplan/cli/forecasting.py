@@ -32,10 +32,10 @@ from capplan.forecast import MODELS
 from capplan.forecast.run import ForecastOptions, ForecastRun, run_backtest, run_on_panel
 from capplan.formatting import fmt_age, fmt_number
 from capplan.plan import load_plan
-from capplan.plan.durations import duration_seconds
 from capplan.policy.freshness import default_max_age, parse_instant, wall_clock
 from capplan.report.formats import csv_text
 from capplan.report.plots import MAX_PLOTTED_SERIES, SeriesPlot, forecast_html
+from capplan.units import duration_seconds
 
 INPUT_HELP = "CSV, Parquet or Prometheus text files (or use --store)."
 

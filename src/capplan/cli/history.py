@@ -16,8 +16,8 @@ from capplan.data import DEFAULT_STORE, IngestResult, SeriesInfo, Store, ingest_
 from capplan.data.prometheus import pull_history, split_credentials
 from capplan.errors import UsageError
 from capplan.formatting import fmt_number
-from capplan.plan.durations import format_duration
 from capplan.report.formats import csv_text
+from capplan.units import format_duration
 
 STORE_HELP = "DuckDB store file."
 LAYOUT_HELP = "CSV layout: auto, long (series,timestamp,value) or wide (timestamp,colA,colB)."

@@ -48,7 +48,7 @@ from capplan.data.frame import (
 )
 from capplan.data.times import find_strays
 from capplan.errors import DataError, UsageError
-from capplan.plan.durations import number_or_duration
+from capplan.units import number_or_duration
 
 __all__ = [
     "AGGREGATIONS",

@@ -182,7 +182,7 @@ def pull_history(
     """The last ``since`` of every query, at ``step`` (automatic when None), each request
     within ``limits`` (default :class:`PrometheusLimits`)."""
     from capplan.data.panel import parse_step
-    from capplan.plan.durations import duration_seconds
+    from capplan.units import duration_seconds
 
     try:
         span = duration_seconds(since)

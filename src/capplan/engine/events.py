@@ -13,7 +13,6 @@ import numpy as np
 from capplan.cost import reserved_savings
 from capplan.engine.evaluate import Evaluation
 from capplan.formatting import fmt_money, fmt_number
-from capplan.plan.durations import duration_seconds
 from capplan.plan.models import (
     HorizontalComponent,
     Plan,
@@ -23,6 +22,7 @@ from capplan.plan.models import (
 )
 from capplan.sizing.result import Array, BoolArray, Sized
 from capplan.timeline import Timeline
+from capplan.units import duration_seconds
 
 __all__ = [
     "Event",

@@ -19,9 +19,9 @@ from typing import Any
 
 from capplan.engine.planner import run_plan
 from capplan.export.base import EXPORTERS, dump_yaml, header, kebab
-from capplan.plan.durations import duration_seconds
 from capplan.plan.models import HorizontalComponent, Plan
 from capplan.plan.policies import HpaDirection, HpaPolicy, Resources, StepPolicy, VpaPolicy
+from capplan.units import duration_seconds
 
 __all__ = ["PLACEHOLDER_IMAGE", "cpu_quantity", "kubernetes_manifests", "memory_quantity"]
 

@@ -33,8 +33,8 @@ from capplan.export.base import (
     observed_metrics,
     slug,
 )
-from capplan.plan.durations import duration_seconds
 from capplan.plan.models import Plan, Threshold
+from capplan.units import duration_seconds
 
 __all__ = ["AlertSpec", "alert_specs", "prometheus_rules", "rules_file_name"]
 

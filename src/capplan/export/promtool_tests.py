@@ -20,8 +20,8 @@ from typing import Any
 
 from capplan.export.base import dump_yaml, fmt_number, header
 from capplan.export.prometheus import AlertSpec
-from capplan.plan.durations import duration_seconds
 from capplan.plan.models import Plan
+from capplan.units import duration_seconds
 
 __all__ = ["humanize", "rules_test_file"]
 

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from capplan.data import MetricFrame
-from capplan.plan.durations import number_or_duration
+from capplan.units import number_or_duration
 
 __all__ = ["MAX_HORIZON_STEPS", "Horizon", "RunwayLevel", "infer_step"]
 

@@ -11,7 +11,6 @@ import numpy.typing as npt
 
 from capplan.errors import EvaluationError
 from capplan.plan.compiled import DriverSpec
-from capplan.plan.durations import parse_start_date
 from capplan.plan.models import (
     AnnualGrowth,
     CompoundGrowth,
@@ -23,6 +22,7 @@ from capplan.plan.models import (
     Step,
 )
 from capplan.timeline import Timeline
+from capplan.units import parse_start_date
 
 __all__ = ["central_rate", "project_driver", "resolve_period"]
 

@@ -16,7 +16,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from capplan.errors import ExpressionError, Issue, PlanError, PlanValidationError
 from capplan.plan.base import suggest
-from capplan.plan.durations import parse_start_date
 from capplan.plan.expressions import Expression, compile_expression
 from capplan.plan.models import (
     Component,
@@ -28,6 +27,7 @@ from capplan.plan.models import (
     TierComponent,
     VerticalComponent,
 )
+from capplan.units import parse_start_date
 
 __all__ = ["CompiledPlan", "DriverSpec", "Node", "compile_plan", "component_outputs"]
 

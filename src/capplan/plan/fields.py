@@ -11,7 +11,7 @@ from pydantic import (
     Field,
 )
 
-from capplan.plan.durations import duration_seconds
+from capplan.units import duration_seconds
 
 __all__ = ["Duration", "Expr", "Finite", "Fraction", "NonNeg", "PeriodRef", "Positive"]
 

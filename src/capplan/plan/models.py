@@ -48,9 +48,9 @@ from capplan.plan.drivers import (
     Step,
     Uncertainty,
 )
-from capplan.plan.durations import parse_start_date
 from capplan.plan.fields import Duration, Expr, Finite, NonNeg
 from capplan.plan.policies import Policy
+from capplan.units import parse_start_date
 
 __all__ = [
     "AnnualGrowth",

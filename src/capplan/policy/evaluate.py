@@ -43,8 +43,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from capplan.plan.durations import duration_seconds
 from capplan.plan.models import Threshold
+from capplan.units import duration_seconds
 
 __all__ = [
     "FLAP_MIN",

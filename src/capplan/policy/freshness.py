@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from capplan.errors import UsageError
-from capplan.plan.durations import duration_seconds
 from capplan.plan.models import Threshold
 from capplan.policy.evaluate import LOOKBACK_SECONDS, level_for_seconds
+from capplan.units import duration_seconds
 
 __all__ = [
     "STALE_STEPS",

@@ -32,7 +32,6 @@ from numpy.typing import NDArray
 
 from capplan.data.frame import MetricFrame
 from capplan.formatting import fmt_age
-from capplan.plan.durations import format_duration
 from capplan.plan.models import Plan, Threshold
 from capplan.policy.evaluate import SEVERITY, ThresholdEvaluation, evaluate_threshold
 from capplan.policy.freshness import (
@@ -43,6 +42,7 @@ from capplan.policy.freshness import (
     iso_time,
     longest_for,
 )
+from capplan.units import format_duration
 
 __all__ = [
     "CheckReport",

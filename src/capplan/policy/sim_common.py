@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from capplan.plan.durations import duration_seconds
 from capplan.plan.policies import HpaPolicy, HpaRule, StepPolicy
+from capplan.units import duration_seconds
 
 __all__ = [
     "DEFAULT_SCALE_DOWN_RULES",

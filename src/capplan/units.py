@@ -1,4 +1,5 @@
-"""Durations ("5m", "1h30m", "2w") and period starts ("2026-01", "2026-01-15") in plan files.
+"""Durations ("5m", "1h30m", "2w"), steps and horizons written as a number or a duration,
+and period starts ("2026-01", "2026-01-15"), as plan files, flags and the API write them.
 
 Durations follow Prometheus' syntax (``[0-9]+(ms|s|m|h|d|w|y)`` repeated, largest unit first)
 so that a ``for:`` written in a plan can be copied into an alerting rule unchanged.
