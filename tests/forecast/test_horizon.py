@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from capplan.data import read_file, to_panel
-from capplan.forecast import Forecast, forecast, recommend, runway
+from capplan.forecast import Forecast, forecast, runway, runway_advice
 from capplan.forecast.run import run_forecast
 from capplan.forecast.schedule import backtest_schedule
 from capplan.forecast.seasons import resolve_seasons
@@ -115,7 +115,7 @@ def test_a_series_already_past_the_level_says_since_when() -> None:
     assert rw.crossed_since == np.datetime64("2014-04-23T22:00", "s")
     assert rw.crossed_seconds == 3 * 3600
     assert rw.message == "above 80 since 2014-04-23 22:00 (for 3 h)"
-    (line,) = recommend([rw], ["cpu"], "%")
+    (line,) = runway_advice([rw], ["cpu"], "%")
     assert line == "cpu is already above 80% since 2014-04-23 22:00 (for 3 h)."
     (below,) = runway(fc, 99.5, timestamps_future=future, history=history)
     assert not below.crossed

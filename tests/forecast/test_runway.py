@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from capplan.errors import ForecastError
-from capplan.forecast import Forecast, forecast, recommend, runway
+from capplan.forecast import Forecast, forecast, runway, runway_advice
 
 START = np.datetime64("2026-03-01T00:00", "s")
 
@@ -61,13 +61,13 @@ def test_per_series_thresholds_and_recommendations() -> None:
     mean = np.stack([50 + np.arange(1, 61.0), np.full(60, 10.0)])
     fc = Forecast(mean, {80: mean - 5}, {80: mean + 5}, ["drift", "naive"])
     rws = runway(fc, [80.0, 90.0], timestamps_future=days(60))
-    lines = recommend(rws, ["api p95 CPU", "db CPU"], unit="%")
+    lines = runway_advice(rws, ["api p95 CPU", "db CPU"], unit="%")
     assert lines == [
         "api p95 CPU crosses 80% between 2026-03-26 and 2026-04-05 (80% interval), most"
         " likely 2026-03-31: act before 2026-03-26.",
         "db CPU reaching 90%: not within the horizon (to 2026-04-30).",
     ]
-    assert recommend(runway(fc, 70.0, "below", days(60)), ["a", "b"], "GB")[1] == (
+    assert runway_advice(runway(fc, 70.0, "below", days(60)), ["a", "b"], "GB")[1] == (
         "b falls below 70 GB between 2026-03-02 and 2026-03-02 (80% interval), most likely"
         " 2026-03-02: act before 2026-03-02."
     ).replace("between 2026-03-02 and 2026-03-02", "on 2026-03-02")
@@ -99,7 +99,7 @@ def test_bad_arguments() -> None:
     with pytest.raises(ForecastError, match="level 95 is not in the forecast"):
         runway(fc, 1.0, timestamps_future=days(60), level=95)
     with pytest.raises(ForecastError, match="expected 1 names, got 2"):
-        recommend(runway(fc, 1.0, timestamps_future=days(60)), ["a", "b"])
+        runway_advice(runway(fc, 1.0, timestamps_future=days(60)), ["a", "b"])
 
 
 def test_a_series_without_data_says_so() -> None:

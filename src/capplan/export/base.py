@@ -26,10 +26,10 @@ __all__ = [
     "camel",
     "dump_json",
     "dump_yaml",
-    "fmt_number",
     "header",
     "kebab",
     "observed_metrics",
+    "plain_number",
     "slug",
 ]
 
@@ -52,8 +52,9 @@ def camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name))
 
 
-def fmt_number(value: float) -> str:
-    """A number as written in PromQL and annotations: ``80`` not ``80.0``, ``0.1`` as is."""
+def plain_number(value: float) -> str:
+    """A number as written in PromQL, annotations and generated files: ``80`` not ``80.0``,
+    ``0.1`` as is, no thousands separator (unlike :func:`capplan.formatting.fmt_number`)."""
     if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return repr(float(value))

@@ -20,7 +20,7 @@ from typing import Any
 
 from capplan.engine.planner import run_plan
 from capplan.engine.projection import Projection
-from capplan.export.base import EXPORTERS, dump_yaml, fmt_number, header, kebab
+from capplan.export.base import EXPORTERS, dump_yaml, header, kebab, plain_number
 from capplan.plan.models import HorizontalComponent, Plan, TierComponent
 from capplan.plan.policies import Resources, cpu_cores, memory_bytes
 
@@ -40,7 +40,7 @@ def compose_memory(n_bytes: float) -> str:
 
 
 def _cpus(cores: float) -> str:
-    return fmt_number(round(cores, 3))
+    return plain_number(round(cores, 3))
 
 
 def _from_resources(given: Resources | None) -> dict[str, float]:

@@ -28,9 +28,9 @@ from capplan.export.base import (
     EXPORTERS,
     camel,
     dump_yaml,
-    fmt_number,
     header,
     observed_metrics,
+    plain_number,
     slug,
 )
 from capplan.plan.models import Plan, Threshold
@@ -103,7 +103,7 @@ def _level_spec(
     if level == "emergency":
         extra["level"] = "emergency"
     word = "above" if th.direction == "above" else "below"
-    limit = _with_unit(fmt_number(value), unit)
+    limit = _with_unit(plain_number(value), unit)
     current = _with_unit("{{ $value | humanize }}", unit)
     held = f" for {for_text}" if for_text else ""
     description = f"{th.metric} is {current}, {word} the {level} level of {limit}{held}."
@@ -125,7 +125,7 @@ def _level_spec(
         for_text=for_text,
         labels=_labels(plan, name, th, extra),
         annotations=annotations,
-        expr=f"{sel} {op} {fmt_number(value)}",
+        expr=f"{sel} {op} {plain_number(value)}",
     )
 
 
@@ -136,7 +136,7 @@ def _runway_spec(plan: Plan, name: str, th: Threshold) -> AlertSpec:
     op = ">" if th.direction == "above" else "<"
     level, highest = th.levels()[-1]
     unit = _unit(th, plan)
-    limit = _with_unit(fmt_number(highest.value), unit)
+    limit = _with_unit(plain_number(highest.value), unit)
     word = "above" if th.direction == "above" else "below"
     horizon = int(duration_seconds(rule.horizon))
     annotations = {
@@ -160,7 +160,7 @@ def _runway_spec(plan: Plan, name: str, th: Threshold) -> AlertSpec:
         annotations=annotations,
         runway_window=rule.window,
         runway_horizon=rule.horizon,
-        expr=f"predict_linear({sel}[{rule.window}], {horizon}) {op} {fmt_number(highest.value)}",
+        expr=f"predict_linear({sel}[{rule.window}], {horizon}) {op} {plain_number(highest.value)}",
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from capplan.export.base import dump_yaml, fmt_number, header
+from capplan.export.base import dump_yaml, header, plain_number
 from capplan.export.prometheus import AlertSpec
 from capplan.plan.models import Plan
 from capplan.units import duration_seconds
@@ -77,8 +77,8 @@ def _level_test(spec: AlertSpec) -> dict[str, Any]:
     wait = _minutes(spec.for_text)
     before = 10 + wait  # the series crosses at 11m; the alert fires at 11m + for
     after = before + 5
-    values = f"{fmt_number(safe)}+0x10 {fmt_number(crossing)}+0x{after + 10 - 11}"
-    name = f"{spec.name}: past {fmt_number(spec.value)} for {spec.for_text or '0s'}"
+    values = f"{plain_number(safe)}+0x10 {plain_number(crossing)}+0x{after + 10 - 11}"
+    name = f"{spec.name}: past {plain_number(spec.value)} for {spec.for_text or '0s'}"
     return _case(name, spec, values, before, after, _expected(spec, crossing))
 
 
@@ -92,8 +92,8 @@ def _runway_test(spec: AlertSpec) -> dict[str, Any]:
     before = wait  # predict_linear needs two samples: pending from 1m, firing at 1m + for
     after = wait + 6
     sign = "+" if spec.direction == "above" else "-"
-    values = f"{fmt_number(safe)}{sign}{fmt_number(slope)}x{after + 10}"
-    name = f"{spec.name}: trend crosses {fmt_number(spec.value)} within {spec.runway_horizon}"
+    values = f"{plain_number(safe)}{sign}{plain_number(slope)}x{after + 10}"
+    name = f"{spec.name}: trend crosses {plain_number(spec.value)} within {spec.runway_horizon}"
     return _case(name, spec, values, before, after, _expected(spec, None))
 
 

@@ -25,7 +25,7 @@ from capplan.forecast.naive import (
     SeasonalNaive,
 )
 from capplan.forecast.regression import Drift, SeasonalTrend
-from capplan.forecast.runway import Runway, recommend, runway
+from capplan.forecast.runway import Runway, runway, runway_advice
 from capplan.forecast.seasons import Seasons, default_seasons, detect_seasons
 from capplan.forecast.theta import Theta
 
@@ -56,8 +56,8 @@ __all__ = [
     "make_model",
     "mase",
     "predict_intervals",
-    "recommend",
     "rolling_origin",
     "runway",
+    "runway_advice",
     "smape",
 ]

@@ -21,7 +21,7 @@ from capplan.forecast.backtest import BacktestResult, backtest
 from capplan.forecast.base import MODELS
 from capplan.forecast.intervals import Forecast, forecast
 from capplan.forecast.options import Horizon, RunwayLevel, infer_step
-from capplan.forecast.runway import Runway, recommend, runway
+from capplan.forecast.runway import Runway, runway, runway_advice
 from capplan.forecast.seasons import default_seasons
 from capplan.formatting import json_float
 from capplan.plan.models import Metric, Plan
@@ -184,7 +184,7 @@ class ForecastRun:
     def recommendations(self) -> list[str]:
         if not self.runways or self.threshold is None:
             return []
-        return recommend(self.runways, self.panel.ids, self.threshold.unit)
+        return runway_advice(self.runways, self.panel.ids, self.threshold.unit)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -41,7 +41,7 @@ from capplan.errors import ForecastError
 from capplan.forecast._panel import Array
 from capplan.forecast.intervals import Forecast
 
-__all__ = ["Runway", "recommend", "runway"]
+__all__ = ["Runway", "runway", "runway_advice"]
 
 Date = np.datetime64
 
@@ -235,7 +235,7 @@ def _format_threshold(value: float, unit: str) -> str:
     return f"{text} {unit}".rstrip()
 
 
-def recommend(runways: Sequence[Runway], names: Sequence[str], unit: str = "") -> list[str]:
+def runway_advice(runways: Sequence[Runway], names: Sequence[str], unit: str = "") -> list[str]:
     """One plain-language line per series, e.g. ``api p95 CPU crosses 80% between
     2026-03-12 and 2026-03-19 (80% interval), most likely 2026-03-15: act before
     2026-03-12.``; a series without a crossing gets ``...: not within the horizon (to ...)``."""

@@ -13,9 +13,9 @@ from capplan.errors import EvaluationError, ExpressionError, PlanError
 from capplan.plan.expr_runtime import (
     Array,
     Env,
+    ExprNode,
     Fn,
     Mask,
-    Node,
     apply_mask,
     binary,
     const_node,
@@ -148,15 +148,15 @@ class Compiler:
 
     # -- dispatch ---------------------------------------------------------------------
 
-    def compile(self, node: ast.expr) -> Node:
+    def compile(self, node: ast.expr) -> ExprNode:
         if self.root is None:
             self.root = node
         result = self._compile(node)
         if self.diagnose and result.const is None:
-            return Node(self._checked(result.fn, node), None)
+            return ExprNode(self._checked(result.fn, node), None)
         return result
 
-    def _compile(self, node: ast.expr) -> Node:
+    def _compile(self, node: ast.expr) -> ExprNode:
         if isinstance(node, ast.Constant):
             return self._constant(node)
         if isinstance(node, ast.Name | ast.Attribute):
@@ -193,22 +193,22 @@ class Compiler:
 
         return checked
 
-    def _fold(self, fn: Fn, children: Sequence[Node], rising: bool = False) -> Node:
+    def _fold(self, fn: Fn, children: Sequence[ExprNode], rising: bool = False) -> ExprNode:
         """Pre-compute a node whose inputs are all constant (if it evaluates cleanly)."""
         if any(child.const is None for child in children):
-            return Node(fn, None, rising, fresh=True)
+            return ExprNode(fn, None, rising, fresh=True)
         try:
             with np.errstate(all="ignore"):
                 value = float(np.asarray(fn({}, None), dtype=np.float64))
         except EvaluationError:
-            return Node(fn, None)  # e.g. '1 / 0': report it at evaluation time
+            return ExprNode(fn, None)  # e.g. '1 / 0': report it at evaluation time
         if not np.isfinite(value):
-            return Node(fn, None)
+            return ExprNode(fn, None)
         return const_node(value)
 
     # -- leaves -----------------------------------------------------------------------
 
-    def _constant(self, node: ast.Constant) -> Node:
+    def _constant(self, node: ast.Constant) -> ExprNode:
         value = node.value
         if isinstance(value, bool):
             raise self.not_allowed("boolean", node)
@@ -231,7 +231,7 @@ class Compiler:
             )
         return const_node(number)
 
-    def _name(self, node: ast.Name | ast.Attribute) -> Node:
+    def _name(self, node: ast.Name | ast.Attribute) -> ExprNode:
         parts: list[str] = []
         current: ast.expr = node
         while isinstance(current, ast.Attribute):
@@ -267,11 +267,11 @@ class Compiler:
                 ) from None
             return np.asarray(value, dtype=np.float64)
 
-        return Node(load, None, rising=True)
+        return ExprNode(load, None, rising=True)
 
     # -- operators --------------------------------------------------------------------
 
-    def _binop(self, node: ast.BinOp) -> Node:
+    def _binop(self, node: ast.BinOp) -> ExprNode:
         entry = _BINOPS.get(type(node.op))
         if entry is None:
             raise self.not_allowed(f"operator '{_OP_NAMES.get(type(node.op), '?')}'", node)
@@ -301,7 +301,7 @@ class Compiler:
 
         return divide
 
-    def _unaryop(self, node: ast.UnaryOp) -> Node:
+    def _unaryop(self, node: ast.UnaryOp) -> ExprNode:
         operand = self.compile(node.operand)
         of = operand.fn
         if isinstance(node.op, ast.USub):
@@ -323,7 +323,7 @@ class Compiler:
             raise self.not_allowed(f"operator '{_OP_NAMES.get(type(node.op), '?')}'", node)
         return self._fold(fn, (operand,), isinstance(node.op, ast.UAdd) and operand.rising)
 
-    def _compare(self, node: ast.Compare) -> Node:
+    def _compare(self, node: ast.Compare) -> ExprNode:
         ops: list[Callable[[Array, Array], npt.NDArray[np.bool_]]] = []
         for cmpop in node.ops:
             op = _CMPOPS.get(type(cmpop))
@@ -357,7 +357,7 @@ class Compiler:
 
         return self._fold(fn, operands)
 
-    def _boolop(self, node: ast.BoolOp) -> Node:
+    def _boolop(self, node: ast.BoolOp) -> ExprNode:
         operands = [self.compile(value) for value in node.values]
         fns = [operand.fn for operand in operands]
         is_and = isinstance(node.op, ast.And)
@@ -373,7 +373,7 @@ class Compiler:
 
         return self._fold(fn, operands)
 
-    def _ifexp(self, node: ast.IfExp) -> Node:
+    def _ifexp(self, node: ast.IfExp) -> ExprNode:
         cond = self.compile(node.test)
         body = self.compile(node.body)
         orelse = self.compile(node.orelse)
@@ -381,7 +381,7 @@ class Compiler:
 
     # -- calls ------------------------------------------------------------------------
 
-    def _call(self, node: ast.Call) -> Node:
+    def _call(self, node: ast.Call) -> ExprNode:
         func = node.func
         if isinstance(func, ast.Name):
             name = func.id
@@ -462,7 +462,7 @@ class Compiler:
 
         return fn
 
-    def _round(self, node: ast.Call, args: list[Node]) -> Fn:
+    def _round(self, node: ast.Call, args: list[ExprNode]) -> Fn:
         x = args[0].fn
         if len(args) == 1:
             return unary(np.round, x)

@@ -16,7 +16,7 @@ Env = Mapping[str, npt.NDArray[np.float64] | float]
 Fn = Callable[[Env, Mask], Array]
 
 
-class Node(NamedTuple):
+class ExprNode(NamedTuple):
     """A compiled sub-expression: its closure and, if it reads no names, its value.
 
     ``rising`` means its value never decreases when the names it reads increase, and is
@@ -53,20 +53,20 @@ def is_true(values: Array) -> npt.NDArray[np.bool_]:
     return truth
 
 
-def const_node(value: float) -> Node:
+def const_node(value: float) -> ExprNode:
     const = np.asarray(value, dtype=np.float64)
 
     def constant(env: Env, mask: Mask) -> Array:
         return const
 
-    return Node(constant, value, rising=True)
+    return ExprNode(constant, value, rising=True)
 
 
-def positive(node: Node) -> bool:
+def positive(node: ExprNode) -> bool:
     return node.const is not None and node.const > 0
 
 
-def rising_binop(op: ast.operator, left: Node, right: Node) -> bool:
+def rising_binop(op: ast.operator, left: ExprNode, right: ExprNode) -> bool:
     """Whether ``left op right`` never decreases as its inputs increase."""
     if isinstance(op, ast.Add):
         return left.rising and right.rising
@@ -79,7 +79,7 @@ def rising_binop(op: ast.operator, left: Node, right: Node) -> bool:
     return False
 
 
-def rising_call(name: str, args: list[Node]) -> bool:
+def rising_call(name: str, args: list[ExprNode]) -> bool:
     """Whether a call never decreases as its inputs increase (exact functions only)."""
     if name in ("min", "max"):
         return all(arg.rising for arg in args)

@@ -11,14 +11,6 @@ from capplan.policy.autoscale import (
     simulate,
     simulate_plan,
 )
-from capplan.policy.evaluate import (
-    AlertInterval,
-    AlertState,
-    LevelEvaluation,
-    ThresholdEvaluation,
-    evaluate_level,
-    evaluate_threshold,
-)
 from capplan.policy.freshness import Freshness, default_max_age, freshness
 from capplan.policy.plan_check import (
     CheckReport,
@@ -26,6 +18,14 @@ from capplan.policy.plan_check import (
     CheckStatus,
     ReportStatus,
     check_plan,
+)
+from capplan.policy.thresholds import (
+    AlertInterval,
+    AlertState,
+    LevelEvaluation,
+    ThresholdEvaluation,
+    evaluate_level,
+    evaluate_threshold,
 )
 
 __all__ = [

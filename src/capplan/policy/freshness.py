@@ -5,7 +5,7 @@ A series is **stale** as of ``now`` when its newest sample at or before ``now`` 
 steps of its own data (the median spacing of its samples) and the longest ``for:`` of the
 threshold levels checked on it: a scrape or two may be late, and a level cannot hold for its
 duration on data older than that duration. With a single sample (no step) the Prometheus
-lookback delta, :data:`~capplan.policy.evaluate.LOOKBACK_SECONDS`, stands for the steps.
+lookback delta, :data:`~capplan.policy.thresholds.LOOKBACK_SECONDS`, stands for the steps.
 A maximum age of 0 turns the check off.
 
 ``now`` is an argument everywhere here (the command line's ``--now``, or the wall clock read
@@ -23,7 +23,7 @@ import numpy as np
 
 from capplan.errors import UsageError
 from capplan.plan.models import Threshold
-from capplan.policy.evaluate import LOOKBACK_SECONDS, level_for_seconds
+from capplan.policy.thresholds import LOOKBACK_SECONDS, level_for_seconds
 from capplan.units import duration_seconds
 
 __all__ = [

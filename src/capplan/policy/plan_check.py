@@ -1,7 +1,7 @@
 """A plan's thresholds checked against metric history, as of one instant ``now``.
 
 Each threshold on an observed metric (one without an expression) is evaluated with
-:func:`~capplan.policy.evaluate.evaluate_threshold` on every series matching the metric, over
+:func:`~capplan.policy.thresholds.evaluate_threshold` on every series matching the metric, over
 the samples at or before ``now`` (and, with ``since_seconds``, not older than
 ``now - since_seconds``); the most severe level firing at the last of them sets the status.
 
@@ -33,7 +33,6 @@ from numpy.typing import NDArray
 from capplan.data.frame import MetricFrame
 from capplan.formatting import fmt_age
 from capplan.plan.models import Plan, Threshold
-from capplan.policy.evaluate import SEVERITY, ThresholdEvaluation, evaluate_threshold
 from capplan.policy.freshness import (
     Freshness,
     default_max_age,
@@ -42,6 +41,7 @@ from capplan.policy.freshness import (
     iso_time,
     longest_for,
 )
+from capplan.policy.thresholds import SEVERITY, ThresholdEvaluation, evaluate_threshold
 from capplan.units import format_duration
 
 __all__ = [

@@ -19,8 +19,7 @@ import numpy as np
 
 from capplan.data import MetricFrame, Store
 from capplan.data.store import SeriesInfo
-from capplan.forecast.run import ForecastRun, run_forecast
-from capplan.forecast.run import plan_runways as forecast_plan_runways
+from capplan.forecast.run import ForecastRun, plan_runways, run_forecast
 from capplan.formatting import json_float
 from capplan.plan.models import Plan, Threshold
 from capplan.policy.freshness import Freshness, default_max_age, freshness, instant, longest_for
@@ -216,7 +215,7 @@ def _time(text: str | None) -> np.datetime64 | None:
     return None if text is None else np.datetime64(text.rstrip("Z"), "s")
 
 
-def plan_runways(run: ForecastRun, plans: Mapping[str, Plan]) -> list[RunwayRow]:
+def plans_runway_rows(run: ForecastRun, plans: Mapping[str, Plan]) -> list[RunwayRow]:
     """Runways of every observed threshold level of every plan on its matching series
     (matching as :func:`capplan.forecast.run.plan_runways` does), most urgent first."""
     rows = [
@@ -234,7 +233,7 @@ def plan_runways(run: ForecastRun, plans: Mapping[str, Plan]) -> list[RunwayRow]
             _time(r.get("crossed_since")),
         )
         for plan_name, plan in plans.items()
-        for r in forecast_plan_runways(run, plan)
+        for r in plan_runways(run, plan)
     ]
     return sorted(rows, key=urgency_key)
 
@@ -271,7 +270,7 @@ def forecast_runways(
         now=instant(now),
         with_plan_runways=False,
     )
-    return run, tuple(plan_runways(run, plans))
+    return run, tuple(plans_runway_rows(run, plans))
 
 
 def snapshot_of(
