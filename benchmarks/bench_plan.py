@@ -32,8 +32,6 @@ from typing import Any
 import numpy as np
 
 import capplan
-from capplan.engine.events import event_hits
-from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import validate_plan_data
 from capplan.plan.models import Plan
@@ -314,6 +312,11 @@ def _median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> Tim
 def _looped_paths(plan: Plan, count: int, seed: int) -> Callable[[], None]:
     """``count`` single-path runs of the same engine, each with its own sampled rates, and the
     event bookkeeping the Monte Carlo run does per path (quantiles are not included)."""
+    # Imported here: compare_mc.py imports build_plan into source trees from before the
+    # engine's package existed.
+    from capplan.engine.events import event_hits
+    from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
+
     compiled = compile_plan(plan)
     scenario = plan.resolve_scenario(None)
     timeline = Timeline.for_today(plan.step, plan.horizon, plan.start)

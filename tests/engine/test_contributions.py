@@ -4,7 +4,6 @@ each against the direct computation."""
 
 from __future__ import annotations
 
-import gc
 from functools import partial
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from capplan.engine.montecarlo.simulate import reached_by_period_fast as reached
 from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import load_plan
-from capplan.sizing import size_horizontal, size_tiers, size_vertical
-from capplan.sizing import static as static_module
+from capplan.sizing import size_tiers, size_vertical
 from capplan.timeline import Timeline
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
@@ -77,29 +75,31 @@ def test_grouping_keeps_other_contributions_in_their_place() -> None:
     assert [id(c) for c in grouped(parts)] == [id(c) for c in parts]
 
 
-def test_sizing_asked_for_some_resources_leaves_the_others_out() -> None:
+def test_sizing_with_the_compiled_tables_is_sizing_without() -> None:
     rng = np.random.default_rng(2)
-    comps = [comp for path in EXAMPLES for comp in load_plan(path).components.values()]
-    assert {"horizontal", "vertical", "tiers"} <= {comp.kind for comp in comps}
-    for comp in comps:
-        kind = comp.kind
-        if kind == "horizontal":
-            demand = rng.uniform(0, 500, (6, 4))
-            full, some = size_horizontal(comp, demand), size_horizontal(comp, demand, {"vcpu"})
-        elif kind == "vertical":
-            demands = {res: rng.uniform(0, 900, (6, 4)) for res in comp.demand}
-            full, some = size_vertical(comp, demands), size_vertical(comp, demands, {"vcpu"})
-        elif kind == "tiers" and not comp.interpolate:
-            demand = rng.uniform(0, 40_000, (6, 4))
-            full, some = size_tiers(comp, demand), size_tiers(comp, demand, None, {"vcpu"})
-        else:
-            continue
-        np.testing.assert_array_equal(some.vcpu, full.vcpu)
-        np.testing.assert_array_equal(some.utilization, full.utilization)
-        if full.level is not None:
-            np.testing.assert_array_equal(some.level, full.level)
-            assert np.isnan(some.memory_gb).all()
-            assert np.isnan(some.level_price).all()
+    kinds = set()
+    for path in EXAMPLES:
+        plan = load_plan(path)
+        tables = compile_plan(plan).tables
+        for name, comp in plan.components.items():
+            if comp.kind == "vertical":
+                demands = {res: rng.uniform(0, 900, (6, 4)) for res in comp.demand}
+                full, fast = (
+                    size_vertical(comp, demands),
+                    size_vertical(comp, demands, tables[name]),
+                )
+            elif comp.kind == "tiers":
+                demand = rng.uniform(0, 40_000, (6, 4))
+                full, fast = size_tiers(comp, demand), size_tiers(comp, demand, tables[name])
+            else:
+                assert name not in tables
+                continue
+            kinds.add(comp.kind)
+            for key in ("instances", "vcpu", "memory_gb", "storage_gb", "utilization", "level"):
+                np.testing.assert_array_equal(getattr(fast, key), getattr(full, key))
+            np.testing.assert_array_equal(fast.level_price, full.level_price)
+            assert fast.extra.keys() == full.extra.keys()
+    assert kinds == {"vertical", "tiers"}
 
 
 def test_level_counts_give_the_order_statistics_and_events_of_the_levels() -> None:
@@ -135,20 +135,6 @@ def test_buffers_hand_back_an_array_of_the_same_shape_and_type() -> None:
     assert buffers.take((3, 4), np.dtype(np.int64)) is not first
 
 
-def test_static_tables_are_built_once_per_component_and_forgotten_with_it() -> None:
-    built: list[int] = []
-
-    def build(comp: object) -> list[int]:
-        built.append(id(comp))
-        return [len(built)]
-
+def test_tables_are_built_once_per_compiled_plan() -> None:
     plan = load_plan(EXAMPLES[0])
-    first, second = list(plan.components.values())[:2]
-    assert static_module.static(first, build) is static_module.static(first, build)
-    assert static_module.static(second, build) == [2]
-    assert built == [id(first), id(second)]
-    keys = [(id(first), build), (id(second), build)]
-    assert all(key in static_module._BUILT for key in keys)
-    del plan, first, second
-    gc.collect()
-    assert not any(key in static_module._BUILT for key in keys)
+    assert compile_plan(plan).tables is compile_plan(plan).tables

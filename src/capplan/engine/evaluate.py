@@ -45,10 +45,11 @@ Semantics, in order
    monthly cost times the months of a period; ``total.cumulative_cost`` sums the period
    costs of periods 1..t; ``total.cost_per_unit`` is the cost over the budget's unit
    (NaN where the unit is 0).
-4. Monte Carlo (:func:`simulate_reference`): rates are drawn ``chunk`` paths at a time,
-   driver by driver, from one seeded generator; the quantiles are ``np.quantile`` (linear)
-   of every figure over paths, and an event's probability by period is the share of paths
-   on which it has happened by then.
+4. Monte Carlo (:func:`~capplan.engine.simulation.simulate_reference`): rates are drawn
+   ``chunk`` paths at a time, driver by driver, from one seeded generator; the quantiles
+   are ``np.quantile`` (linear) of every figure over paths (a value all paths share in a
+   period being every quantile), and an event's probability by period is the share of
+   paths on which it has happened by then.
 
 Numeric contract
 ----------------
@@ -77,7 +78,9 @@ from capplan.plan.models import (
     VerticalComponent,
 )
 from capplan.sizing import Sized, size_formula, size_horizontal, size_tiers, size_vertical
+from capplan.sizing.ladder import Ladder
 from capplan.sizing.result import Array
+from capplan.sizing.tiers import TierTable
 from capplan.timeline import Timeline
 
 __all__ = [
@@ -153,14 +156,22 @@ def expression_inputs(
     return out
 
 
-def size_component(comp: Component, inputs: Mapping[str, Array], shape: tuple[int, int]) -> Sized:
-    """The sizing of a component of any kind from its expressions' values."""
+def size_component(
+    comp: Component,
+    inputs: Mapping[str, Array],
+    shape: tuple[int, int],
+    table: TierTable | Ladder | None = None,
+) -> Sized:
+    """The sizing of a component of any kind from its expressions' values; ``table`` is
+    what a tier or vertical component looks up (``CompiledPlan.tables``)."""
     if isinstance(comp, HorizontalComponent):
         return size_horizontal(comp, inputs["demand"])
     if isinstance(comp, VerticalComponent):
-        return size_vertical(comp, {res: inputs[f"demand.{res}"] for res in comp.demand})
+        assert table is None or isinstance(table, Ladder)
+        return size_vertical(comp, {res: inputs[f"demand.{res}"] for res in comp.demand}, table)
     if isinstance(comp, TierComponent):
-        return size_tiers(comp, inputs["demand"])
+        assert table is None or isinstance(table, TierTable)
+        return size_tiers(comp, inputs["demand"], table)
     assert isinstance(comp, FormulaComponent)
     resources = {res: inputs[f"resources.{res}"] for res in comp.resources}
     capacity = {res: inputs[f"capacity.{res}"] for res in comp.capacity}
@@ -213,7 +224,8 @@ def evaluate(
             continue
         comp = plan.components[node.name]
         inputs = expression_inputs(node, env, shape)
-        s = sized[node.name] = size_component(comp, inputs, shape)
+        table = compiled.tables.get(node.name)
+        s = sized[node.name] = size_component(comp, inputs, shape, table)
         cost = component_cost(comp.price, s, inputs.get("cost"))
         for key, values in component_figures(s, cost).items():
             env[f"{node.name}.{key}"] = values

@@ -22,6 +22,7 @@ from capplan.timeline import Timeline
 __all__ = [
     "MonteCarlo",
     "probabilities",
+    "quantiles_over_paths",
     "reached_by_period",
     "simulate_reference",
 ]
@@ -34,6 +35,16 @@ class MonteCarlo:
 
     quantiles: dict[str, Array]
     probabilities: list[EventProbability]
+
+
+def quantiles_over_paths(values: Array) -> Array:
+    """P10, P50 and P90 over paths (axis 0): ``np.quantile`` (linear), except that a
+    period where every path holds the same value has that value (an infinite cost per unit,
+    for which ``np.quantile`` interpolates NaN)."""
+    out: Array = np.quantile(values, QUANTILES, axis=0)
+    same = values.min(axis=0) == values.max(axis=0)
+    out[:, same] = values[0, same]
+    return out
 
 
 def reached_by_period(hit: BoolArray) -> IntArray:
@@ -70,7 +81,7 @@ def simulate_reference(
     deterministic run, whose levels today the level events start from."""
     rates = draw_rates(compiled, scenario, timeline, paths, np.random.default_rng(seed), chunk)
     every = evaluate(compiled, scenario, timeline, paths, rates=rates)
-    quantiles = {name: np.quantile(v, QUANTILES, axis=0) for name, v in every.values.items()}
+    quantiles = {name: quantiles_over_paths(v) for name, v in every.values.items()}
     hits = [
         (key, text, reached_by_period(hit))
         for key, text, hit in event_hits(compiled.plan, every, base)

@@ -27,6 +27,8 @@ from capplan.plan.models import (
     TierComponent,
     VerticalComponent,
 )
+from capplan.sizing.ladder import Ladder, ladder_table
+from capplan.sizing.tiers import TierTable, tier_table
 from capplan.units import parse_start_date
 
 __all__ = ["CompiledPlan", "DriverSpec", "Node", "compile_plan", "component_outputs"]
@@ -63,6 +65,19 @@ class CompiledPlan:
     drivers: dict[str, dict[str, DriverSpec]]  # scenario → driver → spec
     outputs: dict[str, tuple[str, ...]]  # component → output fields
     quantities: set[str] = field(default_factory=set)  # every name a threshold may use
+    # component → what sizing it looks up (tiers, rungs), built once per plan
+    tables: dict[str, TierTable | Ladder] = field(default_factory=dict)
+
+
+def sizing_tables(plan: Plan) -> dict[str, TierTable | Ladder]:
+    """The tables of each tier and vertical component, which sizing looks up."""
+    tables: dict[str, TierTable | Ladder] = {}
+    for name, comp in plan.components.items():
+        if isinstance(comp, TierComponent):
+            tables[name] = tier_table(comp)
+        elif isinstance(comp, VerticalComponent):
+            tables[name] = ladder_table(comp)
+    return tables
 
 
 def component_outputs(name: str, comp: Component) -> tuple[str, ...]:
@@ -320,6 +335,6 @@ def compile_plan(plan: Plan) -> CompiledPlan:
             ExpressionError if expression_issues == len(issues) else PlanValidationError
         )
         raise cls(issues).with_file(plan.source, plan._lines)
-    result = CompiledPlan(plan, order, drivers, outputs, quantities)
+    result = CompiledPlan(plan, order, drivers, outputs, quantities, sizing_tables(plan))
     plan._compiled = result
     return result

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 import numpy as np
 
 from capplan.sizing.result import Array, BoolArray, Sized
 
-__all__ = ["size_formula"]
+__all__ = ["constant_value", "size_formula"]
 
 _STANDARD = ("instances", "vcpu", "memory_gb", "storage_gb")
 
@@ -32,11 +29,10 @@ def size_formula(
     extra = {k: _as_float(v, shape) for k, v in resources.items() if k not in _STANDARD}
     utilization = zeros
     exceeded: BoolArray = np.broadcast_to(np.False_, shape)
-    derived: dict[str, tuple[str, Callable[[Array], Array]]] = {}
     for res, cap in capacity.items():
         need = np.broadcast_to(resources[res], shape)
         cap_b = np.broadcast_to(cap, shape)
-        provided = _constant(cap_b)
+        provided = constant_value(cap_b)
         if provided is not None and provided > 0:  # one capacity everywhere: a plain share
             util = np.divide(need, provided)
         else:
@@ -44,10 +40,6 @@ def size_formula(
         extra[f"{res}_utilization"] = util
         utilization = np.maximum(utilization, util)
         exceeded = exceeded | (need > cap_b)
-        if provided is not None and provided > 0:  # a fixed capacity: the share only grows
-            derived[f"{res}_utilization"] = (res, partial(_share, provided))
-            if len(capacity) == 1:
-                derived["utilization"] = (res, partial(_share_or_zero, provided))
     return Sized(
         instances=std["instances"],
         vcpu=std["vcpu"],
@@ -56,20 +48,11 @@ def size_formula(
         utilization=utilization,
         exceeded=exceeded,
         extra=extra,
-        derived=derived,
     )
 
 
-def _constant(values: Array) -> float | None:
+def constant_value(values: Array) -> float | None:
     """The value of an array that repeats one number (a broadcast constant), else None."""
     if all(stride == 0 for stride in values.strides):
         return float(values.flat[0])
     return None
-
-
-def _share(capacity: float, need: Array) -> Array:
-    return np.asarray(np.divide(need, capacity), dtype=np.float64)
-
-
-def _share_or_zero(capacity: float, need: Array) -> Array:
-    return np.maximum(np.zeros(need.shape), _share(capacity, need))

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from functools import partial
-
 import numpy as np
 
 from capplan.plan.models import HorizontalComponent
-from capplan.sizing.result import Array, Sized, ceil_count, left_out, wanted
+from capplan.sizing.result import Array, Sized, ceil_count
 
-__all__ = ["horizontal_resources", "size_horizontal"]
+__all__ = ["horizontal_instances", "horizontal_resources", "size_horizontal"]
 
 
-def size_horizontal(
-    comp: HorizontalComponent, demand: Array, resources: Collection[str] | None = None
-) -> Sized:
+def size_horizontal(comp: HorizontalComponent, demand: Array) -> Sized:
     """``ceil(demand / (capacity × target)) + ceil(base × buffer) + redundancy``, at least
     ``min_instances`` (the runbook formula: 300 RPS at 50 per instance, 20% buffer → 8)."""
-    instances = _instances(comp, demand)
+    instances = horizontal_instances(comp, demand)
     if comp.max_instances is not None:
         exceeded = instances > comp.max_instances
     else:
@@ -28,7 +23,7 @@ def size_horizontal(
         utilization = np.divide(demand, capacity)
     else:
         utilization = np.divide(demand, capacity, out=np.zeros_like(demand), where=capacity > 0)
-    amounts = horizontal_resources(comp, instances, resources)
+    amounts = horizontal_resources(comp, instances)
     return Sized(
         instances=instances,
         vcpu=amounts["vcpu"],
@@ -37,14 +32,11 @@ def size_horizontal(
         utilization=utilization,
         exceeded=exceeded,
         extra={"demand": demand, "capacity": capacity},
-        derived={key: ("demand", partial(_output, comp, key)) for key in _RISING},
     )
 
 
-_RISING = ("instances", "vcpu", "memory_gb", "storage_gb", "capacity")
-
-
-def _instances(comp: HorizontalComponent, demand: Array) -> Array:
+def horizontal_instances(comp: HorizontalComponent, demand: Array) -> Array:
+    """The instances serving ``demand``; they never decrease as the demand grows."""
     instances = ceil_count(demand / (comp.capacity_per_instance * comp.target_utilization))
     # Without a buffer its term is ceil_count(0) = -0.0, which adds nothing.
     if comp.buffer:
@@ -53,17 +45,11 @@ def _instances(comp: HorizontalComponent, demand: Array) -> Array:
     return np.maximum(instances, float(comp.min_instances), out=instances)
 
 
-def horizontal_resources(
-    comp: HorizontalComponent, instances: Array, resources: Collection[str] | None = None
-) -> dict[str, Array]:
-    """The resources of ``instances`` instances of the component's shape (those not in
-    ``resources``, when given, left out)."""
+def horizontal_resources(comp: HorizontalComponent, instances: Array) -> dict[str, Array]:
+    """The resources of ``instances`` instances of the component's shape."""
     out = {"instances": instances}
     for key in ("vcpu", "memory_gb", "storage_gb"):
-        if wanted(resources, key):
-            out[key] = _times(instances, getattr(comp.instance, key))
-        else:
-            out[key] = left_out(instances.shape)
+        out[key] = _times(instances, getattr(comp.instance, key))
     return out
 
 
@@ -73,13 +59,3 @@ def _times(instances: Array, amount: float) -> Array:
     if amount == 0:
         return np.broadcast_to(np.float64(0.0), instances.shape)
     return np.multiply(instances, amount)
-
-
-def _output(comp: HorizontalComponent, key: str, demand: Array) -> Array:
-    """An output as a function of the demand; it never decreases as the demand grows."""
-    instances = _instances(comp, demand)
-    if key == "instances":
-        return instances
-    if key == "capacity":
-        return instances * comp.capacity_per_instance
-    return np.asarray(instances * getattr(comp.instance, key), dtype=np.float64)

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
 from capplan.plan.models import VerticalComponent
-from capplan.sizing.result import Array, BoolArray, IntArray, Sized, left_out, wanted
-from capplan.sizing.static import static
+from capplan.sizing.result import Array, BoolArray, IntArray, Sized
 
-__all__ = ["size_vertical"]
+__all__ = ["Ladder", "ladder_levels", "ladder_table", "ladder_usage", "size_vertical"]
 
 
 def _limit(value: float | None) -> float:
     return np.inf if value is None else value
-
-
-def _lookup(table: Array, level: IntArray) -> Array:
-    return table[level]
 
 
 def _ascending(values: list[float]) -> bool:
@@ -81,8 +74,9 @@ def _search(
 
 
 @dataclass(frozen=True)
-class _Ladder:
-    """What sizing a vertical component looks up, built once (see :mod:`.static`)."""
+class Ladder:
+    """What sizing a vertical component looks up: built once per component
+    (:func:`ladder_table`; the compiled plan keeps one per component)."""
 
     by_price: IntArray
     holds: dict[str, list[float]]  # per resource, the most each rung holds, in price order
@@ -90,11 +84,11 @@ class _Ladder:
     lookups: dict[str, Array]  # per level: instances, vcpu, GB, level price, limits shown
     limits: dict[str, Array]  # per resource and level, the limit (inf: unlimited)
     divides: dict[str, BoolArray]  # per resource and level, whether the limit divides
-    derived: dict[str, tuple[str, Callable[[IntArray], Array]]]
     names: tuple[str, ...]
 
 
-def _ladder(comp: VerticalComponent) -> _Ladder:
+def ladder_table(comp: VerticalComponent) -> Ladder:
+    """The tables of a vertical component."""
     rungs = comp.rungs
     usable = 1.0 - comp.headroom
     by_price = np.argsort([r.price for r in rungs], kind="stable")
@@ -116,38 +110,56 @@ def _ladder(comp: VerticalComponent) -> _Ladder:
     limits = {res: np.array([_limit(r.limits[res]) for r in rungs]) for res in comp.demand}
     for res, limit in limits.items():
         lookups[f"{res}_limit"] = np.where(np.isfinite(limit), limit, np.nan)
-    # A lookup in an ascending table never decreases as the level grows.
-    derived: dict[str, tuple[str, Callable[[IntArray], Array]]] = {
-        key: ("level", partial(_lookup, values))
-        for key, values in lookups.items()
-        if np.all(values[1:] >= values[:-1])
-    }
-    return _Ladder(
+    return Ladder(
         by_price=by_price,
         holds=holds,
         climbs=len(rungs) < 256 and all(_ascending(h) for h in holds.values()),
         lookups=lookups,
         limits=limits,
         divides={res: np.isfinite(lim) & (lim > 0) for res, lim in limits.items()},
-        derived=derived,
         names=tuple(r.name for r in rungs),
     )
 
 
 def size_vertical(
-    comp: VerticalComponent, demands: dict[str, Array], resources: Collection[str] | None = None
+    comp: VerticalComponent, demands: dict[str, Array], ladder: Ladder | None = None
 ) -> Sized:
     """Pick, per path and period, the cheapest rung where ``demand <= limit × (1 - headroom)``
-    for every resource; when none fits, the last (largest) rung, marked ``exceeded``. Only the
-    summed resources (and ``level_price``) in ``resources``, when given, are looked up."""
-    ladder = static(comp, _ladder)
+    for every resource; when none fits, the last (largest) rung, marked ``exceeded``.
+    ``ladder``: the component's :func:`ladder_table`, when built already."""
+    ladder = ladder_table(comp) if ladder is None else ladder
+    level, exceeded = ladder_levels(ladder, demands)
+    utilization, extra = ladder_usage(ladder, demands, level)
+    lookups = ladder.lookups
+    return Sized(
+        instances=np.broadcast_to(np.float64(1.0), level.shape),  # one instance on every rung
+        vcpu=lookups["vcpu"][level],
+        memory_gb=lookups["memory_gb"][level],
+        storage_gb=lookups["storage_gb"][level],
+        utilization=utilization,
+        exceeded=exceeded,
+        level_price=lookups["level_price"][level],
+        level=level,
+        level_names=ladder.names,
+        extra=extra,
+    )
+
+
+def ladder_levels(ladder: Ladder, demands: dict[str, Array]) -> tuple[IntArray, BoolArray]:
+    """The rung for each path and period, and whether no rung holds the demands."""
     shape = next(iter(demands.values())).shape
     holds = {res: ladder.holds[res] for res in demands}
     if ladder.climbs:
-        level, exceeded = _climb(holds, demands, ladder.by_price, shape)
-    else:
-        level, exceeded = _search(holds, demands, ladder.by_price, shape)
-    lookups = ladder.lookups
+        return _climb(holds, demands, ladder.by_price, shape)
+    return _search(holds, demands, ladder.by_price, shape)
+
+
+def ladder_usage(
+    ladder: Ladder, demands: dict[str, Array], level: IntArray
+) -> tuple[Array, dict[str, Array]]:
+    """The utilization at the rungs chosen (the largest share of any resource's limit, and
+    never below zero), and per resource its demand, limit and utilization."""
+    shape = level.shape
     extra: dict[str, Array] = {}
     utilization: Array | None = None
     for res, demand in demands.items():
@@ -158,32 +170,12 @@ def size_vertical(
             shown_at = limit_at
         else:
             util = np.divide(demand, limit_at, out=np.zeros(shape), where=divides[level])
-            shown_at = lookups[f"{res}_limit"][level]
+            shown_at = ladder.lookups[f"{res}_limit"][level]
         extra[f"{res}_demand"] = demand
         extra[f"{res}_limit"] = shown_at
         extra[f"{res}_utilization"] = util
-        if utilization is None:  # the largest share, and never below zero
+        if utilization is None:
             utilization = np.maximum(0.0, util)
         else:
             np.maximum(utilization, util, out=utilization)
-
-    def at_level(key: str) -> Array:
-        return lookups[key][level] if wanted(resources, key) else left_out(shape)
-
-    return Sized(
-        instances=np.broadcast_to(np.float64(1.0), shape),  # one instance on every rung
-        vcpu=at_level("vcpu"),
-        memory_gb=at_level("memory_gb"),
-        storage_gb=at_level("storage_gb"),
-        utilization=np.zeros(shape) if utilization is None else utilization,
-        exceeded=exceeded,
-        level_price=at_level("level_price"),
-        level=level,
-        level_names=ladder.names,
-        extra=extra,
-        derived=dict(ladder.derived),
-        tables={key: lookups[key] for key in _LEVEL_TABLES},
-    )
-
-
-_LEVEL_TABLES = ("instances", "vcpu", "memory_gb", "storage_gb", "level_price")
+    return (np.zeros(shape) if utilization is None else utilization), extra

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Array", "BoolArray", "IntArray", "Sized", "ceil_count", "left_out", "wanted"]
+__all__ = ["Array", "BoolArray", "IntArray", "Sized", "ceil_count"]
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-def wanted(resources: Collection[str] | None, key: str) -> bool:
-    """Whether a sizing asked for ``resources`` (None: all of them) computes ``key``."""
-    return resources is None or key in resources
-
-
-def left_out(shape: tuple[int, ...]) -> Array:
-    """What a resource a sizing was not asked for holds: NaN everywhere (read-only), so that
-    nothing computed from it by mistake can pass for a figure."""
-    return np.broadcast_to(np.float64(np.nan), shape)
 
 
 def ceil_count(x: Array) -> Array:
@@ -41,20 +28,10 @@ def ceil_count(x: Array) -> Array:
 class Sized:
     """Resources of one component, each an array of shape (paths, periods + 1).
 
-    ``level`` indexes ``level_names`` (the tier or rung chosen); ``exceeded`` marks periods
-    whose demand is beyond the largest tier, rung or ``max_instances``.
-
-    ``derived`` lists outputs (and ``level_price``) that are a non-decreasing function of the
-    output ``"demand"`` or of ``"level"``: key → (that source, the function). The function
-    gives the output's exact values from the source's values, for any of them; order
-    statistics over paths (Monte Carlo quantiles) are thus found once for the source.
-
-    A sizing may be asked for some of the summed resources only (``resources``): the others
-    are then :func:`left_out`.
-
-    ``tables``, when the resources (``instances``, ``vcpu``, ``memory_gb``, ``storage_gb``)
-    and ``level_price`` all follow from the level alone, holds their value at each level:
-    each of those arrays is its table looked up at ``level``.
+    ``level`` indexes ``level_names`` (the tier or rung chosen) and ``level_price`` is its
+    price (0.0 for kinds without levels); ``exceeded`` marks periods whose demand is beyond
+    the largest tier, rung or ``max_instances``; ``extra`` holds the kind's other outputs
+    (``demand``, ``capacity``, allocations, per-resource limits and utilizations).
     """
 
     instances: Array
@@ -67,7 +44,3 @@ class Sized:
     level: IntArray | None = None
     level_names: tuple[str, ...] = ()
     extra: dict[str, Array] = field(default_factory=dict)
-    derived: dict[str, tuple[str, Callable[[npt.NDArray[Any]], Array]]] = field(
-        default_factory=dict
-    )
-    tables: dict[str, Array] = field(default_factory=dict)

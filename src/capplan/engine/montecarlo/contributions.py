@@ -24,9 +24,17 @@ import numpy.typing as npt
 from capplan.cost import cost_of
 from capplan.engine.evaluate import SUMMED
 from capplan.engine.montecarlo.blocks import DEFER_CELLS, row_blocks
-from capplan.plan.models import Component, HorizontalComponent, Price
+from capplan.plan.models import (
+    Component,
+    HorizontalComponent,
+    Price,
+    TierComponent,
+    VerticalComponent,
+)
 from capplan.sizing.horizontal import horizontal_resources
+from capplan.sizing.ladder import Ladder
 from capplan.sizing.result import Array, Sized
+from capplan.sizing.tiers import TierTable
 
 __all__ = [
     "SUMMED",
@@ -36,6 +44,7 @@ __all__ = [
     "contribution_key",
     "defers",
     "grouped",
+    "level_tables",
 ]
 
 _RESOURCES = SUMMED[:-1]
@@ -69,15 +78,30 @@ def adding_up_blocks(paths: int, periods: int, cells: int = DEFER_CELLS) -> list
     return row_blocks(paths, periods, cells)
 
 
-def contribution(comp: Component, s: Sized, price: Price | None) -> Contribution | None:
+def level_tables(comp: Component, table: TierTable | Ladder | None) -> dict[str, Array] | None:
+    """Per level, the summed resources and the level price of a component whose amounts
+    follow from its level alone (not interpolated tiers, a ladder); else None."""
+    if isinstance(comp, TierComponent) and isinstance(table, TierTable):
+        if comp.interpolate and len(comp.tiers) > 1:
+            return None
+        return {**table.totalled, "level_price": table.prices}
+    if isinstance(comp, VerticalComponent) and isinstance(table, Ladder):
+        return {key: table.lookups[key] for key in (*_RESOURCES, "level_price")}
+    return None
+
+
+def contribution(
+    comp: Component, s: Sized, price: Price | None, table: TierTable | Ladder | None = None
+) -> Contribution | None:
     """How the component's summed amounts follow from its level or its instances; None
     when they do not (a formula component, interpolated tiers, a cost expression: ``price``
-    None)."""
+    None). ``table``: what a tier or vertical component looks up."""
     if price is None:
         return None
-    if s.level is not None and s.tables and len(s.level_names) <= _MAX_LEVELS:
-        resources = {key: s.tables[key] for key in _RESOURCES}
-        cost = cost_of(price, resources, s.tables["level_price"])
+    at_level = level_tables(comp, table)
+    if s.level is not None and at_level is not None and len(s.level_names) <= _MAX_LEVELS:
+        resources = {key: at_level[key] for key in _RESOURCES}
+        cost = cost_of(price, resources, at_level["level_price"])
         tables = {**resources, "cost": cost}
         return Contribution((contribution_key(s),), partial(_at_level, tables, [len(cost)]), tables)
     if isinstance(comp, HorizontalComponent):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,28 @@ import numpy.typing as npt
 from capplan.cost import cost_of
 from capplan.plan.compiled import Node
 from capplan.plan.expressions import Expression
-from capplan.plan.models import Price
+from capplan.plan.models import (
+    Component,
+    FormulaComponent,
+    HorizontalComponent,
+    Price,
+    TierComponent,
+    VerticalComponent,
+)
 from capplan.sizing import Sized
-from capplan.sizing.result import Array
+from capplan.sizing.formula import constant_value
+from capplan.sizing.horizontal import horizontal_instances
+from capplan.sizing.ladder import Ladder
+from capplan.sizing.result import Array, IntArray
+from capplan.sizing.tiers import TierTable, tier_levels
 
-__all__ = ["Derived", "apply_expression", "component_derivations", "rebase"]
+__all__ = [
+    "Derived",
+    "apply_expression",
+    "component_derivations",
+    "rebase",
+    "sizing_derivations",
+]
 
 _SIZED = ("instances", "vcpu", "memory_gb", "storage_gb", "utilization")
 
@@ -73,22 +91,24 @@ def _sized_output(s: Sized, key: str) -> Array | None:
 
 def component_derivations(
     node: Node,
-    s: Sized,
-    outputs: Mapping[str, Array],
-    inputs: Mapping[str, Array],
+    comp: Component,
+    table: TierTable | Ladder | None,
+    sized: tuple[Sized, Mapping[str, Array], Mapping[str, Array]],
     price: Price | None,
     from_expression: Callable[[Expression], Derived | None],
 ) -> dict[str, Derived]:
     """The outputs of a component that follow from one other array: an expression's result
-    (a demand, a formula resource) or what the sizing says it derives from its demand or
-    level; and the cost (priced at ``price``; None when an expression adds to it)."""
+    (a demand, a formula resource) or, by :func:`sizing_derivations`, a function of its
+    demand or level; and the cost (priced at ``price``; None when an expression adds to
+    it). ``sized``: the sizing, outputs and expression results of (a block of) paths."""
+    s, outputs, inputs = sized
     derived: dict[str, Derived] = {}
     for key, arr in outputs.items():
         for expr_key, result in inputs.items():
             if arr is result and (how := from_expression(node.exprs[expr_key])) is not None:
                 derived[key] = how
                 break
-    for key, (source, apply) in s.derived.items():
+    for key, (source, apply) in sizing_derivations(comp, table, inputs).items():
         if key in outputs and outputs[key] is not _sized_output(s, key):
             continue  # replaced by a formula resource of the same name
         values = s.level if source == "level" else outputs.get(source)
@@ -125,3 +145,71 @@ def _cost_derivation(price: Price, s: Sized, derived: dict[str, Derived]) -> Der
         return cost_of(price, resources, got.get("level_price", fixed_level_price))
 
     return Derived(first.source, first.values, apply, first.parent)
+
+
+#: A function of a component's demand or level: (``"demand"``, ``"level"`` or a formula
+#: resource, the non-decreasing function giving the output from it).
+Follows = tuple[str, Callable[[npt.NDArray[Any]], Array]]
+_RISING = ("instances", "vcpu", "memory_gb", "storage_gb", "capacity")
+
+
+def sizing_derivations(
+    comp: Component, table: TierTable | Ladder | None, inputs: Mapping[str, Array]
+) -> dict[str, Follows]:
+    """The outputs of a sized component that are a non-decreasing function of its demand,
+    its level or one formula resource, with that function."""
+    if isinstance(comp, HorizontalComponent):
+        return {key: ("demand", partial(_horizontal_output, comp, key)) for key in _RISING}
+    if isinstance(comp, TierComponent) and isinstance(table, TierTable):
+        if comp.interpolate and len(comp.tiers) > 1:
+            return {}
+        # As the tier never goes down when the demand grows, a lookup in an ascending table
+        # is a non-decreasing function of the demand.
+        lookups = {**table.totalled, **table.allocations, "capacity": table.caps}
+        lookups["level_price"] = table.prices
+        return {
+            key: ("demand", partial(_tier_lookup, values, table.triggers))
+            for key, values in lookups.items()
+            if np.all(values[1:] >= values[:-1])
+        }
+    if isinstance(comp, VerticalComponent) and isinstance(table, Ladder):
+        # A lookup in an ascending table never decreases as the level grows.
+        return {
+            key: ("level", partial(_level_lookup, values))
+            for key, values in table.lookups.items()
+            if np.all(values[1:] >= values[:-1])
+        }
+    out: dict[str, Follows] = {}
+    if isinstance(comp, FormulaComponent):
+        for res in comp.capacity:
+            provided = constant_value(inputs[f"capacity.{res}"])
+            if provided is not None and provided > 0:  # a fixed capacity: the share only grows
+                out[f"{res}_utilization"] = (res, partial(_share, provided))
+                if len(comp.capacity) == 1:
+                    out["utilization"] = (res, partial(_share_or_zero, provided))
+    return out
+
+
+def _horizontal_output(comp: HorizontalComponent, key: str, demand: Array) -> Array:
+    instances = horizontal_instances(comp, demand)
+    if key == "instances":
+        return instances
+    if key == "capacity":
+        return instances * comp.capacity_per_instance
+    return np.asarray(instances * getattr(comp.instance, key), dtype=np.float64)
+
+
+def _tier_lookup(values: Array, triggers: Array, demand: Array) -> Array:
+    return values[tier_levels(triggers, demand)[0]]
+
+
+def _level_lookup(values: Array, level: IntArray) -> Array:
+    return values[level]
+
+
+def _share(capacity: float, need: Array) -> Array:
+    return np.asarray(np.divide(need, capacity), dtype=np.float64)
+
+
+def _share_or_zero(capacity: float, need: Array) -> Array:
+    return np.maximum(np.zeros(need.shape), _share(capacity, need))

@@ -45,6 +45,7 @@ from capplan.engine.montecarlo.contributions import (
     contribution_key,
     defers,
     grouped,
+    level_tables,
 )
 from capplan.engine.montecarlo.derivations import (
     Derived,
@@ -52,18 +53,20 @@ from capplan.engine.montecarlo.derivations import (
     component_derivations,
     rebase,
 )
+from capplan.engine.montecarlo.lookups import left_out, size_level_block
 from capplan.growth import project_driver, sample_rates
 from capplan.plan.compiled import CompiledPlan, Node
 from capplan.plan.expressions import Expression
 from capplan.plan.models import (
     Component,
     FormulaComponent,
-    HorizontalComponent,
     TierComponent,
     VerticalComponent,
 )
-from capplan.sizing import Sized, size_horizontal, size_tiers, size_vertical
-from capplan.sizing.result import Array, left_out, wanted
+from capplan.sizing import Sized
+from capplan.sizing.ladder import Ladder
+from capplan.sizing.result import Array
+from capplan.sizing.tiers import TierTable
 from capplan.timeline import Timeline
 
 __all__ = ["ColumnSink", "evaluate_fast", "stream"]
@@ -90,9 +93,7 @@ class ColumnSink(Protocol):
         """The sizing of a component for the paths ``rows``, handed over before the
         component's columns: once for all paths, or once per block of paths when streaming.
         A figure derived from the level (``f"{name}.level"``) comes without the level's
-        values: the sink finds its order statistics from these blocks. After the first
-        block, the summed resources and cost nothing reads may be left out (NaN, see
-        :func:`capplan.sizing.result.left_out`); the level and ``exceeded`` never are."""
+        values: the sink finds its order statistics from these blocks."""
 
 
 class _Collect:
@@ -119,25 +120,6 @@ class _Collect:
 def _full(values: Array, shape: tuple[int, int]) -> Array:
     """``values`` broadcast to ``shape`` (a read-only view), or as it is when it has it."""
     return values if values.shape == shape else np.broadcast_to(values, shape)
-
-
-def _size(
-    node: Node,
-    comp: Component,
-    inputs: Mapping[str, Array],
-    shape: tuple[int, int],
-    only: Collection[str] | None = None,
-    resources: Collection[str] | None = None,
-) -> Sized:
-    """:func:`~capplan.engine.evaluate.size_component`, with ``only`` naming the optional
-    outputs wanted, and ``resources`` the summed resources (the others may be left out)."""
-    if isinstance(comp, HorizontalComponent):
-        return size_horizontal(comp, inputs["demand"], resources)
-    if isinstance(comp, VerticalComponent):
-        return size_vertical(comp, {res: inputs[f"demand.{res}"] for res in comp.demand}, resources)
-    if isinstance(comp, TierComponent):
-        return size_tiers(comp, inputs["demand"], only, resources)
-    return size_component(comp, inputs, shape)
 
 
 def evaluate_fast(
@@ -317,11 +299,12 @@ class _Run:
         """Size a component, add it to the totals and hand over its sizing and columns
         (sized resources, cost, extras) with how they follow from other figures."""
         comp = self.plan.components[node.name]
+        table = self.compiled.tables.get(node.name)
         priced_by_expression = isinstance(comp, FormulaComponent) and "cost" in node.exprs
         price = None if priced_by_expression else comp.price
         if len(self.blocks) == 1:
-            s, outputs, inputs = _size_and_price(node, comp, self.env, self.shape)
-            adds = contribution(comp, s, price) if self.defer else None
+            s, outputs, inputs = _size_and_price(node, comp, self.env, self.shape, table)
+            adds = contribution(comp, s, price, table) if self.defer else None
             if adds is None:
                 self.add_to_totals(outputs, self.blocks[0], self.fresh_totals())
             else:
@@ -330,7 +313,7 @@ class _Run:
             derived: dict[str, Derived] = {}
             if self.derivations is not None:
                 derived = component_derivations(
-                    node, s, outputs, inputs, price, self.from_expression
+                    node, comp, table, (s, outputs, inputs), price, self.from_expression
                 )
             for key, arr in outputs.items():
                 self.put(f"{node.name}.{key}", arr, derived.get(key))
@@ -338,11 +321,12 @@ class _Run:
 
         names = frozenset[str]().union(*(expr.names for expr in node.exprs.values()))
         rows = self.blocks[0]
-        first = _size_and_price(node, comp, rows_of(self.env, names, rows), _rows(rows, self.shape))
+        env = rows_of(self.env, names, rows)
+        first = _size_and_price(node, comp, env, _rows(rows, self.shape), table)
         # How outputs follow from others, found on the first block; what must be assembled
         # whole: the outputs that do not follow, those read later or asked for, and the
         # arrays the others follow from.
-        derived = component_derivations(node, *first, price, self.from_expression)
+        derived = component_derivations(node, comp, table, first, price, self.from_expression)
         # The arrays whose order statistics others are derived from (a derived source's
         # follow from its own source, so its values are not needed).
         sources = set()
@@ -364,17 +348,17 @@ class _Run:
         # Outputs only the sink reads: stored period by period, for it to reorder in place.
         spare = {key for key in wanted if id(flat[key]) not in shared}
         gather = Gather(self.shape, spare, self.buffers)
-        only = {key[2:] for key in wanted if key.startswith("o:")}  # after the first block
-        adds = contribution(comp, first[0], price) if self.defer else None
+        adds = contribution(comp, first[0], price, table) if self.defer else None
         fresh = self.fresh_totals() if adds is None else []
-        # With the amounts added up at the end, only the summed resources read are computed.
-        resources = None if adds is None or "cost" in only else only & set(SUMMED)
+        # Added up at the end, the amounts need not be computed for the totals: only the
+        # outputs read whole are, after the first block.
+        only = None if adds is None else {key[2:] for key in wanted if key.startswith("o:")}
         for j, rows in enumerate(self.blocks):
             block, block_flat = first, flat
             if j:
                 env = rows_of(self.env, names, rows)
                 shape = _rows(rows, self.shape)
-                block = _size_and_price(node, comp, env, shape, only, resources)
+                block = _size_and_price(node, comp, env, shape, table, only)
                 block_flat = _flatten(*block)
             arrays = {key: block_flat[key] for key in wanted}
             if adds is None:
@@ -477,20 +461,24 @@ def _size_and_price(
     comp: Component,
     env: Mapping[str, Array],
     shape: tuple[int, int],
+    table: TierTable | Ladder | None,
     only: Collection[str] | None = None,
-    resources: Collection[str] | None = None,
 ) -> tuple[Sized, dict[str, Array], dict[str, Array]]:
-    """A component's sizing, its output columns (the optional ones limited to ``only`` when
-    given, the summed resources and the cost to ``resources``: the others left out), and its
-    expressions' results by key."""
+    """A component's sizing, its output columns and its expressions' results by key. With
+    ``only``, the outputs read: the cost and the lookups of tiers may be left out (NaN)."""
     inputs = expression_inputs(node, env, shape)
-    s = _size(node, comp, inputs, shape, only, resources)
-    if wanted(resources, "cost"):
+    if only is not None and level_tables(comp, table) is not None:
+        assert isinstance(comp, TierComponent | VerticalComponent)
+        assert table is not None
+        read = set(only) | ({*SUMMED, "level_price"} if "cost" in only else set())
+        s = size_level_block(comp, table, inputs, read)
+    else:
+        s = size_component(comp, inputs, shape, table)
+    if only is None or "cost" in only:
         cost = component_cost(comp.price, s, inputs.get("cost"))
     else:
         cost = left_out(shape)
-    outputs = component_figures(s, cost)
-    return s, outputs, inputs
+    return s, component_figures(s, cost), inputs
 
 
 def _flatten(
