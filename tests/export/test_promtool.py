@@ -15,7 +15,7 @@ import pytest
 
 import capplan
 from capplan.export import EXPORTERS, humanize
-from capplan.export.prometheus import alert_specs
+from capplan.export.alerts import alert_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))

@@ -18,14 +18,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from capplan.export.alerts import VALUE_TEMPLATE, AlertSpec
 from capplan.export.base import dump_yaml, header, plain_number
-from capplan.export.prometheus import AlertSpec
 from capplan.plan.models import Plan
 from capplan.units import duration_seconds
 
 __all__ = ["humanize", "rules_test_file"]
-
-VALUE_TEMPLATE = "{{ $value | humanize }}"
 
 
 def _go_g4(value: float) -> str:
