@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import capplan
+import capplan.errors
 
 
 def test_all_is_sorted_and_every_name_exists() -> None:
@@ -21,3 +22,10 @@ def test_errors_share_one_root() -> None:
         obj = getattr(capplan, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, capplan.CapplanError), name
+
+
+def test_every_error_class_is_exported() -> None:
+    for name in capplan.errors.__all__:
+        obj = getattr(capplan.errors, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert name in capplan.__all__, name

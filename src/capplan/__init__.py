@@ -16,6 +16,7 @@ from capplan.errors import (
     PlanError,
     PlanSyntaxError,
     PlanValidationError,
+    SourceError,
     StoreError,
     UsageError,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "PlanSyntaxError",
     "PlanValidationError",
     "Projection",
+    "SourceError",
     "Store",
     "StoreError",
     "UsageError",

@@ -2,7 +2,8 @@
 
 Every error capplan raises on purpose derives from :class:`CapplanError` and carries
 enough context (file, line, field path, series) to say what was expected and what was
-got. The CLI maps each class to an exit code in one place (``cli/errors.py``)::
+got. The CLI maps each class to an exit code in one place (``cli/errors.py``), the service
+to an HTTP status in another (``web/errors.py``)::
 
     CapplanError
      ├── PlanError                 the plan file is wrong (exit 2)
@@ -18,10 +19,13 @@ got. The CLI maps each class to an exit code in one place (``cli/errors.py``)::
      ├── StoreError                the metric store (a DuckDB file) cannot be opened
      │                              or is not a capplan store (exit 2)
      ├── SourceError               a metric source (Prometheus) is unreachable, rejects
-     │                              the query (its own message) or answers nonsense
+     │                              the query (its own message) or answers nonsense (exit 2)
      ├── ForecastError             forecast input or call is wrong: not a 2-D panel,
      │                              infinite values, horizon < 1, model not fitted (exit 2)
-     └── UsageError                a command-line argument is wrong (exit 2)
+     ├── UsageError                a command-line argument or API parameter is wrong (exit 2)
+     └── ApiError                  in ``capplan.web.errors``: the service's own 4xx/5xx
+                                    answer (an unknown plan or series, a request over its
+                                    time budget...) with its HTTP status and error kind
 """
 
 from __future__ import annotations
