@@ -314,7 +314,7 @@ def _looped_paths(plan: Plan, count: int, seed: int) -> Callable[[], None]:
     event bookkeeping the Monte Carlo run does per path (quantiles are not included)."""
     # Imported here: compare_mc.py imports build_plan into source trees from before the
     # engine's package existed.
-    from capplan.engine.events import event_hits
+    from capplan.engine.hits import event_hits
     from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
 
     compiled = compile_plan(plan)

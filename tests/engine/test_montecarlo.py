@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from capplan.engine.evaluate import QUANTILES, draw_rates
-from capplan.engine.events import event_hits
+from capplan.engine.hits import event_hits
 from capplan.engine.montecarlo.blocks import Gather, Tuning, row_blocks
 from capplan.engine.montecarlo.quantiles import PathQuantiles
 from capplan.engine.montecarlo.simulate import simulate_fast as simulate

@@ -12,28 +12,22 @@ import numpy as np
 
 from capplan.cost import reserved_savings
 from capplan.engine.evaluate import Evaluation
+from capplan.engine.hits import crossed
 from capplan.formatting import fmt_money, fmt_number
 from capplan.plan.models import (
     HorizontalComponent,
     Plan,
-    Threshold,
     TierComponent,
     VerticalComponent,
 )
-from capplan.sizing.result import Array, BoolArray, Sized
 from capplan.timeline import Timeline
 from capplan.units import duration_seconds
 
 __all__ = [
     "Event",
     "EventProbability",
-    "component_hits",
-    "event_hits",
-    "exceeded_event",
     "find_events",
-    "level_events",
     "recommend",
-    "threshold_hits",
 ]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -104,11 +98,6 @@ def _act_by(when: dt.date, lead_time: str | None) -> dt.date | None:
     return moment.date()
 
 
-def _crossed(values: Array, level: float, direction: str) -> BoolArray:
-    crossed = values > level if direction == "above" else values < level
-    return np.asarray(crossed, dtype=bool)
-
-
 def _lead_time(comp: object, level: int) -> str | None:
     """The lead time of moving up to ``level``: the tier's or rung's own, else the component's."""
     own = None
@@ -124,95 +113,111 @@ def _level_name_kind(comp: object) -> tuple[str, str]:
 
 
 def _level_events(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[Event]:
-    comp = plan.components[name]
-    s = ev.sized[name]
-    events: list[Event] = []
-    start = {"start": tl.start}
-    if s.level is not None:
-        word, kind = _level_name_kind(comp)
-        level = s.level[0]
-        for t in range(1, tl.periods + 1):
-            if level[t] == level[t - 1]:
-                continue
-            old, new = s.level_names[level[t - 1]], s.level_names[level[t]]
-            up = level[t] > level[t - 1]
-            reason = _level_reason(comp, ev, name, t, old) if up else ""
-            verb = "moves up" if up else "can move down"
-            lead = _lead_time(comp, int(level[t]))
-            events.append(
-                Event(
-                    t,
-                    _date(tl, t),
-                    kind,
-                    "info",
-                    f"{name} {verb} from {word} {old} to {new} in {_label(tl, t)} (period {t})"
-                    f"{reason}",
-                    component=name,
-                    act_by=_act_by(_date(tl, t), lead) if up else None,
-                    detail={
-                        "from": old,
-                        "to": new,
-                        "direction": "up" if up else "down",
-                        "lead_time": lead,
-                        **start,
-                    },
-                )
-            )
-    instances = s.instances[0]
-    if s.level is None:
-        for t in range(1, tl.periods + 1):
-            if instances[t] != instances[t - 1]:
-                up = instances[t] > instances[t - 1]
-                events.append(
-                    Event(
-                        t,
-                        _date(tl, t),
-                        "scale",
-                        "info",
-                        f"{name} scales {'up' if up else 'down'} from "
-                        f"{fmt_number(instances[t - 1])} to {fmt_number(instances[t])} instances "
-                        f"in {_label(tl, t)} (period {t})",
-                        component=name,
-                        act_by=_act_by(_date(tl, t), comp.lead_time) if up else None,
-                        detail={
-                            "from": float(instances[t - 1]),
-                            "to": float(instances[t]),
-                            "direction": "up" if up else "down",
-                            **start,
-                        },
-                    )
-                )
-    exceeded = s.exceeded[0]
-    if exceeded.any():
-        t = int(np.argmax(exceeded))
-        if isinstance(comp, TierComponent):
-            what = f"exceeds largest tier {s.level_names[-1]}"
-            need = (
-                f"demand {fmt_number(ev.values[f'{name}.demand'][0, t])} is above "
-                f"{comp.trigger:.0%} of {fmt_number(comp.tiers[-1].capacity)}"
-            )
-        elif isinstance(comp, VerticalComponent):
-            what = f"exceeds largest rung {s.level_names[-1]}"
-            need = "its demand does not fit any rung with the required headroom"
-        elif isinstance(comp, HorizontalComponent):
-            what = f"exceeds max_instances {comp.max_instances}"
-            need = f"it needs {fmt_number(instances[t])} instances"
-        else:
-            what = "exceeds its provisioned capacity"
-            need = f"utilization reaches {s.utilization[0, t]:.0%}"
+    """A component's changes of tier or rung (or of instance count), and the first period
+    its largest option no longer holds the demand."""
+    if ev.sized[name].level is not None:
+        events = _level_changes(plan, ev, tl, name)
+    else:
+        events = _scalings(plan, ev, tl, name)
+    exceeded = _exceeded(plan, ev, tl, name)
+    return events if exceeded is None else [*events, exceeded]
+
+
+def _level_changes(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[Event]:
+    comp, s = plan.components[name], ev.sized[name]
+    assert s.level is not None
+    word, kind = _level_name_kind(comp)
+    level = s.level[0]
+    events = []
+    for t in range(1, tl.periods + 1):
+        if level[t] == level[t - 1]:
+            continue
+        old, new = s.level_names[level[t - 1]], s.level_names[level[t]]
+        up = level[t] > level[t - 1]
+        reason = _level_reason(comp, ev, name, t, old) if up else ""
+        verb = "moves up" if up else "can move down"
+        lead = _lead_time(comp, int(level[t]))
         events.append(
             Event(
                 t,
                 _date(tl, t),
-                "capacity_exceeded",
-                "critical",
-                f"{name} {what} in {_label(tl, t)} (period {t}): {need}",
+                kind,
+                "info",
+                f"{name} {verb} from {word} {old} to {new} in {_label(tl, t)} (period {t}){reason}",
                 component=name,
-                act_by=_act_by(_date(tl, t), comp.lead_time),
-                detail={"what": what, **start},
+                act_by=_act_by(_date(tl, t), lead) if up else None,
+                detail={
+                    "from": old,
+                    "to": new,
+                    "direction": "up" if up else "down",
+                    "lead_time": lead,
+                    "start": tl.start,
+                },
             )
         )
     return events
+
+
+def _scalings(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[Event]:
+    comp, instances = plan.components[name], ev.sized[name].instances[0]
+    events = []
+    for t in range(1, tl.periods + 1):
+        if instances[t] == instances[t - 1]:
+            continue
+        up = instances[t] > instances[t - 1]
+        events.append(
+            Event(
+                t,
+                _date(tl, t),
+                "scale",
+                "info",
+                f"{name} scales {'up' if up else 'down'} from "
+                f"{fmt_number(instances[t - 1])} to {fmt_number(instances[t])} instances "
+                f"in {_label(tl, t)} (period {t})",
+                component=name,
+                act_by=_act_by(_date(tl, t), comp.lead_time) if up else None,
+                detail={
+                    "from": float(instances[t - 1]),
+                    "to": float(instances[t]),
+                    "direction": "up" if up else "down",
+                    "start": tl.start,
+                },
+            )
+        )
+    return events
+
+
+def _exceeded(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> Event | None:
+    comp, s = plan.components[name], ev.sized[name]
+    exceeded = s.exceeded[0]
+    if not exceeded.any():
+        return None
+    t = int(np.argmax(exceeded))
+    if isinstance(comp, TierComponent):
+        what = f"exceeds largest tier {s.level_names[-1]}"
+        need = (
+            f"demand {fmt_number(ev.values[f'{name}.demand'][0, t])} is above "
+            f"{comp.trigger:.0%} of {fmt_number(comp.tiers[-1].capacity)}"
+        )
+    elif isinstance(comp, VerticalComponent):
+        what = f"exceeds largest rung {s.level_names[-1]}"
+        need = "its demand does not fit any rung with the required headroom"
+    elif isinstance(comp, HorizontalComponent):
+        what = f"exceeds max_instances {comp.max_instances}"
+        need = f"it needs {fmt_number(s.instances[0, t])} instances"
+    else:
+        what = "exceeds its provisioned capacity"
+        need = f"utilization reaches {s.utilization[0, t]:.0%}"
+    return Event(
+        t,
+        _date(tl, t),
+        "capacity_exceeded",
+        "critical",
+        f"{name} {what} in {_label(tl, t)} (period {t}): {need}",
+        component=name,
+        act_by=_act_by(_date(tl, t), comp.lead_time),
+        detail={"what": what, "start": tl.start},
+    )
 
 
 def _level_reason(comp: object, ev: Evaluation, name: str, t: int, outgrown: str) -> str:
@@ -247,10 +252,10 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
             continue  # an observed metric: checked against monitoring history, not the plan
         values = ev.values[thr.metric][0]
         for level_name, level in thr.levels():
-            crossed = _crossed(values, level.value, thr.direction)
-            if not crossed.any():
+            beyond = crossed(values, level.value, thr.direction)
+            if not beyond.any():
                 continue
-            t = int(np.argmax(crossed))
+            t = int(np.argmax(beyond))
             severity = {"target": "info", "warning": "warning"}.get(level_name, "critical")
             when = "now" if t == 0 else f"in {_label(tl, t)} (period {t})"
             owner = plan.components.get(thr.metric.split(".")[0]) if "." in thr.metric else None
@@ -400,56 +405,3 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
     if not recs:
         recs.append("No capacity action is needed within the horizon.")
     return recs
-
-
-def level_events(name: str, s: Sized, base: Sized) -> list[tuple[str, str, int]]:
-    """For each level above the one ``base`` (the deterministic run) starts at: a key, a
-    description and the level's index."""
-    if s.level is None:
-        return []
-    start_level = int(base.level[0, 0]) if base.level is not None else 0
-    return [
-        (f"{name}.level>={s.level_names[k]}", f"{name} reaches {s.level_names[k]}", k)
-        for k in range(start_level + 1, len(s.level_names))
-    ]
-
-
-def exceeded_event(name: str) -> tuple[str, str]:
-    """The key and description of a component's exceeded capacity."""
-    return f"{name}.exceeded", f"{name} exceeds its largest option"
-
-
-def component_hits(name: str, s: Sized, base: Sized) -> list[tuple[str, str, BoolArray]]:
-    """For each level above the one ``base`` (the deterministic run) starts at, and for an
-    exceeded capacity: a key, a description and, per path and period, whether it holds."""
-    out: list[tuple[str, str, BoolArray]] = []
-    if s.level is not None:
-        out += [(key, text, s.level >= k) for key, text, k in level_events(name, s, base)]
-    out.append((*exceeded_event(name), s.exceeded))
-    return out
-
-
-def threshold_hits(tname: str, thr: Threshold, values: Array) -> list[tuple[str, str, BoolArray]]:
-    """For each level of a threshold but its target: a key, a description and, per path and
-    period, whether ``values`` (the threshold's metric) is beyond it."""
-    return [
-        (
-            f"{tname}.{level_name}",
-            f"{thr.metric} {thr.direction} {level_name} {fmt_number(level.value)}",
-            _crossed(values, level.value, thr.direction),
-        )
-        for level_name, level in thr.levels()
-        if level_name != "target"
-    ]
-
-
-def event_hits(plan: Plan, ev: Evaluation, base: Evaluation) -> list[tuple[str, str, BoolArray]]:
-    """For each level above today's, each exceeded capacity and each threshold level: a key,
-    a description and, per path and period, whether it holds then."""
-    out: list[tuple[str, str, BoolArray]] = []
-    for name, s in ev.sized.items():
-        out += component_hits(name, s, base.sized[name])
-    for tname, thr in plan.thresholds.items():
-        if thr.metric in ev.values:
-            out += threshold_hits(tname, thr, ev.values[thr.metric])
-    return out

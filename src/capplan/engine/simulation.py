@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from capplan.engine.evaluate import DEFAULT_CHUNK, QUANTILES, Evaluation, draw_rates, evaluate
-from capplan.engine.events import EventProbability, event_hits
+from capplan.engine.events import EventProbability
+from capplan.engine.hits import event_hits
 from capplan.plan.compiled import CompiledPlan
 from capplan.sizing.result import Array, BoolArray, IntArray
 from capplan.timeline import Timeline

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,7 @@ DEFAULT_TUNING = Tuning()
 
 
 AnyArray = npt.NDArray[Any]
+K = TypeVar("K", bound=Hashable)
 
 
 def row_blocks(paths: int, periods: int, cells: int = BLOCK_CELLS) -> list[slice]:
@@ -147,7 +148,7 @@ class _Slot:
         return twin
 
 
-class Gather:
+class Gather(Generic[K]):
     """Assembles named arrays computed block by block into arrays of the whole ``shape``.
 
     Names whose arrays are the same object in a block get the same assembled array; an array
@@ -160,23 +161,24 @@ class Gather:
     def __init__(
         self,
         shape: tuple[int, int],
-        transposed: Collection[str] = (),
+        transposed: Collection[K] = (),
         buffers: Buffers | None = None,
     ) -> None:
         self.shape = shape
         self.transposed = transposed
         self.buffers = buffers or Buffers()
-        self.slots: dict[str, _Slot] = {}
-        self.same_as: dict[str, str] = {}  # name → the first name holding the same array
+        self.slots: dict[K, _Slot] = {}
+        self.same_as: dict[K, K] = {}  # name → the first name holding the same array
 
-    def add(self, rows: slice, arrays: Mapping[str, AnyArray]) -> None:
+    def add(self, rows: slice, arrays: Mapping[K, AnyArray]) -> None:
         """The block of rows ``rows`` of every named array (each of shape (rows, periods))."""
-        first: dict[int, str] = {}
         shape = (rows.stop - rows.start, self.shape[1])
-        for name, block in arrays.items():
+        names = list(arrays)
+        for i, (name, block) in enumerate(arrays.items()):
+            # The first name holding the same array object in this block.
+            owner = next(other for other in names[: i + 1] if arrays[other] is block)
             if block.shape != shape:
                 block = np.broadcast_to(block, shape)
-            owner = first.setdefault(id(arrays[name]), name)
             if name not in self.slots and name not in self.same_as:  # the first block
                 if owner != name:
                     self.same_as[name] = owner
@@ -190,7 +192,7 @@ class Gather:
                 self.slots[name] = self.slots[self.same_as.pop(name)].copy()
             self.slots[name].write(rows, block)
 
-    def result(self) -> dict[str, AnyArray]:
+    def result(self) -> dict[K, AnyArray]:
         """Every named array, whole; names that shared an array share the assembled one."""
         done = {name: slot.result() for name, slot in self.slots.items()}
         for name, owner in self.same_as.items():

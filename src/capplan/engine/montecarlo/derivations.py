@@ -8,7 +8,7 @@ finds those relations for derived metrics and for the outputs of a sized compone
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -38,7 +38,6 @@ __all__ = [
     "Derived",
     "apply_expression",
     "component_derivations",
-    "rebase",
     "sizing_derivations",
 ]
 
@@ -63,23 +62,6 @@ class Derived:
 def apply_expression(expr: Expression, name: str, values: npt.NDArray[Any]) -> Array:
     """``expr`` evaluated with ``values`` for the one name it reads."""
     return expr.evaluate({name: values})
-
-
-def rebase(
-    derived: Derived, whole: Mapping[int, npt.NDArray[Any]], first_block: Collection[int]
-) -> Derived:
-    """``derived`` (and its parents) found on one block of paths, for the arrays assembled
-    from every block: a source array whose id is in ``whole`` is swapped for the whole one;
-    another of that block (its id in ``first_block``) was not assembled and is dropped,
-    which only a derived source or a component's level may be."""
-    parent = None if derived.parent is None else rebase(derived.parent, whole, first_block)
-    values = derived.values
-    if values is not None and id(values) in whole:
-        values = whole[id(values)]
-    elif values is not None and id(values) in first_block:
-        assert parent is not None or derived.source.endswith(".level"), derived.source
-        values = None
-    return Derived(derived.source, values, derived.apply, parent)
 
 
 def _sized_output(s: Sized, key: str) -> Array | None:

@@ -9,7 +9,6 @@ and events counted, so a run never holds every figure of every path.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from capplan.engine.evaluate import DEFAULT_CHUNK, Evaluation, draw_rates
-from capplan.engine.events import exceeded_event, level_events, threshold_hits
+from capplan.engine.hits import exceeded_event, level_events, threshold_hits
 from capplan.engine.montecarlo.blocks import DEFAULT_TUNING, Tuning
 from capplan.engine.montecarlo.derivations import Derived
 from capplan.engine.montecarlo.quantiles import (
@@ -100,7 +99,8 @@ class _Summary:
             self.thresholds.setdefault(thr.metric, []).append((tname, thr))
         self.summarise = PathQuantiles(paths, periods)
         # Order statistics of the figures (and levels) seen, to derive others from.
-        self.statistics: dict[str, tuple[weakref.ref[npt.NDArray[Any]], Statistics]] = {}
+        # (A figure is handed over once per run, so its name tells its values.)
+        self.statistics: dict[str, Statistics] = {}
         self.progress = progress
         self.columns = max(1, len(base.values))
         self.seen = 0
@@ -157,8 +157,8 @@ class _Summary:
         (found the same way, once), or found by partitioning its values (in place when
         ``spare``). ``values`` is None only for a derived figure nothing derives from."""
         known = self.statistics.get(name)
-        if known is not None and values is not None and known[0]() is values:
-            return known[1]
+        if known is not None:
+            return known
         tally = self.levels.get(name.removesuffix(".level")) if name.endswith(".level") else None
         if tally is not None:  # a component's level: counted block by block
             return tally.order_statistics(self.summarise.ranks)
@@ -169,7 +169,7 @@ class _Summary:
             assert values is not None, name
             stats = self.summarise.order_statistics(values, spare)
         if values is not None and not spare:  # (a spare array's memory is reused)
-            self.statistics[name] = (weakref.ref(values), stats)
+            self.statistics[name] = stats
         return stats
 
     def result(self) -> MonteCarlo:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,7 @@ from capplan.engine.evaluate import (
     expression_inputs,
     size_component,
 )
+from capplan.engine.montecarlo.assembly import ADDS, Assembly, Part, block_parts
 from capplan.engine.montecarlo.blocks import (
     DEFAULT_TUNING,
     Buffers,
@@ -51,15 +52,16 @@ from capplan.engine.montecarlo.derivations import (
     Derived,
     apply_expression,
     component_derivations,
-    rebase,
 )
 from capplan.engine.montecarlo.lookups import left_out, size_level_block
+from capplan.engine.montecarlo.sinks import Collect, ColumnSink
 from capplan.growth import project_driver, sample_rates
 from capplan.plan.compiled import CompiledPlan, Node
 from capplan.plan.expressions import Expression
 from capplan.plan.models import (
     Component,
     FormulaComponent,
+    Price,
     TierComponent,
     VerticalComponent,
 )
@@ -69,52 +71,7 @@ from capplan.sizing.result import Array
 from capplan.sizing.tiers import TierTable
 from capplan.timeline import Timeline
 
-__all__ = ["ColumnSink", "evaluate_fast", "stream"]
-
-
-class ColumnSink(Protocol):
-    """Receives the figures of a run as they are computed (see :func:`stream`)."""
-
-    def column(
-        self,
-        name: str,
-        values: Array | None,
-        derived: Derived | None = None,
-        spare: bool = False,
-    ) -> None:
-        """One figure, shape (paths, periods + 1), final; with ``derived`` when it is a
-        non-decreasing function of one other array. ``values`` is None only when streaming,
-        for a derived figure that nothing else reads and the sink did not ask to keep.
-        ``spare`` says nothing else reads the values either: the sink may reorder them in
-        place (they are then stored period by period, ``values.T`` being C-contiguous), and
-        must not keep them, as their memory is reused once the call returns."""
-
-    def component(self, name: str, sized: Sized, rows: slice) -> None:
-        """The sizing of a component for the paths ``rows``, handed over before the
-        component's columns: once for all paths, or once per block of paths when streaming.
-        A figure derived from the level (``f"{name}.level"``) comes without the level's
-        values: the sink finds its order statistics from these blocks."""
-
-
-class _Collect:
-    """A sink that keeps everything, in the order the figures were computed."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Array] = {}
-        self.sized: dict[str, Sized] = {}
-
-    def column(
-        self,
-        name: str,
-        values: Array | None,
-        derived: Derived | None = None,
-        spare: bool = False,
-    ) -> None:
-        assert values is not None, "evaluate() assembles every figure"
-        self.values[name] = values
-
-    def component(self, name: str, sized: Sized, rows: slice) -> None:
-        self.sized[name] = sized
+__all__ = ["evaluate_fast", "stream"]
 
 
 def _full(values: Array, shape: tuple[int, int]) -> Array:
@@ -133,7 +90,7 @@ def evaluate_fast(
 ) -> Evaluation:
     """What :func:`~capplan.engine.evaluate.evaluate` returns, every figure computed over
     all paths at once, as :func:`stream` computes it."""
-    sink = _Collect()
+    sink = Collect()
     _Run(compiled, scenario, timeline, paths, sink, rates, rng=rng, tuning=tuning).run()
     return Evaluation(sink.values, sink.sized, paths)
 
@@ -319,71 +276,54 @@ class _Run:
                 self.put(f"{node.name}.{key}", arr, derived.get(key))
             return
 
+        self.component_in_blocks(node, comp, table, price)
+
+    def component_in_blocks(
+        self, node: Node, comp: Component, table: TierTable | Ladder | None, price: Price | None
+    ) -> None:
+        """:meth:`component`, a block of paths at a time: what is gathered whole over the
+        blocks is decided on the first one (see :class:`~.assembly.Assembly`)."""
         names = frozenset[str]().union(*(expr.names for expr in node.exprs.values()))
         rows = self.blocks[0]
         env = rows_of(self.env, names, rows)
         first = _size_and_price(node, comp, env, _rows(rows, self.shape), table)
-        # How outputs follow from others, found on the first block; what must be assembled
-        # whole: the outputs that do not follow, those read later or asked for, and the
-        # arrays the others follow from.
         derived = component_derivations(node, comp, table, first, price, self.from_expression)
-        # The arrays whose order statistics others are derived from (a derived source's
-        # follow from its own source, so its values are not needed).
-        sources = set()
-        for how in derived.values():
-            link: Derived | None = how
-            while link is not None:
-                if link.parent is None:
-                    sources.add(id(link.values))
-                link = link.parent
-        flat = _flatten(*first)
         kept = {key for key in first[1] if f"{node.name}.{key}" in self.keep}
-        shared = {id(arr) for key, arr in flat.items() if id(arr) in sources or key[2:] in kept}
-        wanted = [  # (not the level: the sink counts it from the sizing of each block)
-            key
-            for key, arr in flat.items()
-            if key != "s:level"
-            and (id(arr) in shared or (key.startswith("o:") and key[2:] not in derived))
-        ]
-        # Outputs only the sink reads: stored period by period, for it to reorder in place.
-        spare = {key for key in wanted if id(flat[key]) not in shared}
-        gather = Gather(self.shape, spare, self.buffers)
+        plan = Assembly.decide(block_parts(*first), derived, kept)
+        gather = Gather[Part](self.shape, plan.spare, self.buffers)
         adds = contribution(comp, first[0], price, table) if self.defer else None
         fresh = self.fresh_totals() if adds is None else []
         # Added up at the end, the amounts need not be computed for the totals: only the
-        # outputs read whole are, after the first block.
-        only = None if adds is None else {key[2:] for key in wanted if key.startswith("o:")}
+        # outputs gathered are, after the first block.
+        only = None if adds is None else plan.outputs_read()
         for j, rows in enumerate(self.blocks):
-            block, block_flat = first, flat
+            block, parts = first, plan.first
             if j:
                 env = rows_of(self.env, names, rows)
-                shape = _rows(rows, self.shape)
-                block = _size_and_price(node, comp, env, shape, table, only)
-                block_flat = _flatten(*block)
-            arrays = {key: block_flat[key] for key in wanted}
+                block = _size_and_price(node, comp, env, _rows(rows, self.shape), table, only)
+                parts = block_parts(*block)
+            arrays = {part: parts[part] for part in plan.gathered}
             if adds is None:
                 self.add_to_totals(block[1], rows, fresh)
             else:  # added up at the end: only the array they follow from is kept
                 adds_key = contribution_key(block[0])
-                if any(adds_key is block_flat[name] for name in spare):  # the sink reorders them
+                if any(adds_key is arrays[part] for part in plan.spare):  # reordered by the sink
                     adds_key = adds_key.copy()
-                arrays["k:adds"] = adds_key
+                arrays[ADDS] = adds_key
             self.sink.component(node.name, block[0], rows)
             gather.add(rows, arrays)
         whole = gather.result()
         if adds is not None:
-            self.deferred.append(adds.with_keys((whole["k:adds"],)))
-        by_id = {id(flat[key]): whole[key] for key in wanted}
-        first_block = {id(arr) for arr in flat.values()}
+            self.deferred.append(adds.with_keys((whole[ADDS],)))
         for key in first[1]:
             follows = derived.get(key)
             self.put(
                 f"{node.name}.{key}",
-                whole.get(f"o:{key}"),
-                None if follows is None else rebase(follows, by_id, first_block),
-                f"o:{key}" in spare,
+                whole.get(Part("output", key)),
+                None if follows is None else plan.rebase(follows, whole),
+                Part("output", key) in plan.spare,
             )
-        self.give_back([whole[key] for key in spare])
+        self.give_back([whole[part] for part in plan.spare])
 
     def give_back(self, spare: list[Array | None]) -> None:
         """Hand the memory of arrays handed over as spare back for reuse (once each)."""
@@ -479,15 +419,3 @@ def _size_and_price(
     else:
         cost = left_out(shape)
     return s, component_figures(s, cost), inputs
-
-
-def _flatten(
-    s: Sized, outputs: dict[str, Array], inputs: dict[str, Array]
-) -> dict[str, npt.NDArray[Any]]:
-    """Every array of one block's level, outputs and inputs, under one name each."""
-    arrays: dict[str, npt.NDArray[Any]] = {}
-    if s.level is not None:
-        arrays["s:level"] = s.level
-    arrays.update({f"o:{key}": value for key, value in outputs.items()})
-    arrays.update({f"i:{key}": value for key, value in inputs.items()})
-    return arrays
