@@ -239,9 +239,9 @@ def evaluate(
         [np.zeros((paths, 1)), np.cumsum(period_cost[:, 1:], axis=1)], axis=1
     )
     units = env[plan.budget.per or next(iter(plan.drivers))]
-    env["total.cost_per_unit"] = np.divide(
-        totals["cost"], units, out=np.full(shape, np.nan), where=units > 0
-    )
+    with np.errstate(over="ignore"):  # a unit count near zero: an infinite cost per unit
+        per_unit = np.divide(totals["cost"], units, out=np.full(shape, np.nan), where=units > 0)
+    env["total.cost_per_unit"] = per_unit
     return Evaluation(env, sized, paths)
 
 

@@ -382,10 +382,9 @@ class _Run:
         np.cumsum(period_cost[:, 1:], axis=1, out=cumulative[:, 1:])
         self.put("total.cumulative_cost", cumulative)
         units = self.env[self.per]
-        self.put(
-            "total.cost_per_unit",
-            np.divide(summed["cost"], units, out=np.full(shape, np.nan), where=units > 0),
-        )
+        with np.errstate(over="ignore"):  # (see the reference evaluation)
+            per_unit = np.divide(summed["cost"], units, out=np.full(shape, np.nan), where=units > 0)
+        self.put("total.cost_per_unit", per_unit)
 
 
 def _times(factor: float, values: npt.NDArray[Any]) -> Array:
