@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import typer
-from numpy.typing import NDArray
 from plotly.subplots import make_subplots
 from rich.table import Table
 
+from capplan._types import AnyArray, Array
 from capplan.cli.app import SET_HELP, _load, app
 from capplan.cli.errors import handle_errors
 from capplan.cli.forecasting import load_history
@@ -85,7 +85,7 @@ def load_trace(
     agg: str,
     fill: str | None,
     store: Path | None = None,
-) -> tuple[NDArray[np.float64], int, np.datetime64, str]:
+) -> tuple[Array, int, np.datetime64, str]:
     """Demand per step from a metric file: (values, step seconds, first time, series id).
 
     The trace is read from ``path``, else from the metric ``store`` (``--series`` picks the
@@ -196,7 +196,7 @@ def _csv(results: list[SimulationResult]) -> str:
     return buf.getvalue()
 
 
-def _thin(values: NDArray[Any], bucket: int) -> NDArray[Any]:
+def _thin(values: AnyArray, bucket: int) -> AnyArray:
     """The maximum of each bucket of ``bucket`` points (peaks stay visible)."""
     if bucket <= 1:
         return values

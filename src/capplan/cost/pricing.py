@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from capplan._types import Array
 from capplan.plan.models import Price
-from capplan.sizing.result import Array, Sized
+from capplan.sizing.result import Sized
 
 __all__ = ["component_cost", "cost_of", "reserved_savings"]
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from capplan._types import AnyArray, Array, IndexArray, IntArray
 from capplan.data.times import Stray, find_strays, span_text
 from capplan.errors import DataError
 
@@ -46,7 +47,6 @@ KINDS: tuple[MetricKind, ...] = ("gauge", "counter")
 
 Int32Array = NDArray[np.int32]
 TimeArray = NDArray[np.datetime64]
-FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class MetricFrame:
     codes: Int32Array
     names: tuple[str, ...]
     timestamps: TimeArray
-    values: FloatArray
+    values: Array
     labels: tuple[Mapping[str, str], ...]
     kinds: tuple[MetricKind, ...]
     warnings: tuple[FrameWarning, ...] = field(default=())
@@ -197,7 +197,7 @@ class MetricFrame:
         """The series id of every point (an object array; prefer ``codes`` in hot paths)."""
         return np.asarray(self.names, dtype=object)[self.codes]
 
-    def point_counts(self) -> NDArray[np.int64]:
+    def point_counts(self) -> IntArray:
         """Points per series, aligned with ``names``."""
         return np.bincount(self.codes, minlength=self.n_series).astype(np.int64)
 
@@ -208,7 +208,7 @@ class MetricFrame:
         except ValueError:
             raise KeyError(name) from None
 
-    def get(self, name: str) -> tuple[TimeArray, FloatArray]:
+    def get(self, name: str) -> tuple[TimeArray, Array]:
         """Timestamps and values of one series, in frame order."""
         mask = self.codes == self.index(name)
         return self.timestamps[mask], self.values[mask]
@@ -223,7 +223,7 @@ class MetricFrame:
         """The same frame with more warnings attached."""
         return replace(self, warnings=self.warnings + tuple(warnings)) if warnings else self
 
-    def take(self, index: NDArray[Any]) -> MetricFrame:
+    def take(self, index: AnyArray) -> MetricFrame:
         """The points at ``index`` (an integer or boolean array), series table unchanged."""
         return replace(
             self,
@@ -281,7 +281,7 @@ class MetricFrame:
         return (frame.take(keep), dropped) if dropped else (frame, 0)
 
 
-def is_grouped(codes: NDArray[np.int32], seconds: NDArray[np.int64]) -> bool:
+def is_grouped(codes: NDArray[np.int32], seconds: IntArray) -> bool:
     """True when ``codes`` never decrease and ``seconds`` never decrease within a code.
 
     Uses one-byte comparisons rather than ``np.diff`` so 67M points cost little memory.
@@ -294,7 +294,7 @@ def is_grouped(codes: NDArray[np.int32], seconds: NDArray[np.int64]) -> bool:
     return bool(np.all(codes[back + 1] != codes[back]))
 
 
-def grouping_order(codes: NDArray[np.int32], seconds: NDArray[np.int64]) -> NDArray[np.intp]:
+def grouping_order(codes: NDArray[np.int32], seconds: IntArray) -> IndexArray:
     """The stable permutation sorting points by (code, time), input order breaking ties.
 
     ``np.lexsort`` does this with two stable argsorts (slow on tens of millions of points).
@@ -440,8 +440,8 @@ def drop_strays(frame: MetricFrame, source: str | None = None) -> MetricFrame:
 def stray_warnings(
     strays: Sequence[Stray],
     names: Sequence[str],
-    seconds: NDArray[np.int64],
-    values: FloatArray,
+    seconds: IntArray,
+    values: Array,
     source: str | None = None,
 ) -> list[FrameWarning]:
     """One ``stray`` warning per run of stray points (positions index ``seconds``/``values``)."""

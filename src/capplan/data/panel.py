@@ -36,8 +36,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from capplan._types import Array, IndexArray, IntArray
 from capplan.data.frame import (
-    FloatArray,
     FrameWarning,
     MetricFrame,
     MetricKind,
@@ -113,11 +113,11 @@ class Panel:
     """
 
     ids: list[str]
-    values: NDArray[np.float64]
+    values: Array
     end: TimeArray
     step_seconds: int
     labels: list[dict[str, str]]
-    gaps: NDArray[np.int64]
+    gaps: IntArray
     counts: NDArray[np.int32]
     kinds: list[MetricKind]
     agg: str = "mean"
@@ -132,11 +132,11 @@ class Panel:
         return int(self.values.shape[1])
 
     @property
-    def lengths(self) -> NDArray[np.int64]:
+    def lengths(self) -> IntArray:
         """Steps from each series' first bucket to its last (inclusive)."""
         if self.n_steps == 0:
             return np.zeros(self.n_series, dtype=np.int64)
-        first: NDArray[np.int64] = np.argmax(self.counts > 0, axis=1).astype(np.int64)
+        first: IntArray = np.argmax(self.counts > 0, axis=1).astype(np.int64)
         return self.n_steps - first
 
     def index(self, series_id: str) -> int:
@@ -268,7 +268,7 @@ def to_panel(
     np.not_equal(flat[1:], flat[:-1], out=breaks[1:])
     seg_start = np.flatnonzero(breaks)
     del breaks
-    seg_n: NDArray[np.int64] | int
+    seg_n: IntArray | int
     if len(seg_start) == total:  # every bucket holds exactly one point: nothing to aggregate
         seg_flat, seg_n = flat, 1
         result = np.ones(total) if kind == "count" else values
@@ -302,10 +302,10 @@ def to_panel(
 
 def _check_size(
     frame: MetricFrame,
-    present: NDArray[np.intp],
-    seconds: NDArray[np.int64],
-    bounds: NDArray[np.intp],
-    spans: NDArray[np.float64],
+    present: IndexArray,
+    seconds: IntArray,
+    bounds: IndexArray,
+    spans: Array,
     step_s: int,
     max_steps: int | None,
 ) -> None:
@@ -339,10 +339,10 @@ def _check_size(
 def _aggregate(
     kind: str,
     q: float | None,
-    values: FloatArray,
-    seg_start: NDArray[np.intp],
-    seg_n: NDArray[np.int64],
-) -> FloatArray:
+    values: Array,
+    seg_start: IndexArray,
+    seg_n: IntArray,
+) -> Array:
     """One figure per run of points in the same bucket (runs are contiguous)."""
     if kind == "mean":
         return np.add.reduceat(values, seg_start) / seg_n
@@ -353,10 +353,10 @@ def _aggregate(
     if kind == "min":
         return np.minimum.reduceat(values, seg_start)
     if kind == "first":
-        first: FloatArray = values[seg_start]
+        first: Array = values[seg_start]
         return first
     if kind == "last":
-        last: FloatArray = values[seg_start + seg_n - 1]
+        last: Array = values[seg_start + seg_n - 1]
         return last
     if kind == "count":
         return seg_n.astype(np.float64)
@@ -364,16 +364,14 @@ def _aggregate(
     return _quantile(q, values, seg_start, seg_n)
 
 
-def _quantile(
-    q: float, values: FloatArray, seg_start: NDArray[np.intp], seg_n: NDArray[np.int64]
-) -> FloatArray:
+def _quantile(q: float, values: Array, seg_start: IndexArray, seg_n: IntArray) -> Array:
     """Linear-interpolation quantile of each run of points.
 
     Runs of the same size are gathered into one ``(runs, size)`` matrix and sorted along
     rows with ``np.sort`` (fast for short rows), so there is one NumPy pass per distinct run
     size rather than a global argsort of every value; regular data has few distinct sizes.
     """
-    result: FloatArray = values[seg_start].copy()
+    result: Array = values[seg_start].copy()
     multi = np.flatnonzero(seg_n > 1)
     if not len(multi):
         return result

@@ -43,8 +43,8 @@ from typing import Literal
 
 import duckdb
 import numpy as np
-from numpy.typing import NDArray
 
+from capplan._types import Array, IntArray
 from capplan.data.exposition import read_exposition
 from capplan.data.frame import MetricFrame, MetricKind, prepare, series_id
 from capplan.data.times import LATEST_SECONDS, TIME_RANGE, in_range
@@ -245,7 +245,7 @@ class _Table:
     def _error(self, rowid: int, column: str, message: str) -> DataError:
         return DataError(message, file=self.name, row=self.row_number(rowid), column=column)
 
-    def times(self, column: str) -> NDArray[np.int64]:
+    def times(self, column: str) -> IntArray:
         """Epoch seconds of a timestamp column, in file order (errors name the row)."""
         q = f"trim({_ident(column)})"
         empty = self.con.execute(
@@ -281,7 +281,7 @@ class _Table:
             raise self._error(rowid, column, f"'{text}' is out of range: expected {TIME_RANGE}")
         return np.floor_divide(micros, 1_000_000)
 
-    def _epoch_numbers(self, column: str, q: str) -> NDArray[np.int64]:
+    def _epoch_numbers(self, column: str, q: str) -> IntArray:
         """Numbers as epoch seconds; the unit (seconds to nanoseconds) is told by the (lower)
         median magnitude, so one wild row is out of range instead of rescaling every other."""
         raw = self.con.execute(
@@ -310,7 +310,7 @@ class _Table:
             )
         return np.floor(seconds).astype(np.int64)
 
-    def numbers(self, columns: list[str]) -> dict[str, NDArray[np.float64]]:
+    def numbers(self, columns: list[str]) -> dict[str, Array]:
         """Float columns in file order; missing cells are NaN, any other non-number an error."""
         missing = ", ".join(_literal(m) for m in _MISSING)
         checks = []
@@ -339,7 +339,7 @@ class _Table:
         got = self.con.execute(f"SELECT {select} FROM raw ORDER BY rowid").fetchnumpy()
         return {c: np.asarray(got[f"c{i}"], dtype=np.float64) for i, c in enumerate(columns)}
 
-    def wide_frame(self, value_cols: list[str], seconds: NDArray[np.int64]) -> MetricFrame:
+    def wide_frame(self, value_cols: list[str], seconds: IntArray) -> MetricFrame:
         values = self.numbers(value_cols)
         if len(value_cols) == 1 and value_cols[0].strip().lower() in _VALUE_NAMES:
             names = [self.path.name.split(".")[0]]
@@ -360,7 +360,7 @@ class _Table:
         series_col: str,
         value_col: str,
         label_cols: list[str],
-        seconds: NDArray[np.int64],
+        seconds: IntArray,
     ) -> MetricFrame:
         s = f"trim({_ident(series_col)})"
         empty = self.con.execute(

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from capplan._types import BoolArray, IntArray
+
 __all__ = [
     "EARLIEST_SECONDS",
     "LATEST_SECONDS",
@@ -45,10 +47,10 @@ STRAY_RATIO = 10.0
 STRAY_MIN_GAP = 86_400.0
 
 
-def in_range(seconds: NDArray[np.floating] | NDArray[np.integer]) -> NDArray[np.bool_]:
+def in_range(seconds: NDArray[np.floating] | NDArray[np.integer]) -> BoolArray:
     """True where an epoch-seconds figure is a real, plausible time (NaN and ±inf are not)."""
     with np.errstate(invalid="ignore"):
-        inside: NDArray[np.bool_] = (seconds > EARLIEST_SECONDS) & (seconds < LATEST_SECONDS)
+        inside: BoolArray = (seconds > EARLIEST_SECONDS) & (seconds < LATEST_SECONDS)
     return inside
 
 
@@ -71,7 +73,7 @@ class Stray:
         return self.last - self.first + 1
 
 
-def find_strays(codes: NDArray[np.int32], seconds: NDArray[np.int64], n_series: int) -> list[Stray]:
+def find_strays(codes: NDArray[np.int32], seconds: IntArray, n_series: int) -> list[Stray]:
     """The stray points of every series (see the module docstring).
 
     ``codes`` must be grouped by series and ``seconds`` in time order within each series

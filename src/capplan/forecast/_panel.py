@@ -9,12 +9,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from capplan._types import Array, BoolArray, IndexArray
 from capplan.errors import ForecastError
 
 __all__ = [
-    "Array",
-    "BoolArray",
-    "IntArray",
     "as_panel",
     "describe_indices",
     "ffill",
@@ -27,10 +25,6 @@ __all__ = [
     "seasonal_fill",
     "seasonal_profile",
 ]
-
-Array = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.intp]
 
 
 def as_panel(y: npt.ArrayLike, name: str = "y") -> Array:
@@ -61,28 +55,30 @@ def describe_indices(idx: npt.ArrayLike, limit: int = 20) -> str:
     return "[" + ", ".join(map(str, ids[:limit])) + f", ... and {len(ids) - limit} more]"
 
 
-def format_issues(issues: list[tuple[str, IntArray]]) -> list[str]:
+def format_issues(issues: list[tuple[str, IndexArray]]) -> list[str]:
     """Warning lines from ``(text with {series}, indices)`` records."""
     return [text.format(series=describe_indices(rows)) for text, rows in issues]
 
 
-def merge_issues(parts: list[tuple[int, list[tuple[str, IntArray]]]]) -> list[tuple[str, IntArray]]:
+def merge_issues(
+    parts: list[tuple[int, list[tuple[str, IndexArray]]]],
+) -> list[tuple[str, IndexArray]]:
     """Combine the records of blocks of series (each with its row offset), by text."""
-    merged: dict[str, list[IntArray]] = {}
+    merged: dict[str, list[IndexArray]] = {}
     for offset, issues in parts:
         for text, rows in issues:
             merged.setdefault(text, []).append(rows + offset)
     return [(text, np.concatenate(rows)) for text, rows in merged.items()]
 
 
-def first_valid(y: Array) -> IntArray:
+def first_valid(y: Array) -> IndexArray:
     """Index of each series' first observation (``T`` when it has none)."""
     ok = ~np.isnan(y)
-    out: IntArray = np.where(ok.any(axis=1), ok.argmax(axis=1), y.shape[1]).astype(np.intp)
+    out: IndexArray = np.where(ok.any(axis=1), ok.argmax(axis=1), y.shape[1]).astype(np.intp)
     return out
 
 
-def _ffill_index(ok: BoolArray, axis: int) -> IntArray:
+def _ffill_index(ok: BoolArray, axis: int) -> IndexArray:
     shape = [1] * ok.ndim
     shape[axis] = ok.shape[axis]
     pos = np.arange(ok.shape[axis], dtype=np.intp).reshape(shape)

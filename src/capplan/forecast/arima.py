@@ -22,7 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from capplan.forecast._panel import Array, BoolArray, IntArray, ffill, first_valid, seasonal_fill
+from capplan._types import Array, BoolArray, IndexArray
+from capplan.forecast._panel import ffill, first_valid, seasonal_fill
 from capplan.forecast.base import MODELS, Forecaster, check_period
 
 __all__ = ["ARIMA"]
@@ -48,7 +49,7 @@ class ARIMA(Forecaster):
     lags_: tuple[int, ...]
     lag_: int
     fit_: _Fit
-    order_: IntArray  # number of coefficients of the chosen order, per series
+    order_: IndexArray  # number of coefficients of the chosen order, per series
     supported_: BoolArray
 
     def __init__(
@@ -164,13 +165,13 @@ class ARIMA(Forecaster):
 
     def _choose(
         self, gram: Array, cross: Array, sq: Array, cnt: Array
-    ) -> tuple[Array, IntArray, BoolArray]:
+    ) -> tuple[Array, IndexArray, BoolArray]:
         with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
             return self._choose_order(gram, cross, sq, cnt)
 
     def _choose_order(
         self, gram: Array, cross: Array, sq: Array, cnt: Array
-    ) -> tuple[Array, IntArray, BoolArray]:
+    ) -> tuple[Array, IndexArray, BoolArray]:
         """Per series the coefficients of the order with the lowest AIC, its number of
         coefficients, and whether there were enough rows to fit one.
 

@@ -44,7 +44,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from capplan.forecast._panel import Array, BoolArray, first_valid
+from capplan._types import Array, BoolArray
+from capplan.forecast._panel import first_valid
 from capplan.forecast.arima import ARIMA
 from capplan.forecast.base import MODELS, Forecaster, make_model
 from capplan.forecast.combine import (

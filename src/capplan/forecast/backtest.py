@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from capplan.forecast._panel import Array, as_panel, nanmean, rolling_origins
+from capplan._types import Array
+from capplan.forecast._panel import as_panel, nanmean, rolling_origins
 from capplan.forecast.intervals import forecast
 from capplan.forecast.seasons import Seasons, default_seasons
 

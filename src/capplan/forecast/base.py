@@ -28,15 +28,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 
+from capplan._types import Array, BoolArray, IndexArray
 from capplan.errors import ForecastError
-from capplan.forecast._panel import (
-    Array,
-    BoolArray,
-    IntArray,
-    as_panel,
-    format_issues,
-    last_valid,
-)
+from capplan.forecast._panel import as_panel, format_issues, last_valid
 from capplan.forecast.seasons import Seasons, resolve_seasons
 from capplan.registry import Registry
 
@@ -58,7 +52,7 @@ class Forecaster(ABC):
     n_steps_: int
     step_seconds_: int
     seasons_: Seasons
-    issues_: list[tuple[str, IntArray]]
+    issues_: list[tuple[str, IndexArray]]
     empty_: BoolArray
     nonneg_: BoolArray
     last_: Array
@@ -132,7 +126,7 @@ class Forecaster(ABC):
             self._warn(text, rows)
         return arr
 
-    def _warn(self, text: str, series: BoolArray | IntArray) -> None:
+    def _warn(self, text: str, series: BoolArray | IndexArray) -> None:
         """Record a problem affecting ``series`` (a mask or indices); ``text`` names them with
         ``{series}``. Nothing is recorded for an empty selection."""
         rows = np.flatnonzero(series) if series.dtype == np.bool_ else np.asarray(series)

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 
-from capplan.forecast._panel import Array, BoolArray
+from capplan._types import Array, BoolArray, IndexArray
 
 __all__ = [
     "combine",
@@ -30,9 +29,7 @@ __all__ = [
 ]
 
 
-def window_errors(
-    cv: Array, actual: Array, leads: slice = slice(None)
-) -> tuple[Array, npt.NDArray[np.intp]]:
+def window_errors(cv: Array, actual: Array, leads: slice = slice(None)) -> tuple[Array, IndexArray]:
     """Sum of absolute errors and count of scored points per series and window, over the
     lead times ``leads``: ``cv`` and ``actual`` are ``(n, W, H)``."""
     err = np.abs(cv[:, :, leads] - actual[:, :, leads])
@@ -43,7 +40,7 @@ def window_errors(
     return np.where(ok, err, 0.0).sum(axis=2), ok.sum(axis=2).astype(np.intp)
 
 
-def mean_error(err: Array, cnt: npt.NDArray[np.intp]) -> Array:
+def mean_error(err: Array, cnt: IndexArray) -> Array:
     """``err / cnt``, NaN where nothing was scored."""
     out = np.full(err.shape, np.nan)
     np.divide(err, cnt, out=out, where=cnt > 0)
@@ -52,7 +49,7 @@ def mean_error(err: Array, cnt: npt.NDArray[np.intp]) -> Array:
 
 def weights(
     win_err: Array,
-    win_cnt: npt.NDArray[np.intp],
+    win_cnt: IndexArray,
     eligible: BoolArray,
     top_k: int,
     use: BoolArray | None = None,
@@ -175,14 +172,14 @@ def combine_windows(
     return out
 
 
-def _widen(span: tuple[int, int] | None, cols: npt.NDArray[np.intp]) -> tuple[int, int]:
+def _widen(span: tuple[int, int] | None, cols: IndexArray) -> tuple[int, int]:
     lo, hi = int(cols.min()), int(cols.max()) + 1
     return (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
 
 
 def lead_blend(
     anchors: Sequence[float] | Array, h: int, first: int = 1
-) -> tuple[npt.NDArray[np.intp], Array]:
+) -> tuple[IndexArray, Array]:
     """For leads ``first..first+h-1``: the index of the anchor at or before each lead and
     the share of the next anchor's weights (linear in log lead)."""
     a = np.log(np.asarray(anchors, dtype=np.float64))

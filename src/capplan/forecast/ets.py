@@ -19,9 +19,9 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 
-from capplan.forecast._panel import Array, BoolArray, IntArray, ffill, first_valid, seasonal_fill
+from capplan._types import Array, BoolArray, IndexArray
+from capplan.forecast._panel import ffill, first_valid, seasonal_fill
 from capplan.forecast.base import MODELS, Forecaster, check_period
 
 __all__ = ["ETS"]
@@ -132,7 +132,7 @@ class ETS(Forecaster):
 
 def _hw_pass(
     y: Array, m: int, seasonal_ok: BoolArray, grid: Array, snaps: Sequence[int]
-) -> tuple[list[_State], npt.NDArray[np.intp]]:
+) -> tuple[list[_State], IndexArray]:
     """Run the recursion for a block; return the chosen state at each snapshot time (state
     before that step, chosen by the error up to it) and at the end, and the final choice.
     A snapshot before the window (or before a series starts) forecasts NaN."""
@@ -206,7 +206,7 @@ def _hw_pass(
 
 
 def _choose(
-    level: Array, trend: Array, ring: Array, sse: Array, grid: Array, t0: int, start: IntArray
+    level: Array, trend: Array, ring: Array, sse: Array, grid: Array, t0: int, start: IndexArray
 ) -> _State:
     best = np.argmin(sse, axis=1)
     idx = np.arange(level.shape[0])

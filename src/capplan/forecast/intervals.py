@@ -38,15 +38,9 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
+from capplan._types import Array, BoolArray, IndexArray
 from capplan.errors import ForecastError
-from capplan.forecast._panel import (
-    Array,
-    IntArray,
-    as_panel,
-    first_valid,
-    format_issues,
-    merge_issues,
-)
+from capplan.forecast._panel import as_panel, first_valid, format_issues, merge_issues
 from capplan.forecast.base import Forecaster, make_model
 from capplan.forecast.schedule import Schedule, actuals, backtest_schedule
 from capplan.forecast.seasons import Seasons, resolve_seasons
@@ -97,7 +91,7 @@ def _check_levels(levels: Sequence[float]) -> tuple[int, ...]:
 
 def conformal_widths(
     residuals: Array, levels: Sequence[int], h: int
-) -> tuple[dict[int, Array], npt.NDArray[np.bool_]]:
+) -> tuple[dict[int, Array], BoolArray]:
     """Half-widths ``(n, h)`` per level from residuals ``(n, W, H)`` (see module docstring),
     and which series had no residual at all."""
     n, _, big_h = residuals.shape
@@ -231,7 +225,7 @@ def _predict_intervals(
     lower = {v: np.empty((n, h)) for v in lv}
     upper = {v: np.empty((n, h)) for v in lv}
     labels: list[str] = []
-    issues: list[tuple[int, list[tuple[str, IntArray]]]] = []
+    issues: list[tuple[int, list[tuple[str, IndexArray]]]] = []
     size = max(1, int(chunk_size))
     for lo in range(0, n, size):
         rows = slice(lo, min(n, lo + size))
@@ -288,7 +282,7 @@ def schedule_widths(
     schedule: Schedule,
     levels: Sequence[int],
     h: int,
-) -> tuple[dict[int, Array], npt.NDArray[np.bool_]]:
+) -> tuple[dict[int, Array], BoolArray]:
     """Half-widths ``(n, h)`` per level from the backtests of both schedules: the short
     backtest's up to its horizon, the long one's from there on (never narrower than the
     last short width), and beyond the longest backtest the last width grown by
@@ -331,11 +325,11 @@ def schedule_widths(
 
 def _short_widths(
     res: Array, schedule: Schedule, levels: Sequence[int], h: int
-) -> tuple[dict[int, Array], npt.NDArray[np.bool_]]:
+) -> tuple[dict[int, Array], BoolArray]:
     """Widths up to the short horizon: each short bucket's leads from the residuals of the
     windows it is scored on, made non-decreasing over the leads."""
     out: dict[int, Array] | None = None
-    none_all: npt.NDArray[np.bool_] | None = None
+    none_all: BoolArray | None = None
     for b, (first, last) in enumerate(schedule.short_buckets()):
         if first > h:
             break
@@ -365,7 +359,7 @@ def _labels(model: Forecaster, h: int) -> list[str]:
 
 
 def _fallback(
-    widths: dict[int, Array], none: npt.NDArray[np.bool_], y: Array, levels: Sequence[int], h: int
+    widths: dict[int, Array], none: BoolArray, y: Array, levels: Sequence[int], h: int
 ) -> None:
     if not none.any():
         return

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from capplan.forecast._panel import Array, BoolArray, nanmean, seasonal_profile
+from capplan._types import Array, BoolArray
+from capplan.forecast._panel import nanmean, seasonal_profile
 from capplan.forecast.base import MODELS, Forecaster, check_period
 
 __all__ = ["MultiSeasonalNaive", "Naive", "SeasonalDrift", "SeasonalMean", "SeasonalNaive"]

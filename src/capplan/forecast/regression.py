@@ -17,8 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from capplan._types import Array, BoolArray
 from capplan.errors import ForecastError
-from capplan.forecast._panel import Array, BoolArray, ffill, first_valid, seasonal_fill
+from capplan.forecast._panel import ffill, first_valid, seasonal_fill
 from capplan.forecast.base import MODELS, Forecaster
 
 __all__ = ["Drift", "SeasonalTrend", "fourier_design"]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from capplan._types import Array
 from capplan.data import MetricFrame, Panel, to_panel
 from capplan.errors import UsageError
 from capplan.forecast.backtest import BacktestResult, backtest
@@ -74,7 +75,7 @@ def plan_bounds(
     plans: Sequence[Plan],
     given: tuple[float | None, float | None] | None = None,
     kinds: Sequence[str] | None = None,
-) -> npt.NDArray[np.float64]:
+) -> Array:
     """Per series ``(lower, upper)`` bounds (±inf for none): ``given`` (one pair, either side
     None) for every series, else the bounds of the plan metric a series belongs to; a
     counter's rate is never negative."""

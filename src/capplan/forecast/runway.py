@@ -37,8 +37,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from capplan._types import Array, IndexArray
 from capplan.errors import ForecastError
-from capplan.forecast._panel import Array
 from capplan.forecast.intervals import Forecast
 
 __all__ = ["Runway", "runway", "runway_advice"]
@@ -72,7 +72,7 @@ class Runway:
         return self.crossed_since is not None
 
 
-def _first_crossing(values: Array, limit: Array, above: bool) -> npt.NDArray[np.intp]:
+def _first_crossing(values: Array, limit: Array, above: bool) -> IndexArray:
     with np.errstate(invalid="ignore"):
         hit = values >= limit[:, None] if above else values <= limit[:, None]
     return np.where(hit.any(axis=1), hit.argmax(axis=1), -1).astype(np.intp)
@@ -198,7 +198,7 @@ def _centred_mean(values: Array, history: Array | None, width: int) -> Array:
     return out
 
 
-def _run_past(history: Array, limit: Array, above: bool) -> npt.NDArray[np.intp]:
+def _run_past(history: Array, limit: Array, above: bool) -> IndexArray:
     """Per series, how many of the last observations in a row are past the limit (a gap
     ends the run)."""
     with np.errstate(invalid="ignore"):
@@ -206,7 +206,7 @@ def _run_past(history: Array, limit: Array, above: bool) -> npt.NDArray[np.intp]
     # the run is the distance from the end to the last observation not past the limit
     not_past = ~past[:, ::-1]
     first = np.where(not_past.any(axis=1), not_past.argmax(axis=1), history.shape[1])
-    out: npt.NDArray[np.intp] = first.astype(np.intp)
+    out: IndexArray = first.astype(np.intp)
     return out
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from capplan.forecast._panel import Array, rolling_origins
+from capplan._types import Array
+from capplan.forecast._panel import rolling_origins
 from capplan.forecast.seasons import Seasons, default_seasons
 
 __all__ = ["Schedule", "actuals", "backtest_schedule", "short_horizon"]

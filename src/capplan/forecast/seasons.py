@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capplan._types import Array, BoolArray, IndexArray
 from capplan.errors import ForecastError
-from capplan.forecast._panel import Array, BoolArray, IntArray, first_valid, format_issues
+from capplan.forecast._panel import first_valid, format_issues
 
 __all__ = ["Seasons", "default_seasons", "detect_seasons", "resolve_seasons", "seasonal_acf"]
 
@@ -63,8 +64,8 @@ class Seasons:
     periods: tuple[int, ...]
     enough: BoolArray
     acf: Array
-    short: IntArray
-    span: IntArray
+    short: IndexArray
+    span: IndexArray
     noise: Array
     shortest: int | None = None
 
@@ -73,7 +74,7 @@ class Seasons:
         bar = np.maximum(min_acf, self.noise)
         return self.enough & (np.nan_to_num(self.acf, nan=-1.0) >= bar)
 
-    def subset(self, rows: slice | IntArray) -> Seasons:
+    def subset(self, rows: slice | IndexArray) -> Seasons:
         """The same periods for a subset of the series (indices are renumbered)."""
         n = self.enough.shape[0]
         keep = np.zeros(n, dtype=bool)
@@ -105,7 +106,7 @@ class Seasons:
             return self.enough[:, self.periods.index(period)]
         return np.zeros(self.enough.shape[0], dtype=bool)
 
-    def issues(self) -> list[tuple[str, IntArray]]:
+    def issues(self) -> list[tuple[str, IndexArray]]:
         """The short-series fallback as a ``(text with {series}, indices)`` record."""
         if self.shortest is None or self.short.size == 0:
             return []
@@ -172,7 +173,7 @@ def seasonal_acf(y: Array, lag: int) -> tuple[Array, Array]:
     return acf, pairs
 
 
-def _measure(y: Array, candidates: Sequence[int]) -> tuple[BoolArray, Array, Array, IntArray]:
+def _measure(y: Array, candidates: Sequence[int]) -> tuple[BoolArray, Array, Array, IndexArray]:
     """Usability, autocorrelation and chance level per series and candidate, and spans."""
     span = (y.shape[1] - first_valid(y)).astype(np.intp)
     k = len(candidates)
@@ -190,7 +191,7 @@ def _measure(y: Array, candidates: Sequence[int]) -> tuple[BoolArray, Array, Arr
     return enough, acf, noise, span
 
 
-def _short(span: IntArray, m: int | None) -> IntArray:
+def _short(span: IndexArray, m: int | None) -> IndexArray:
     """Series with some history but fewer than two seasons of ``m``."""
     if m is None:
         return np.zeros(0, dtype=np.intp)

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.signal import lfilter
 
-from capplan.forecast._panel import Array, BoolArray, ffill, first_valid, seasonal_fill
+from capplan._types import Array, BoolArray
+from capplan.forecast._panel import ffill, first_valid, seasonal_fill
 from capplan.forecast.base import MODELS, Forecaster
 
 __all__ = ["Theta"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from capplan.forecast._panel import Array, BoolArray, first_valid, seasonal_fill
+from capplan._types import Array, BoolArray
+from capplan.forecast._panel import first_valid, seasonal_fill
 from capplan.forecast.seasons import Seasons
 
 __all__ = ["clear_trend"]

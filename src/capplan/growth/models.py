@@ -7,8 +7,8 @@ per month in the plan and converted to the timeline's step here.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from capplan._types import Array
 from capplan.errors import EvaluationError
 from capplan.plan.compiled import DriverSpec
 from capplan.plan.models import (
@@ -25,8 +25,6 @@ from capplan.timeline import Timeline
 from capplan.units import parse_start_date
 
 __all__ = ["central_rate", "project_driver", "resolve_period"]
-
-Array = npt.NDArray[np.float64]
 
 
 def central_rate(growth: Growth) -> float | None:

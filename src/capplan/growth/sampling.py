@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from capplan._types import Array
 from capplan.growth.models import central_rate
 from capplan.plan.models import Growth
 
@@ -13,7 +13,7 @@ __all__ = ["sample_rates"]
 
 def sample_rates(
     growth: Growth, paths: int, periods: int, rng: np.random.Generator
-) -> npt.NDArray[np.float64] | None:
+) -> Array | None:
     """Sampled rates of shape (paths, 1) or (paths, periods); None when nothing is uncertain
     (the caller then uses the central rate on every path)."""
     unc = getattr(growth, "uncertainty", None)

@@ -7,11 +7,10 @@ import ast
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
-import numpy.typing as npt
 
+from capplan._types import Array, BoolArray
 from capplan.errors import EvaluationError, ExpressionError, PlanError
 from capplan.plan.expr_runtime import (
-    Array,
     Env,
     ExprNode,
     Fn,
@@ -62,7 +61,7 @@ _BINOPS: dict[type[ast.operator], tuple[str, np.ufunc]] = {
     ast.Pow: ("**", np.power),
 }
 _DIVISIONS = (ast.Div, ast.FloorDiv, ast.Mod)
-_CMPOPS: dict[type[ast.cmpop], Callable[[Array, Array], npt.NDArray[np.bool_]]] = {
+_CMPOPS: dict[type[ast.cmpop], Callable[[Array, Array], BoolArray]] = {
     ast.Lt: np.less,
     ast.LtE: np.less_equal,
     ast.Gt: np.greater,
@@ -324,7 +323,7 @@ class Compiler:
         return self._fold(fn, (operand,), isinstance(node.op, ast.UAdd) and operand.rising)
 
     def _compare(self, node: ast.Compare) -> ExprNode:
-        ops: list[Callable[[Array, Array], npt.NDArray[np.bool_]]] = []
+        ops: list[Callable[[Array, Array], BoolArray]] = []
         for cmpop in node.ops:
             op = _CMPOPS.get(type(cmpop))
             if op is None:
@@ -344,7 +343,7 @@ class Compiler:
             def fn(env: Env, mask: Mask) -> Array:
                 # Like Python's chain: later operands are checked only where earlier hold.
                 left = fns[0](env, mask)
-                result: npt.NDArray[np.bool_] | None = None
+                result: BoolArray | None = None
                 sub = mask
                 for op, right_fn in zip(ops, fns[1:], strict=True):
                     right = right_fn(env, sub)

@@ -8,11 +8,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
-Array = npt.NDArray[np.float64]
-Mask = npt.NDArray[np.bool_] | None
-Env = Mapping[str, npt.NDArray[np.float64] | float]
+from capplan._types import Array, BoolArray
+
+Mask = BoolArray | None
+Env = Mapping[str, Array | float]
 Fn = Callable[[Env, Mask], Array]
 
 
@@ -31,7 +31,7 @@ class ExprNode(NamedTuple):
     fresh: bool = False
 
 
-def first_bad(bad: npt.NDArray[np.bool_], values: Array) -> tuple[str, float]:
+def first_bad(bad: BoolArray, values: Array) -> tuple[str, float]:
     """``("in period N", value)`` for the first period (last axis) where ``bad`` holds."""
     bad = np.asarray(bad)
     vals = np.broadcast_to(np.asarray(values, dtype=np.float64), bad.shape)
@@ -44,12 +44,12 @@ def first_bad(bad: npt.NDArray[np.bool_], values: Array) -> tuple[str, float]:
     return f"in period {period}", float(vals.reshape(-1, n)[row, period])
 
 
-def apply_mask(bad: npt.NDArray[np.bool_], mask: Mask) -> npt.NDArray[np.bool_]:
+def apply_mask(bad: BoolArray, mask: Mask) -> BoolArray:
     return bad if mask is None else bad & mask
 
 
-def is_true(values: Array) -> npt.NDArray[np.bool_]:
-    truth: npt.NDArray[np.bool_] = np.asarray(values) != 0
+def is_true(values: Array) -> BoolArray:
+    truth: BoolArray = np.asarray(values) != 0
     return truth
 
 

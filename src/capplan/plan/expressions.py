@@ -33,9 +33,10 @@ import re
 
 import numpy as np
 
+from capplan._types import Array
 from capplan.errors import EvaluationError, ExpressionError
 from capplan.plan.expr_compiler import FUNCTIONS, Compiler
-from capplan.plan.expr_runtime import Array, Env, Fn, Mask, first_bad
+from capplan.plan.expr_runtime import Env, Fn, Mask, first_bad
 
 __all__ = ["FUNCTIONS", "Expression", "compile_expression"]
 

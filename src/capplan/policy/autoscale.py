@@ -74,17 +74,11 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from capplan._types import Array, IntArray
 from capplan.errors import DataError, UsageError
 from capplan.plan.models import HorizontalComponent, Plan
 from capplan.plan.policies import HpaPolicy, StepPolicy
-from capplan.policy.sim_common import (
-    EventLog,
-    FloatArray,
-    IntArray,
-    compile_hpa,
-    compile_step,
-    initial_replicas,
-)
+from capplan.policy.sim_common import EventLog, compile_hpa, compile_step, initial_replicas
 from capplan.policy.sim_fast import fast_hpa, fast_step
 from capplan.policy.sim_reference import reference_hpa, reference_step
 
@@ -168,15 +162,15 @@ class SimulationResult:
     policy: str
     kind: str
     times: NDArray[np.datetime64]
-    demand: FloatArray
+    demand: Array
     replicas: IntArray
     ready: IntArray
-    utilization: FloatArray
+    utilization: Array
     actions: ScalingActions
     summary: SimulationSummary
 
 
-def _check_demand(demand: ArrayLike) -> FloatArray:
+def _check_demand(demand: ArrayLike) -> Array:
     arr = np.asarray(demand, dtype=np.float64)
     if arr.ndim != 1 or arr.size == 0:
         raise DataError(f"a trace must be a non-empty 1-D array of demand, got shape {arr.shape}")
@@ -191,7 +185,7 @@ def _check_demand(demand: ArrayLike) -> FloatArray:
 
 def _run(
     policy: ScalingPolicy,
-    demand: FloatArray,
+    demand: Array,
     step: int,
     capacity: float,
     r0: int | None,
@@ -224,7 +218,7 @@ def _oscillations(steps: IntArray, direction: IntArray, window_steps: float) -> 
     return int(np.count_nonzero(reversed_ & close))
 
 
-def _p95(util: FloatArray) -> float:
+def _p95(util: Array) -> float:
     if np.isfinite(util).all():
         return float(np.percentile(util, 95))
     return float(np.percentile(util, 95, method="higher"))

@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
+from capplan._types import Array, IntArray
 from capplan.data.frame import MetricFrame
 from capplan.formatting import fmt_age
 from capplan.plan.models import Plan, Threshold
@@ -186,7 +186,7 @@ def _status(name: str, metric: str, series: str, unit: str, ev: ThresholdEvaluat
     )
 
 
-def _step(seconds: NDArray[np.int64]) -> float:
+def _step(seconds: IntArray) -> float:
     """Median spacing of sorted epoch seconds (0 with fewer than two distinct ones)."""
     diffs = np.diff(seconds)
     diffs = diffs[diffs > 0]
@@ -268,7 +268,7 @@ def check_plan(
         if spec is not None
     }
     checked_on = thresholds_on(plan, frame.names)
-    history: dict[str, tuple[NDArray[np.int64], NDArray[np.float64], Freshness]] = {}
+    history: dict[str, tuple[IntArray, Array, Freshness]] = {}
     for series, thresholds in checked_on.items():
         ts, vals = frame.get(series)
         seconds = ts.astype("datetime64[s]").astype(np.int64)
@@ -332,8 +332,8 @@ def _check_series(
     thr: Threshold,
     series: str,
     unit: str,
-    seconds: NDArray[np.int64],
-    vals: NDArray[np.float64],
+    seconds: IntArray,
+    vals: Array,
     fresh: Freshness,
     at: np.datetime64,
     since_seconds: float | None,

@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
 
+from capplan._types import Array, IntArray
 from capplan.plan.policies import HpaPolicy, HpaRule, StepPolicy
 from capplan.units import duration_seconds
 
@@ -30,9 +30,7 @@ __all__ = [
     "END",
     "NEVER",
     "EventLog",
-    "FloatArray",
     "HpaParams",
-    "IntArray",
     "Pods",
     "StepParams",
     "compile_hpa",
@@ -44,9 +42,6 @@ __all__ = [
     "record_event",
     "step_change",
 ]
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 DEFAULT_SCALE_UP_RULES: tuple[tuple[str, int, float], ...] = (
     ("Pods", 4, 15.0),
@@ -253,7 +248,7 @@ def compile_hpa(policy: HpaPolicy, step: int, capacity: float) -> HpaParams:
     )
 
 
-def hpa_raw_desired(demand: FloatArray, params: HpaParams) -> IntArray:
+def hpa_raw_desired(demand: Array, params: HpaParams) -> IntArray:
     """``ceil(ready × utilization / target)`` = ``ceil(demand / (capacity × target))`` at every
     decision, clamped to [min, max] (what the HPA wants when outside the tolerance band)."""
     raw = np.ceil(demand / params.per_replica - _EPS)

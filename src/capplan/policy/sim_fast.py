@@ -25,15 +25,13 @@ ramp a few per action). The result is exactly that of the step-by-step reference
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 
+from capplan._types import Array, BoolArray, IntArray
 from capplan.policy.sim_common import (
     END,
     NEVER,
     EventLog,
-    FloatArray,
     HpaParams,
-    IntArray,
     Pods,
     StepParams,
     hpa_decide,
@@ -64,8 +62,8 @@ def _ready(pods: Pods, m: int, end: int, k: int) -> IntArray | int:
 
 
 def _first_fire(
-    cond: NDArray[np.bool_], pos: IntArray, carry: int, need: int, offset: int
-) -> tuple[int, NDArray[np.int64] | None]:
+    cond: BoolArray, pos: IntArray, carry: int, need: int, offset: int
+) -> tuple[int, IntArray | None]:
     """First position (from ``offset``) where ``cond`` has held for ``need`` decisions, or -1,
     and the run starts (None when ``need`` is 0: runs do not matter then)."""
     if need == 0:
@@ -80,7 +78,7 @@ def _first_fire(
     return (hit if ok[hit] else -1), starts
 
 
-def _carry(cond: NDArray[np.bool_], starts: IntArray | None, at: int, m: int) -> int:
+def _carry(cond: BoolArray, starts: IntArray | None, at: int, m: int) -> int:
     """The run start carried to the decision after position ``at``."""
     if starts is not None:
         return int(starts[at])
@@ -88,7 +86,7 @@ def _carry(cond: NDArray[np.bool_], starts: IntArray | None, at: int, m: int) ->
 
 
 def _scan_step(
-    demand: FloatArray,
+    demand: Array,
     params: StepParams,
     pods: Pods,
     m: int,
@@ -132,7 +130,7 @@ def _scan_step(
     return j, (j if up_run is None else up_run), (j if down_run is None else down_run), last
 
 
-def fast_step(demand: FloatArray, params: StepParams, replicas: int) -> EventLog:
+def fast_step(demand: Array, params: StepParams, replicas: int) -> EventLog:
     """Event-driven twin of :func:`~capplan.policy.sim_reference.reference_step`."""
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)
@@ -188,7 +186,7 @@ def fast_step(demand: FloatArray, params: StepParams, replicas: int) -> EventLog
     return log
 
 
-def _first_window_none(hit: NDArray[np.bool_], window: int) -> int:
+def _first_window_none(hit: BoolArray, window: int) -> int:
     """The first position p (0-based, from ``window - 1`` on) such that no element of
     ``hit[p - window + 1 : p + 1]`` is set, minus ``window - 1``; -1 when there is none."""
     marks = np.flatnonzero(hit)
@@ -206,7 +204,7 @@ def _first_window_none(hit: NDArray[np.bool_], window: int) -> int:
     return last + 1 if len(hit) - last > window else -1
 
 
-def fast_hpa(demand: FloatArray, params: HpaParams, replicas: int) -> EventLog:
+def fast_hpa(demand: Array, params: HpaParams, replicas: int) -> EventLog:
     """Event-driven twin of :func:`~capplan.policy.sim_reference.reference_hpa`."""
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)

@@ -7,11 +7,11 @@ random traces, the benchmark measures the speed-up against them).
 
 from __future__ import annotations
 
+from capplan._types import Array
 from capplan.policy.sim_common import (
     END,
     NEVER,
     EventLog,
-    FloatArray,
     HpaParams,
     Pods,
     StepParams,
@@ -24,7 +24,7 @@ from capplan.policy.sim_common import (
 __all__ = ["reference_hpa", "reference_step"]
 
 
-def reference_step(demand: FloatArray, params: StepParams, replicas: int) -> EventLog:
+def reference_step(demand: Array, params: StepParams, replicas: int) -> EventLog:
     """Simulate a step policy decision by decision; ``demand`` is sampled at decisions."""
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)
@@ -60,7 +60,7 @@ def reference_step(demand: FloatArray, params: StepParams, replicas: int) -> Eve
     return log
 
 
-def reference_hpa(demand: FloatArray, params: HpaParams, replicas: int) -> EventLog:
+def reference_hpa(demand: Array, params: HpaParams, replicas: int) -> EventLog:
     """Simulate an HPA sync by sync; ``demand`` is sampled at decisions."""
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)

@@ -41,8 +41,9 @@ from functools import cached_property
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
+from capplan._types import Array, BoolArray, IntArray
 from capplan.plan.models import Threshold
 from capplan.units import duration_seconds
 
@@ -104,11 +105,11 @@ class _Runs:
     """Runs of a true condition, as epoch-second arrays: start, firing start (``end`` when
     it never fired), exclusive end; whether each fired and whether it is still going on."""
 
-    start: NDArray[np.int64]
-    fire: NDArray[np.int64]
-    end: NDArray[np.int64]
-    fires: NDArray[np.bool_]
-    ongoing: NDArray[np.bool_]
+    start: IntArray
+    fire: IntArray
+    end: IntArray
+    fires: BoolArray
+    ongoing: BoolArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,9 +226,7 @@ def level_for_seconds(threshold: Threshold, name: str) -> float:
     return duration_seconds(text)
 
 
-def _regular_grid(
-    seconds: NDArray[np.int64], values: NDArray[np.float64], interval: int
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+def _regular_grid(seconds: IntArray, values: Array, interval: int) -> tuple[IntArray, Array]:
     """Instants every ``interval`` s from the first sample; each takes the latest fresh sample."""
     grid = np.arange(seconds[0], seconds[-1] + 1, interval, dtype=np.int64)
     idx = np.searchsorted(seconds, grid, side="right") - 1
@@ -236,8 +235,8 @@ def _regular_grid(
 
 
 def evaluate_level(
-    seconds: NDArray[np.int64],
-    condition: NDArray[np.bool_],
+    seconds: IntArray,
+    condition: BoolArray,
     *,
     level: str,
     value: float,

@@ -10,6 +10,8 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from capplan._types import Array
+
 __all__ = ["MAX_PLOTTED_SERIES", "SeriesPlot", "forecast_html", "forecast_traces"]
 
 MAX_PLOTTED_SERIES = 12
@@ -22,12 +24,10 @@ class SeriesPlot:
 
     name: str
     history_t: npt.NDArray[np.datetime64]
-    history_y: npt.NDArray[np.float64]
+    history_y: Array
     future_t: npt.NDArray[np.datetime64]
-    mean: npt.NDArray[np.float64]
-    bands: dict[int, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = field(
-        default_factory=dict
-    )
+    mean: Array
+    bands: dict[int, tuple[Array, Array]] = field(default_factory=dict)
     threshold: float | None = None
     note: str = ""
 

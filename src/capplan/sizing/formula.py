@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from capplan.sizing.result import Array, BoolArray, Sized
+from capplan._types import Array, BoolArray
+from capplan.sizing.result import Sized
 
 __all__ = ["constant_value", "size_formula"]
 

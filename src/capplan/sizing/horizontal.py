@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from capplan._types import Array
 from capplan.plan.models import HorizontalComponent
-from capplan.sizing.result import Array, Sized, ceil_count
+from capplan.sizing.result import Sized, ceil_count
 
 __all__ = ["horizontal_instances", "horizontal_resources", "size_horizontal"]
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capplan._types import Array, BoolArray, IntArray
 from capplan.plan.models import VerticalComponent
-from capplan.sizing.result import Array, BoolArray, IntArray, Sized
+from capplan.sizing.result import Sized
 
 __all__ = ["Ladder", "ladder_levels", "ladder_table", "ladder_usage", "size_vertical"]
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
+
+from capplan._types import Array, BoolArray, IntArray
 
 __all__ = ["Array", "BoolArray", "IntArray", "Sized", "ceil_count"]
-
-Array = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 def ceil_count(x: Array) -> Array:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capplan._types import Array, BoolArray, IntArray
 from capplan.plan.models import TierComponent
-from capplan.sizing.result import Array, BoolArray, IntArray, Sized, ceil_count
+from capplan.sizing.result import Sized, ceil_count
 
 __all__ = ["TierTable", "size_tiers", "tier_levels", "tier_table"]
 
