@@ -66,6 +66,17 @@ class _Patterned(Forecaster):
         self.pattern_[~self.supported_] = np.nan
         self.slope_[~self.supported_] = 0.0
 
+    def _fit_seasons(self, y: Array, m: int | None, k: int = 1) -> None:
+        """Repeat the mean of the last ``k`` (at least one) seasons of period ``m``; the last
+        value when there is no period."""
+        if m is None:
+            return self._naive()
+        self.period_ = m
+        self.pattern_ = seasonal_profile(y, m, max(1, int(k)))
+        self.slope_ = np.zeros(self.n_series_)
+        self._mask()
+        return None
+
 
 @MODELS.register("naive")
 class Naive(_Patterned):
@@ -89,14 +100,7 @@ class SeasonalNaive(_Patterned):
         self.period = period
 
     def _fit(self, y: Array) -> None:
-        m = self._use_period(self.period)
-        if m is None:
-            return self._naive()
-        self.period_ = m
-        self.pattern_ = seasonal_profile(y, m, 1)
-        self.slope_ = np.zeros(self.n_series_)
-        self._mask()
-        return None
+        self._fit_seasons(y, self._use_period(self.period))
 
 
 @MODELS.register("seasonal_mean")
@@ -113,14 +117,7 @@ class SeasonalMean(_Patterned):
         self.k = k
 
     def _fit(self, y: Array) -> None:
-        m = self._use_period(self.period, longest=True)
-        if m is None:
-            return self._naive()
-        self.period_ = m
-        self.pattern_ = seasonal_profile(y, m, max(1, int(self.k)))
-        self.slope_ = np.zeros(self.n_series_)
-        self._mask()
-        return None
+        self._fit_seasons(y, self._use_period(self.period, longest=True), self.k)
 
 
 @MODELS.register("seasonal_drift")
@@ -171,13 +168,7 @@ class MultiSeasonalNaive(_Patterned):
         if big is None and periods:
             big = periods[-1]
         if m is None or big is None or big <= m:
-            if m is None:
-                return self._naive()
-            self.period_ = m
-            self.pattern_ = seasonal_profile(y, m, 1)
-            self.slope_ = np.zeros(self.n_series_)
-            self._mask()
-            return None
+            return self._fit_seasons(y, m)
         long_ok = self._use_period(big)
         assert long_ok is not None
         n, t = y.shape
