@@ -8,6 +8,7 @@ already rendered is served straight from the event loop.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,12 +18,14 @@ from fastapi.templating import Jinja2Templates
 from plotly.offline import get_plotlyjs
 
 from capplan.errors import CapplanError
+from capplan.forecast.run import ForecastRun
 from capplan.formatting import fmt_age, fmt_number
 from capplan.policy.freshness import iso_time
 from capplan.report.formats import cell, scenario_summary, summary_columns
 from capplan.web.api import state_of
 from capplan.web.charts import cost_chart, events_chart, forecast_chart, scenario_chart
 from capplan.web.errors import ApiError
+from capplan.web.snapshot import Snapshot
 from capplan.web.state import AppState
 
 __all__ = ["make_router"]
@@ -30,30 +33,19 @@ __all__ = ["make_router"]
 _HERE = Path(__file__).parent
 
 
-def make_router() -> APIRouter:
-    """The dashboard routes (excluded from the OpenAPI spec)."""
-    templates = Jinja2Templates(directory=str(_HERE / "templates"))
-    templates.env.filters["figure"] = fmt_number
-    templates.env.filters["age"] = fmt_age
-    templates.env.filters["iso"] = iso_time
-    plotly_js = get_plotlyjs()
-    router = APIRouter(include_in_schema=False)
+class _Pages:
+    """The dashboard's templates and the pages rendered from them, each as bytes."""
 
-    def render(template: str, **context: Any) -> bytes:
-        return templates.env.get_template(template).render(context).encode()
+    def __init__(self) -> None:
+        self.templates = Jinja2Templates(directory=str(_HERE / "templates"))
+        self.templates.env.filters["figure"] = fmt_number
+        self.templates.env.filters["age"] = fmt_age
+        self.templates.env.filters["iso"] = iso_time
 
-    async def computed(state: AppState, what: str, build: Callable[[], bytes]) -> HTMLResponse:
-        return HTMLResponse(await state.workers.run(what, build))
+    def render(self, template: str, **context: Any) -> bytes:
+        return self.templates.env.get_template(template).render(context).encode()
 
-    @router.get("/static/plotly.min.js")
-    async def plotly_bundle() -> Response:
-        return Response(
-            plotly_js,
-            media_type="application/javascript",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
-
-    def index_page(state: AppState) -> bytes:
+    def index(self, state: AppState) -> bytes:
         plans = []
         for name in state.plan_names():
             try:
@@ -68,7 +60,7 @@ def make_router() -> APIRouter:
                 }
             )
         snap = state.snapshot
-        return render(
+        return self.render(
             "index.html",
             plans=plans,
             runways=snap.runways[:10],
@@ -77,19 +69,14 @@ def make_router() -> APIRouter:
             stale=[f for f in snap.freshness() if f.stale],
         )
 
-    @router.get("/", response_class=HTMLResponse)
-    async def index(request: Request) -> HTMLResponse:
-        state = state_of(request)
-        return await computed(state, "the overview page", lambda: index_page(state))
-
-    def plan_page_of(state: AppState, name: str, scenario: str | None, months: int | None) -> bytes:
+    def plan(self, state: AppState, name: str, scenario: str | None, months: int | None) -> bytes:
         p = state.projection(name, scenario, months)
         cols = summary_columns(p)
         rows = [
             [str(t), p.timeline.label(t)] + [cell(p, c, t) for c, _ in cols]
             for t in range(p.timeline.periods + 1)
         ]
-        return render(
+        return self.render(
             "plan.html",
             name=name,
             p=p,
@@ -99,6 +86,75 @@ def make_router() -> APIRouter:
             events_chart=events_chart(p),
         )
 
+    def scenarios(self, state: AppState, name: str, months: int | None) -> bytes:
+        projections = state.scenarios(name, months)
+        return self.render(
+            "scenarios.html",
+            name=name,
+            names=list(projections),
+            summary=scenario_summary(projections),
+            system=next(iter(projections.values())).plan.system,
+            chart=scenario_chart(projections),
+        )
+
+    def forecasts(self, state: AppState) -> bytes:
+        snap = state.snapshot
+        return self.render(
+            "forecasts.html",
+            runways=snap.runways,
+            series=list(snap.run.panel.ids) if snap.run is not None else [],
+            snapshot=snap,
+            reasons=state.problems(),
+        )
+
+    def forecast(self, snap: Snapshot, run: ForecastRun, series: str) -> bytes:
+        try:
+            history = snap.frame.get(series)
+        except (KeyError, CapplanError):
+            raise ApiError(404, "not_found", f"no history for series '{series}'") from None
+        runways = [r for r in snap.runways if r.series == series]
+        return self.render(
+            "forecast.html",
+            series=series,
+            runways=runways,
+            chart=forecast_chart(run, series, history, runways),
+        )
+
+
+async def _computed(state: AppState, what: str, build: Callable[[], bytes]) -> HTMLResponse:
+    """The page ``build`` makes, rendered in a worker thread (``what`` names it in errors)."""
+    return HTMLResponse(await state.workers.run(what, build))
+
+
+async def _plan_page(
+    state: AppState, name: str, what: tuple[Any, ...], title: str, build: Callable[[], bytes]
+) -> HTMLResponse:
+    """A page of plan ``name``, cached under ``what`` until the plan file changes."""
+    hit = state.peek_bytes(name, what)
+    if hit is not None:
+        return HTMLResponse(hit)
+    return await _computed(state, title, lambda: state.cached_bytes(name, what, build))
+
+
+def make_router() -> APIRouter:
+    """The dashboard routes (excluded from the OpenAPI spec)."""
+    pages = _Pages()
+    plotly_js = get_plotlyjs()
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/static/plotly.min.js")
+    async def plotly_bundle() -> Response:
+        return Response(
+            plotly_js,
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @router.get("/", response_class=HTMLResponse)
+    async def index(request: Request) -> HTMLResponse:
+        state = state_of(request)
+        return await _computed(state, "the overview page", lambda: pages.index(state))
+
     @router.get("/plans/{name}", response_class=HTMLResponse)
     async def plan_page(
         request: Request,
@@ -107,27 +163,12 @@ def make_router() -> APIRouter:
         months: Annotated[int | None, Query(ge=1, le=120)] = None,
     ) -> HTMLResponse:
         state = state_of(request)
-        what = ("page", scenario, months)
-        hit = state.peek_bytes(name, what)
-        if hit is not None:
-            return HTMLResponse(hit)
-        return await computed(
+        return await _plan_page(
             state,
+            name,
+            ("page", scenario, months),
             f"the page of plan '{name}'",
-            lambda: state.cached_bytes(
-                name, what, lambda: plan_page_of(state, name, scenario, months)
-            ),
-        )
-
-    def scenarios_page_of(state: AppState, name: str, months: int | None) -> bytes:
-        projections = state.scenarios(name, months)
-        return render(
-            "scenarios.html",
-            name=name,
-            names=list(projections),
-            summary=scenario_summary(projections),
-            system=next(iter(projections.values())).plan.system,
-            chart=scenario_chart(projections),
+            lambda: pages.plan(state, name, scenario, months),
         )
 
     @router.get("/plans/{name}/scenarios", response_class=HTMLResponse)
@@ -137,30 +178,18 @@ def make_router() -> APIRouter:
         months: Annotated[int | None, Query(ge=1, le=120)] = None,
     ) -> HTMLResponse:
         state = state_of(request)
-        what = ("scenarios-page", months)
-        hit = state.peek_bytes(name, what)
-        if hit is not None:
-            return HTMLResponse(hit)
-        return await computed(
+        return await _plan_page(
             state,
+            name,
+            ("scenarios-page", months),
             f"the scenarios of plan '{name}'",
-            lambda: state.cached_bytes(name, what, lambda: scenarios_page_of(state, name, months)),
-        )
-
-    def forecasts_page_of(state: AppState) -> bytes:
-        snap = state.snapshot
-        return render(
-            "forecasts.html",
-            runways=snap.runways,
-            series=list(snap.run.panel.ids) if snap.run is not None else [],
-            snapshot=snap,
-            reasons=state.problems(),
+            lambda: pages.scenarios(state, name, months),
         )
 
     @router.get("/forecasts", response_class=HTMLResponse)
     async def forecasts_page(request: Request) -> HTMLResponse:
         state = state_of(request)
-        return await computed(state, "the forecasts page", lambda: forecasts_page_of(state))
+        return await _computed(state, "the forecasts page", lambda: pages.forecasts(state))
 
     @router.get("/forecasts/view", response_class=HTMLResponse)
     async def forecast_page(
@@ -174,21 +203,8 @@ def make_router() -> APIRouter:
         hit = snap.peek(key)
         if hit is not None:
             return HTMLResponse(hit)
-
-        def build() -> bytes:
-            try:
-                history = snap.frame.get(series)
-            except (KeyError, CapplanError):
-                raise ApiError(404, "not_found", f"no history for series '{series}'") from None
-            runways = [r for r in snap.runways if r.series == series]
-            return render(
-                "forecast.html",
-                series=series,
-                runways=runways,
-                chart=forecast_chart(run, series, history, runways),
-            )
-
         what = f"the forecast page of '{series}'"
-        return await computed(state_of(request), what, lambda: snap.cached(key, build))
+        build = partial(pages.forecast, snap, run, series)
+        return await _computed(state_of(request), what, lambda: snap.cached(key, build))
 
     return router
