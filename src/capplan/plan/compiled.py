@@ -178,14 +178,7 @@ def _driver_specs(plan: Plan, issues: list[Issue]) -> dict[str, dict[str, Driver
     return out
 
 
-def compile_plan(plan: Plan) -> CompiledPlan:
-    """Check the plan as a whole and compile it; cached on the plan."""
-    cached = plan._compiled
-    if isinstance(cached, CompiledPlan):
-        return cached
-    issues: list[Issue] = []
-    drivers = _driver_specs(plan, issues)
-
+def _check_unique_names(plan: Plan, issues: list[Issue]) -> None:
     names_taken: dict[str, str] = {}
     for group in ("drivers", "metrics", "components"):
         for name in getattr(plan, group):
@@ -199,63 +192,85 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                 )
             names_taken.setdefault(name, group)
 
-    outputs = {n: component_outputs(n, c) for n, c in plan.components.items()}
-    observed = {n for n, m in plan.metrics.items() if m.expr is None}
-    values = set(plan.drivers) | {n for n in plan.metrics if n not in observed}
-    values |= {f"{c}.{f}" for c, fs in outputs.items() for f in fs}
 
-    nodes: dict[str, Node] = {}
-    graph: dict[str, set[str]] = {}
-    sources: list[tuple[str, str, str, str]] = []  # node key, field, path, source
+@dataclass(frozen=True)
+class _Names:
+    """The names of a plan that its expressions may read, and those they may not."""
+
+    outputs: dict[str, tuple[str, ...]]  # component → output fields
+    observed: set[str]  # metrics with no expression (data only)
+    values: set[str]  # drivers, derived metrics and component outputs
+
+    def misuse(self, ref: str, source: str, path: str) -> Issue:
+        """The issue with an expression that reads ``ref``, a name not in ``values``."""
+        if ref in self.observed:
+            return Issue(
+                f"uses '{ref}', an observed metric with no expression; plan expressions "
+                "can use drivers, derived metrics and component outputs only",
+                path=path,
+            )
+        comp_name, _, sub = ref.partition(".")
+        if sub and comp_name in self.outputs:
+            hint = suggest(sub, list(self.outputs[comp_name]))
+            msg = (
+                f"uses '{ref}', but component '{comp_name}' has no output '{sub}'{hint};"
+                f" its outputs are: {', '.join(self.outputs[comp_name])}"
+            )
+        else:
+            hint = suggest(ref, sorted(self.values))
+            msg = (
+                f"uses unknown name '{ref}' in '{source}'{hint}; known names: "
+                f"{', '.join(sorted(n for n in self.values if '.' not in n))}"
+            )
+        return Issue(msg, path=path)
+
+
+def _expression_sources(plan: Plan) -> list[tuple[str, str, str, str]]:
+    """Every expression of the plan as (node key, field, path, source)."""
+    sources: list[tuple[str, str, str, str]] = []
     for mname, metric in plan.metrics.items():
         if metric.expr is not None:
             sources.append((f"metric:{mname}", "expr", f"metrics.{mname}", metric.expr))
     for cname, comp in plan.components.items():
         for fname, src in _component_exprs(comp).items():
             sources.append((f"component:{cname}", fname, f"components.{cname}.{fname}", src))
+    return sources
 
+
+def _compile_expressions(
+    plan: Plan, names: _Names, issues: list[Issue]
+) -> tuple[dict[str, dict[str, Expression]], dict[str, set[str]]]:
+    """The plan's expressions compiled (node key → field → expression) and the graph of the
+    nodes each node reads, for the nodes whose expressions compiled."""
     compiled: dict[str, dict[str, Expression]] = {}
-    expression_issues = 0  # how many issues are about expressions (the rest: other fields)
-    for key, fname, path, src in sources:
+    graph: dict[str, set[str]] = {}
+    for key, fname, path, src in _expression_sources(plan):
         try:
             expr = compile_expression(src, path=path)
         except PlanError as exc:
             issues.extend(exc.issues)
-            expression_issues += len(exc.issues)
             continue
         compiled.setdefault(key, {})[fname] = expr
         deps = graph.setdefault(key, set())
         for ref in sorted(expr.names):
-            if ref in values:
-                if "." in ref:
-                    deps.add(f"component:{ref.split('.', 1)[0]}")
-                elif ref in plan.metrics:
-                    deps.add(f"metric:{ref}")
-            elif ref in observed:
-                expression_issues += 1
-                issues.append(
-                    Issue(
-                        f"uses '{ref}', an observed metric with no expression; plan expressions "
-                        "can use drivers, derived metrics and component outputs only",
-                        path=path,
-                    )
-                )
-            else:
-                comp_name, _, sub = ref.partition(".")
-                if sub and comp_name in outputs:
-                    hint = suggest(sub, list(outputs[comp_name]))
-                    msg = (
-                        f"uses '{ref}', but component '{comp_name}' has no output '{sub}'{hint};"
-                        f" its outputs are: {', '.join(outputs[comp_name])}"
-                    )
-                else:
-                    hint = suggest(ref, sorted(values))
-                    msg = (
-                        f"uses unknown name '{ref}' in '{expr.source}'{hint}; known names: "
-                        f"{', '.join(sorted(n for n in values if '.' not in n))}"
-                    )
-                expression_issues += 1
-                issues.append(Issue(msg, path=path))
+            if ref not in names.values:
+                issues.append(names.misuse(ref, expr.source, path))
+            elif "." in ref:
+                deps.add(f"component:{ref.split('.', 1)[0]}")
+            elif ref in plan.metrics:
+                deps.add(f"metric:{ref}")
+    return compiled, graph
+
+
+def _evaluation_order(
+    plan: Plan,
+    compiled: dict[str, dict[str, Expression]],
+    graph: dict[str, set[str]],
+    issues: list[Issue],
+) -> list[Node]:
+    """The nodes in an order where each comes after those it reads (every component is a
+    node, with expressions or not); empty, with an issue, when expressions form a cycle."""
+    nodes: dict[str, Node] = {}
     for key in graph:
         kind, _, name = key.partition(":")
         nodes[key] = Node(
@@ -265,23 +280,22 @@ def compile_plan(plan: Plan) -> CompiledPlan:
         key = f"component:{cname}"
         nodes.setdefault(key, Node("component", cname, compiled.get(key, {})))
         graph.setdefault(key, set())
-
-    order: list[Node] = []
     try:
-        order = [nodes[k] for k in graphlib.TopologicalSorter(graph).static_order() if k in nodes]
+        return [nodes[k] for k in graphlib.TopologicalSorter(graph).static_order() if k in nodes]
     except graphlib.CycleError as exc:
         cycle = [str(k).partition(":")[2] for k in exc.args[1]]
         first = str(exc.args[1][0])
         kind, _, name = first.partition(":")
-        expression_issues += 1
         issues.append(
             Issue(
                 f"expressions form a cycle: {' → '.join(cycle)}",
                 path=f"{'metrics' if kind == 'metric' else 'components'}.{name}",
             )
         )
+        return []
 
-    quantities = values | observed
+
+def _check_thresholds(plan: Plan, quantities: set[str], issues: list[Issue]) -> None:
     for tname, thr in plan.thresholds.items():
         if thr.metric not in quantities:
             issues.append(
@@ -292,6 +306,9 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                     path=f"thresholds.{tname}.metric",
                 )
             )
+
+
+def _check_policies(plan: Plan, quantities: set[str], issues: list[Issue]) -> None:
     for pname, policy in plan.policies.items():
         scaled = plan.components.get(policy.component)
         where = f"policies.{pname}.component"
@@ -320,6 +337,9 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                     path=f"policies.{pname}.metric",
                 )
             )
+
+
+def _check_budget(plan: Plan, issues: list[Issue]) -> None:
     per = plan.budget.per
     if per is not None and per not in set(plan.drivers) | set(plan.metrics):
         issues.append(
@@ -329,6 +349,31 @@ def compile_plan(plan: Plan) -> CompiledPlan:
                 path="budget.per",
             )
         )
+
+
+def compile_plan(plan: Plan) -> CompiledPlan:
+    """Check the plan as a whole and compile it; cached on the plan."""
+    cached = plan._compiled
+    if isinstance(cached, CompiledPlan):
+        return cached
+    issues: list[Issue] = []
+    drivers = _driver_specs(plan, issues)
+    _check_unique_names(plan, issues)
+
+    outputs = {n: component_outputs(n, c) for n, c in plan.components.items()}
+    observed = {n for n, m in plan.metrics.items() if m.expr is None}
+    values = set(plan.drivers) | {n for n in plan.metrics if n not in observed}
+    values |= {f"{c}.{f}" for c, fs in outputs.items() for f in fs}
+
+    first_expression_issue = len(issues)
+    compiled, graph = _compile_expressions(plan, _Names(outputs, observed, values), issues)
+    order = _evaluation_order(plan, compiled, graph, issues)
+    expression_issues = len(issues) - first_expression_issue  # the rest: other fields
+
+    quantities = values | observed
+    _check_thresholds(plan, quantities, issues)
+    _check_policies(plan, quantities, issues)
+    _check_budget(plan, issues)
 
     if issues:
         cls: type[PlanError] = (
