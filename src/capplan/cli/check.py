@@ -271,20 +271,7 @@ def check_command(
     Example: `capplan check plan.yaml --store capplan.duckdb --since 7d`
     """
     try:
-        options = prom.prometheus_options(
-            bearer_token=bearer_token,
-            username=username,
-            password=password,
-            headers=headers,
-            ca_file=ca_file,
-            insecure=insecure,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            deadline=deadline,
-            retries=retries,
-            max_bytes=max_bytes,
-            points_ratio=points_ratio,
-        )
+        options = prom.options_from(locals())
         code = _run(
             plan_file,
             files,

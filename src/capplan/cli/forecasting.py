@@ -322,20 +322,7 @@ def forecast_command(
     if prometheus is not None:
         if plan is None:
             raise UsageError("--prometheus needs --plan (whose metrics name the queries)")
-        options = prom.prometheus_options(
-            bearer_token=bearer_token,
-            username=username,
-            password=password,
-            headers=headers,
-            ca_file=ca_file,
-            insecure=insecure,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            deadline=deadline,
-            retries=retries,
-            max_bytes=max_bytes,
-            points_ratio=points_ratio,
-        )
+        options = prom.options_from(locals())
         at = float(instant.astype("datetime64[s]").astype(np.int64))
         with options.client(prometheus) as client:
             frame = pull_plan_metrics(

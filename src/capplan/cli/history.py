@@ -13,7 +13,7 @@ from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
 from capplan.cli.output import emit, err_console
 from capplan.data import DEFAULT_STORE, IngestResult, SeriesInfo, Store, ingest_files, ingest_frame
-from capplan.data.prometheus import pull_history, split_credentials
+from capplan.data.prometheus import PrometheusOptions, pull_history, split_credentials
 from capplan.errors import UsageError
 from capplan.formatting import fmt_number
 from capplan.report.formats import csv_text
@@ -64,30 +64,8 @@ def ingest(
             raise UsageError("give metric files or --prometheus, not both")
         if prometheus is None or not queries:
             raise UsageError("--prometheus URL and at least one --query are needed together")
-        options = prom.prometheus_options(
-            username=username,
-            password=password,
-            bearer_token=bearer_token,
-            headers=headers,
-            ca_file=ca_file,
-            insecure=insecure,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            deadline=deadline,
-            retries=retries,
-            max_bytes=max_bytes,
-            points_ratio=points_ratio,
-        )
-        shown = split_credentials(prometheus)[0]  # the store keeps no credentials
-        with options.client(prometheus) as client:
-            frame = pull_history(
-                client, queries, since=since, step=step, name=name, limits=options.limits
-            )
-        with Store(store) as db:
-            result = ingest_frame(db, frame, f"{shown} {' | '.join(queries)}")
-        emit(_ingest_table([result], store), None)
-        for warning in frame.warnings:
-            err_console.print(f"[yellow]warning:[/yellow] {warning.message}", soft_wrap=True)
+        options = prom.options_from(locals())
+        _ingest_queries(store, prometheus, options, queries, since, step, name)
         return
     if not files:
         raise UsageError("give metric files, or --prometheus URL --query PROMQL")
@@ -107,6 +85,28 @@ def ingest(
     for result in results:
         for warning in result.warnings:
             err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+
+
+def _ingest_queries(
+    store: Path,
+    prometheus: str,
+    options: PrometheusOptions,
+    queries: list[str],
+    since: str,
+    step: str | None,
+    name: str | None,
+) -> None:
+    """Pull ``queries`` from Prometheus into the store, as one source."""
+    shown = split_credentials(prometheus)[0]  # the store keeps no credentials
+    with options.client(prometheus) as client:
+        frame = pull_history(
+            client, queries, since=since, step=step, name=name, limits=options.limits
+        )
+    with Store(store) as db:
+        result = ingest_frame(db, frame, f"{shown} {' | '.join(queries)}")
+    emit(_ingest_table([result], store), None)
+    for warning in frame.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning.message}", soft_wrap=True)
 
 
 def _ingest_table(results: list[IngestResult], store: Path) -> Table:

@@ -147,20 +147,7 @@ def serve(
 
     from capplan.web import create_app
 
-    options = prom.prometheus_options(
-        bearer_token=bearer_token,
-        username=username,
-        password=password,
-        headers=headers,
-        ca_file=ca_file,
-        insecure=insecure,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        deadline=deadline,
-        retries=retries,
-        max_bytes=max_bytes,
-        points_ratio=points_ratio,
-    )
+    options = prom.options_from(locals())
     settings = build_settings(
         plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age,
         allowed_host, request_timeout, options,

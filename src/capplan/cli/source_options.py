@@ -3,12 +3,14 @@
 Each is a flag and an environment variable (``CAPPLAN_PROMETHEUS_...``); the commands
 (``ingest``, ``forecast``, ``check``, ``serve``) declare them with the factories below and
 turn them into one :class:`~capplan.data.prometheus.PrometheusOptions` with
-:func:`prometheus_options`.
+:func:`prometheus_options`, or with :func:`options_from` given the command's ``locals()``.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import typer
@@ -24,6 +26,7 @@ __all__ = [
     "header_option",
     "insecure_option",
     "max_bytes_option",
+    "options_from",
     "parse_headers",
     "parse_size",
     "password_option",
@@ -199,3 +202,12 @@ def prometheus_options(
         insecure=insecure,
         limits=limits,
     )
+
+
+_FLAGS = tuple(inspect.signature(prometheus_options).parameters)
+
+
+def options_from(values: Mapping[str, Any]) -> PrometheusOptions:
+    """:func:`prometheus_options` from a command's parameters (its ``locals()``), which name
+    the flags above as :func:`prometheus_options` does."""
+    return prometheus_options(**{name: values[name] for name in _FLAGS})
