@@ -13,9 +13,9 @@ import pytest
 from capplan.engine.montecarlo.blocks import Buffers, Tuning
 from capplan.engine.montecarlo.contributions import SUMMED, Contribution, grouped
 from capplan.engine.montecarlo.quantiles import PathQuantiles
-from capplan.engine.montecarlo.simulate import _LevelTally
-from capplan.engine.montecarlo.simulate import reached_by_period_fast as reached_by_period
 from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
+from capplan.engine.montecarlo.summary import _LevelTally
+from capplan.engine.montecarlo.summary import reached_by_period_fast as reached_by_period
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import load_plan
 from capplan.sizing import size_tiers, size_vertical

@@ -18,8 +18,8 @@ from capplan.engine.evaluate import QUANTILES, draw_rates
 from capplan.engine.hits import event_hits
 from capplan.engine.montecarlo.blocks import Gather, Tuning, row_blocks
 from capplan.engine.montecarlo.quantiles import PathQuantiles
-from capplan.engine.montecarlo.simulate import simulate_fast as simulate
 from capplan.engine.montecarlo.stream import evaluate_fast as evaluate
+from capplan.engine.montecarlo.summary import simulate_fast as simulate
 from capplan.plan.compiled import compile_plan
 from capplan.plan.loader import load_plan, validate_plan_data
 from capplan.plan.models import Plan

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan import Plan, Projection, run_plan
+from capplan import CapplanError, Plan, Projection, run_plan
 from capplan.engine.evaluate import RTOL
 from capplan.engine.montecarlo.blocks import BLOCK_CELLS
 from capplan.plan.loader import load_plan, validate_plan_data
@@ -39,7 +39,18 @@ def assert_same(fast: Projection, reference: Projection) -> None:
 
 
 def both(plan: Plan, scenario: str | None, simulations: int = 0) -> None:
-    fast = run_plan(plan, scenario, simulations=simulations, seed=11)
+    """Both engines give the same projection, or the same error."""
+    try:
+        fast = run_plan(plan, scenario, simulations=simulations, seed=11)
+    except CapplanError as exc:
+        error: CapplanError | None = exc
+    else:
+        error = None
+    if error is not None:
+        with pytest.raises(type(error)) as raised:
+            run_plan(plan, scenario, simulations=simulations, seed=11, engine="reference")
+        assert str(raised.value) == str(error)
+        return
     reference = run_plan(plan, scenario, simulations=simulations, seed=11, engine="reference")
     assert_same(fast, reference)
 

@@ -67,80 +67,96 @@ def read_exposition(path: Path, text: str | None = None) -> MetricFrame:
         problem = str(exc)[:200] or type(exc).__name__
         raise DataError(f"not valid {fmt}: {problem}", file=name, row=line) from None
 
-    position: dict[str, int] = {}
-    kinds: list[MetricKind] = []
-    labels: list[dict[str, str]] = []
-    codes: list[int] = []
-    stamps: list[int] = []
-    values: list[float] = []
-    non_finite = 0
+    samples = _Samples(name, text, parser, is_openmetrics)
     for family in families:
         for sample in family.samples:
-            seconds = _seconds(sample.timestamp)
-            if sample.timestamp is not None and seconds is None:
-                unit = "s" if is_openmetrics else "s (Prometheus text timestamps are in ms)"
-                raise DataError(
-                    f"the timestamp is not {TIME_RANGE}; got {_shown(sample.timestamp)} {unit}",
-                    file=name,
-                    row=_sample_line(text, parser, is_openmetrics, _bad_time),
-                    series=series_id(sample.name, sample.labels),
-                )
-            if sample.name.endswith("_created") and family.type in (
-                "counter",
-                "histogram",
-                "summary",
-            ):
-                continue
-            sid = series_id(sample.name, sample.labels)
-            if seconds is None:
-                raise DataError(
-                    "a sample has no timestamp; capplan ingests history, so every sample needs "
-                    "one (export with e.g. promtool tsdb dump-openmetrics)",
-                    file=name,
-                    row=_sample_line(text, parser, is_openmetrics, _no_time),
-                    series=sid,
-                )
-            code = position.get(sid)
-            if code is None:
-                code = position[sid] = len(kinds)
-                kinds.append(_kind(family.type, sample.name))
-                labels.append(dict(sample.labels))
-            value = _value(sample.value)
-            if value is None:
-                raise DataError(
-                    f"the value is not a number that fits a float; got {_shown(sample.value)}",
-                    file=name,
-                    row=_sample_line(text, parser, is_openmetrics, _bad_value),
-                    series=sid,
-                )
-            if not math.isfinite(value):
-                non_finite += 1
-                continue
-            codes.append(code)
-            stamps.append(math.floor(seconds))
-            values.append(value)
-    if not position:
-        raise DataError("has no samples", file=name)
-    frame = MetricFrame(
-        np.asarray(codes, dtype=np.int32),
-        tuple(position),
-        np.asarray(stamps, dtype=np.int64).astype("datetime64[s]"),
-        np.asarray(values, dtype=np.float64),
-        tuple(labels),
-        tuple(kinds),
-    ).compact()
-    if non_finite:
-        frame = frame.with_warnings(
-            FrameWarning(
-                "non_finite",
-                f"{non_finite} NaN or Inf samples (staleness markers) skipped",
-                file=name,
-                count=non_finite,
+            samples.add(family.type, sample)
+    return samples.frame()
+
+
+class _Samples:
+    """The samples of one file, checked and gathered into the columns of a frame."""
+
+    def __init__(self, name: str, text: str, parser: Parser, is_openmetrics: bool) -> None:
+        self.name, self.text, self.parser, self.is_openmetrics = name, text, parser, is_openmetrics
+        self.position: dict[str, int] = {}
+        self.kinds: list[MetricKind] = []
+        self.labels: list[dict[str, str]] = []
+        self.codes: list[int] = []
+        self.stamps: list[int] = []
+        self.values: list[float] = []
+        self.non_finite = 0
+
+    def _line(self, test: SampleTest) -> int | None:
+        return _sample_line(self.text, self.parser, self.is_openmetrics, test)
+
+    def add(self, family_type: str, sample: Any) -> None:
+        """One sample of a family of type ``family_type``; a bad one is a DataError."""
+        seconds = _seconds(sample.timestamp)
+        if sample.timestamp is not None and seconds is None:
+            unit = "s" if self.is_openmetrics else "s (Prometheus text timestamps are in ms)"
+            raise DataError(
+                f"the timestamp is not {TIME_RANGE}; got {_shown(sample.timestamp)} {unit}",
+                file=self.name,
+                row=self._line(_bad_time),
+                series=series_id(sample.name, sample.labels),
             )
-        )
-    if frame.n_series == 0:
-        raise DataError("has no finite sample values", file=name)
-    return prepare(frame, source=name)
+        if sample.name.endswith("_created") and family_type in ("counter", "histogram", "summary"):
+            return
+        sid = series_id(sample.name, sample.labels)
+        if seconds is None:
+            raise DataError(
+                "a sample has no timestamp; capplan ingests history, so every sample needs "
+                "one (export with e.g. promtool tsdb dump-openmetrics)",
+                file=self.name,
+                row=self._line(_no_time),
+                series=sid,
+            )
+        code = self.position.get(sid)
+        if code is None:
+            code = self.position[sid] = len(self.kinds)
+            self.kinds.append(_kind(family_type, sample.name))
+            self.labels.append(dict(sample.labels))
+        value = _value(sample.value)
+        if value is None:
+            raise DataError(
+                f"the value is not a number that fits a float; got {_shown(sample.value)}",
+                file=self.name,
+                row=self._line(_bad_value),
+                series=sid,
+            )
+        if not math.isfinite(value):
+            self.non_finite += 1
+            return
+        self.codes.append(code)
+        self.stamps.append(math.floor(seconds))
+        self.values.append(value)
+
+    def frame(self) -> MetricFrame:
+        """The samples added, as a prepared frame."""
+        name, non_finite = self.name, self.non_finite
+        if not self.position:
+            raise DataError("has no samples", file=name)
+        frame = MetricFrame(
+            np.asarray(self.codes, dtype=np.int32),
+            tuple(self.position),
+            np.asarray(self.stamps, dtype=np.int64).astype("datetime64[s]"),
+            np.asarray(self.values, dtype=np.float64),
+            tuple(self.labels),
+            tuple(self.kinds),
+        ).compact()
+        if non_finite:
+            frame = frame.with_warnings(
+                FrameWarning(
+                    "non_finite",
+                    f"{non_finite} NaN or Inf samples (staleness markers) skipped",
+                    file=name,
+                    count=non_finite,
+                )
+            )
+        if frame.n_series == 0:
+            raise DataError("has no finite sample values", file=name)
+        return prepare(frame, source=name)
 
 
 def _kind(family_type: str, sample_name: str) -> MetricKind:

@@ -218,22 +218,7 @@ def to_panel(
         raise UsageError(f"max_steps must be at least 1, got {max_steps}")
     if counters == "rate":
         frame = rate(frame)
-    codes, seconds, values = frame.codes, frame.timestamps.view(np.int64), frame.values
-    missing = np.isnan(values)
-    if missing.any():
-        codes, seconds, values = codes[~missing], seconds[~missing], values[~missing]
-    del missing
-    if not is_grouped(codes, seconds):
-        order = grouping_order(codes, seconds)
-        codes, seconds, values = codes[order], seconds[order], values[order]
-        del order
-    strays = find_strays(codes, seconds, frame.n_series)
-    warnings = tuple(stray_warnings(strays, frame.names, seconds, values))
-    if strays:
-        keep = np.ones(len(codes), dtype=bool)
-        for stray in strays:
-            keep[stray.first : stray.last + 1] = False
-        codes, seconds, values = codes[keep], seconds[keep], values[keep]
+    codes, seconds, values, warnings = _grouped_points(frame)
     bounds = np.searchsorted(codes, np.arange(frame.n_series + 1, dtype=codes.dtype))
     present = np.flatnonzero(bounds[1:] > bounds[:-1])
     n = len(present)
@@ -246,40 +231,16 @@ def to_panel(
         remap = np.zeros(frame.n_series, dtype=np.int32)
         remap[present] = np.arange(n, dtype=np.int32)
         codes = remap[codes]
-    # flat index of every point in the (n, steps) output, built in place in ``flat``
-    flat = seconds // step_s
-    first_b = flat[bounds[present]]
-    last_b = flat[bounds[present + 1] - 1]
+    first_b = seconds[bounds[present]] // step_s  # the first and last bucket of each series
+    last_b = seconds[bounds[present + 1] - 1] // step_s
     spans = last_b.astype(np.float64) - first_b + 1  # float: wild times must not wrap
     _check_size(frame, present, seconds, bounds, spans, step_s, max_steps)
     steps = int(spans.max())
     if max_steps is not None:
         steps = min(steps, max_steps)
-    series_base = np.arange(n, dtype=np.int64) * steps
-    flat += (series_base + (steps - 1) - last_b)[codes]
-    if max_steps is not None:
-        inside = flat >= series_base[codes]
-        if not inside.all():
-            flat, values = flat[inside], values[inside]
-        del inside
-    total = len(flat)
-    breaks = np.empty(total, dtype=bool)
-    breaks[0] = True
-    np.not_equal(flat[1:], flat[:-1], out=breaks[1:])
-    seg_start = np.flatnonzero(breaks)
-    del breaks
-    seg_n: IntArray | int
-    if len(seg_start) == total:  # every bucket holds exactly one point: nothing to aggregate
-        seg_flat, seg_n = flat, 1
-        result = np.ones(total) if kind == "count" else values
-    else:
-        seg_flat = flat[seg_start]
-        del flat
-        sizes = np.empty(len(seg_start), dtype=np.int64)
-        np.subtract(seg_start[1:], seg_start[:-1], out=sizes[:-1])
-        sizes[-1] = total - seg_start[-1]
-        result = _aggregate(kind, q, values, seg_start, sizes)
-        seg_n = sizes
+    seg_flat, seg_n, result = _buckets(
+        codes, seconds, values, last_b, steps, step_s, max_steps, kind, q
+    )
     out = np.full(n * steps, np.nan)
     out[seg_flat] = result
     counts = np.zeros(n * steps, dtype=np.int32)
@@ -298,6 +259,68 @@ def to_panel(
         agg=agg,
         warnings=warnings,
     )
+
+
+def _grouped_points(
+    frame: MetricFrame,
+) -> tuple[NDArray[np.int32], IntArray, Array, tuple[FrameWarning, ...]]:
+    """The codes, seconds and values of the points of ``frame`` that have a value, grouped by
+    series in time order, with the stray points dropped; and the warnings about those."""
+    codes, seconds, values = frame.codes, frame.timestamps.view(np.int64), frame.values
+    missing = np.isnan(values)
+    if missing.any():
+        codes, seconds, values = codes[~missing], seconds[~missing], values[~missing]
+    del missing
+    if not is_grouped(codes, seconds):
+        order = grouping_order(codes, seconds)
+        codes, seconds, values = codes[order], seconds[order], values[order]
+        del order
+    strays = find_strays(codes, seconds, frame.n_series)
+    warnings = tuple(stray_warnings(strays, frame.names, seconds, values))
+    if strays:
+        keep = np.ones(len(codes), dtype=bool)
+        for stray in strays:
+            keep[stray.first : stray.last + 1] = False
+        codes, seconds, values = codes[keep], seconds[keep], values[keep]
+    return codes, seconds, values, warnings
+
+
+def _buckets(
+    codes: NDArray[np.int32],
+    seconds: IntArray,
+    values: Array,
+    last_b: IntArray,
+    steps: int,
+    step_s: int,
+    max_steps: int | None,
+    kind: str,
+    q: float | None,
+) -> tuple[IntArray, IntArray | int, Array]:
+    """The occupied cells of the ``(series, steps)`` grid as flat indices, how many points
+    each holds (1 for all when every cell holds one) and their aggregate."""
+    # flat index of every point in the (n, steps) output, built in place in ``flat``
+    flat = seconds // step_s
+    series_base = np.arange(len(last_b), dtype=np.int64) * steps
+    flat += (series_base + (steps - 1) - last_b)[codes]
+    if max_steps is not None:
+        inside = flat >= series_base[codes]
+        if not inside.all():
+            flat, values = flat[inside], values[inside]
+        del inside
+    total = len(flat)
+    breaks = np.empty(total, dtype=bool)
+    breaks[0] = True
+    np.not_equal(flat[1:], flat[:-1], out=breaks[1:])
+    seg_start = np.flatnonzero(breaks)
+    del breaks
+    if len(seg_start) == total:  # every bucket holds exactly one point: nothing to aggregate
+        return flat, 1, np.ones(total) if kind == "count" else values
+    seg_flat = flat[seg_start]
+    del flat
+    sizes = np.empty(len(seg_start), dtype=np.int64)
+    np.subtract(seg_start[1:], seg_start[:-1], out=sizes[:-1])
+    sizes[-1] = total - seg_start[-1]
+    return seg_flat, sizes, _aggregate(kind, q, values, seg_start, sizes)
 
 
 def _check_size(

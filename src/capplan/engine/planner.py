@@ -7,8 +7,8 @@ from typing import Literal
 
 from capplan.engine.evaluate import DEFAULT_CHUNK, evaluate
 from capplan.engine.events import find_events, recommend
-from capplan.engine.montecarlo.simulate import simulate_fast
 from capplan.engine.montecarlo.stream import evaluate_fast
+from capplan.engine.montecarlo.summary import simulate_fast
 from capplan.engine.projection import Projection
 from capplan.engine.simulation import MonteCarlo, simulate_reference
 from capplan.errors import EvaluationError, UsageError
