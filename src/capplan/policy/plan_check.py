@@ -236,6 +236,25 @@ def _observed(plan: Plan) -> dict[str, tuple[Threshold, str, str] | None]:
     return out
 
 
+def _histories(
+    plan: Plan, frame: MetricFrame, at: np.datetime64, max_age_seconds: float | None
+) -> dict[str, tuple[IntArray, Array, Freshness]]:
+    """Each series a threshold of ``plan`` checks: its samples up to ``at`` (epoch seconds and
+    values) and their freshness (see :func:`check_plan` for ``max_age_seconds``)."""
+    history: dict[str, tuple[IntArray, Array, Freshness]] = {}
+    for series, thresholds in thresholds_on(plan, frame.names).items():
+        ts, vals = frame.get(series)
+        seconds = ts.astype("datetime64[s]").astype(np.int64)
+        upto = seconds <= at.astype(np.int64)
+        seconds, vals = seconds[upto], vals[upto]
+        limit = max_age_seconds
+        if limit is None:
+            limit = default_max_age(_step(seconds), longest_for(thresholds))
+        last = np.datetime64(int(seconds[-1]), "s") if seconds.size else None
+        history[series] = (seconds, vals, freshness(series, last, at, limit))
+    return history
+
+
 def check_plan(
     plan: Plan,
     frame: MetricFrame,
@@ -267,19 +286,7 @@ def check_plan(
         for name, spec in observed.items()
         if spec is not None
     }
-    checked_on = thresholds_on(plan, frame.names)
-    history: dict[str, tuple[IntArray, Array, Freshness]] = {}
-    for series, thresholds in checked_on.items():
-        ts, vals = frame.get(series)
-        seconds = ts.astype("datetime64[s]").astype(np.int64)
-        upto = seconds <= at.astype(np.int64)
-        seconds, vals = seconds[upto], vals[upto]
-        limit = max_age_seconds
-        if limit is None:
-            limit = default_max_age(_step(seconds), longest_for(thresholds))
-        last = np.datetime64(int(seconds[-1]), "s") if seconds.size else None
-        history[series] = (seconds, vals, freshness(series, last, at, limit))
-
+    history = _histories(plan, frame, at, max_age_seconds)
     results: list[CheckResult] = []
     for name, spec in observed.items():
         thr = plan.thresholds[name]

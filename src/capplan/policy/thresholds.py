@@ -234,6 +234,36 @@ def _regular_grid(seconds: IntArray, values: Array, interval: int) -> tuple[IntA
     return grid, np.where(fresh, values[idx], np.nan)
 
 
+def _runs(
+    seconds: IntArray, condition: BoolArray, for_seconds: float, step_seconds: float
+) -> _Runs:
+    """The runs of a true ``condition`` at the (sorted, at least one) instants ``seconds``."""
+    n = len(seconds)
+    gap = np.zeros(n, dtype=bool)  # gap[i]: the series was absent just before instant i
+    gap[1:] = np.diff(seconds) > GAP_STEPS * step_seconds
+    prev = np.zeros(n, dtype=bool)
+    prev[1:] = condition[:-1]
+    nxt = np.zeros(n, dtype=bool)
+    nxt[:-1] = condition[1:] & ~gap[1:]
+    starts = np.flatnonzero(condition & (~prev | gap))
+    ends = np.flatnonzero(condition & ~nxt)  # last true instant of each run
+    start_s = seconds[starts]
+    # Exclusive end of each run: the false instant after it, one step after it before a gap,
+    # or the last instant when it is still going on.
+    after = np.minimum(ends + 1, n - 1)
+    ongoing = ends == n - 1
+    end_s = np.where(
+        ongoing,
+        seconds[ends],
+        np.where(gap[after], seconds[ends] + int(step_seconds), seconds[after]),
+    )
+    # Firing starts at the first instant of the run with t - start >= for.
+    fire_idx = np.searchsorted(seconds, start_s + for_seconds, side="left")
+    fires = fire_idx <= ends
+    fire_s = np.where(fires, seconds[np.minimum(fire_idx, n - 1)], end_s).astype(np.int64)
+    return _Runs(start_s, fire_s, end_s.astype(np.int64), fires, ongoing)
+
+
 def evaluate_level(
     seconds: IntArray,
     condition: BoolArray,
@@ -269,35 +299,12 @@ def evaluate_level(
             last_value,
             None,
         )
-    gap = np.zeros(n, dtype=bool)  # gap[i]: the series was absent just before instant i
-    gap[1:] = np.diff(seconds) > GAP_STEPS * step_seconds
-    prev = np.zeros(n, dtype=bool)
-    prev[1:] = condition[:-1]
-    nxt = np.zeros(n, dtype=bool)
-    nxt[:-1] = condition[1:] & ~gap[1:]
-    starts = np.flatnonzero(condition & (~prev | gap))
-    ends = np.flatnonzero(condition & ~nxt)  # last true instant of each run
-    start_s = seconds[starts]
-    # Exclusive end of each run: the false instant after it, one step after it before a gap,
-    # or the last instant when it is still going on.
-    after = np.minimum(ends + 1, n - 1)
-    ongoing = ends == n - 1
-    end_s = np.where(
-        ongoing,
-        seconds[ends],
-        np.where(gap[after], seconds[ends] + int(step_seconds), seconds[after]),
-    )
-    # Firing starts at the first instant of the run with t - start >= for.
-    fire_idx = np.searchsorted(seconds, start_s + for_seconds, side="left")
-    fires = fire_idx <= ends
-    fire_s = np.where(fires, seconds[np.minimum(fire_idx, n - 1)], end_s).astype(np.int64)
-    end_s = end_s.astype(np.int64)
-
-    pending_s = fire_s - start_s
-    firing_s = np.where(fires, end_s - fire_s, 0)
-    fired = np.flatnonzero(fires)
+    runs = _runs(seconds, condition, for_seconds, step_seconds)
+    pending_s = runs.fire - runs.start
+    firing_s = np.where(runs.fires, runs.end - runs.fire, 0)
+    fired = np.flatnonzero(runs.fires)
     firings = len(fired)
-    resolutions = int(np.count_nonzero(fires & ~ongoing))
+    resolutions = int(np.count_nonzero(runs.fires & ~runs.ongoing))
     window = (
         flap_window_seconds
         if flap_window_seconds is not None
@@ -305,19 +312,19 @@ def evaluate_level(
     )
     flaps = 0
     if firings > 1:
-        quiet = fire_s[fired][1:] - end_s[fired][:-1]
+        quiet = runs.fire[fired][1:] - runs.end[fired][:-1]
         flaps = int(np.count_nonzero(quiet < window))
 
     state: AlertState = "inactive"
     since: np.datetime64 | None = None
-    if len(starts) and ongoing[-1]:
-        state = "firing" if fires[-1] else "pending"
-        since = _dt(fire_s[-1] if fires[-1] else start_s[-1])
+    if len(runs.start) and runs.ongoing[-1]:
+        state = "firing" if runs.fires[-1] else "pending"
+        since = _dt(runs.fire[-1] if runs.fires[-1] else runs.start[-1])
     return LevelEvaluation(
         level=level,
         value=value,
         for_seconds=for_seconds,
-        runs=_Runs(start_s, fire_s, end_s, fires, ongoing),
+        runs=runs,
         seconds_pending=float(pending_s.sum()),
         seconds_firing=float(firing_s.sum()),
         firings=firings,
