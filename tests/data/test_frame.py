@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from capplan.data import MetricFrame, concat, series_id
-from capplan.data.frame import prepare
+from capplan.data.cleaning import prepare
 from capplan.errors import DataError
 
 T0 = np.datetime64("2024-01-01T00:00:00", "s")

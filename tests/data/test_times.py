@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from capplan.data import MetricFrame, read_file, to_panel
-from capplan.data.frame import drop_strays
+from capplan.data.cleaning import drop_strays
 from capplan.data.times import find_strays
 from capplan.errors import DataError
 

@@ -34,7 +34,8 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families as prometheus_families
 
-from capplan.data.frame import FrameWarning, MetricFrame, MetricKind, prepare, series_id
+from capplan.data.cleaning import prepare
+from capplan.data.frame import FrameWarning, MetricFrame, MetricKind, series_id
 from capplan.data.times import EARLIEST_SECONDS, LATEST_SECONDS, TIME_RANGE
 from capplan.errors import DataError
 

@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from capplan._types import Array, IndexArray, IntArray
+from capplan.data.cleaning import stray_warnings
 from capplan.data.frame import (
     FrameWarning,
     MetricFrame,
@@ -44,7 +45,6 @@ from capplan.data.frame import (
     TimeArray,
     grouping_order,
     is_grouped,
-    stray_warnings,
 )
 from capplan.data.times import find_strays
 from capplan.errors import DataError, UsageError

@@ -45,8 +45,9 @@ import duckdb
 import numpy as np
 
 from capplan._types import Array, IntArray
+from capplan.data.cleaning import prepare
 from capplan.data.exposition import read_exposition
-from capplan.data.frame import MetricFrame, MetricKind, prepare, series_id
+from capplan.data.frame import MetricFrame, MetricKind, series_id
 from capplan.data.times import LATEST_SECONDS, TIME_RANGE, in_range
 from capplan.errors import DataError, UsageError
 
