@@ -32,12 +32,7 @@ whatever the name says (told by the content, so a plain file named ``.csv.gz`` r
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import re
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -47,6 +42,7 @@ import numpy as np
 from capplan._types import Array, IntArray
 from capplan.data.cleaning import prepare
 from capplan.data.exposition import read_exposition
+from capplan.data.file_bytes import csv_header, duckdb_problem, is_gzip, open_binary, text_lines
 from capplan.data.frame import MetricFrame, MetricKind, series_id
 from capplan.data.times import LATEST_SECONDS, TIME_RANGE, in_range
 from capplan.errors import DataError, UsageError
@@ -59,12 +55,7 @@ _CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 _TIME_NAMES = ("timestamp", "time", "datetime", "date", "ts", "ds", "time_stamp")
 _SERIES_NAMES = ("series", "series_id", "unique_id", "id", "name", "metric", "metric_name")
 _VALUE_NAMES = ("value", "y", "val")
-_DUCKDB_LINE = re.compile(r"CSV Error on Line: (\d+)")
-_DUCKDB_COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 _MISSING = ("", "nan", "-nan", "na", "n/a", "null", "none")
-_GZIP_MAGIC = b"\x1f\x8b"
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
-_MAX_HEADER = 16 << 20  # bytes: a header line longer than this is not a CSV header
 _SHOWN = 40  # characters of a bad cell quoted in a message
 _ISO_EXPECTED = "expected ISO 8601 such as 2024-01-01T00:00:00Z or epoch seconds"
 _UNITS = {1.0: "seconds", 1e3: "milliseconds", 1e6: "microseconds", 1e9: "nanoseconds"}
@@ -190,9 +181,9 @@ class _Table:
             raise DataError("is empty", file=self.name)
         try:
             if source == "csv":
-                delimiter, header = _csv_header(path, self.name)
+                delimiter, header = csv_header(path, self.name)
                 columns = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header)
-                compression = "gzip" if _is_gzip(path) else "none"
+                compression = "gzip" if is_gzip(path) else "none"
                 con.execute(
                     "CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, auto_detect = false, "
                     f"header = true, skip = 0, delim = {_literal(delimiter)}, quote = '\"', "
@@ -211,7 +202,7 @@ class _Table:
                     f"CREATE TEMP TABLE raw AS SELECT {casts} FROM read_parquet(?)", [str(path)]
                 )
         except duckdb.Error as exc:
-            line, problem = _duckdb_problem(str(exc))
+            line, problem = duckdb_problem(str(exc))
             raise DataError(
                 f"cannot read as {source.upper()}: {problem}", file=self.name, row=line
             ) from None
@@ -227,8 +218,8 @@ class _Table:
             return rowid + 1
         target, seen = rowid + 2, 0
         try:
-            with _open_binary(self.path) as fh:
-                for line_no, line in enumerate(_text_lines(fh), 1):
+            with open_binary(self.path) as fh:
+                for line_no, line in enumerate(text_lines(fh), 1):
                     if line:  # DuckDB skips only empty lines
                         seen += 1
                         if seen == target:
@@ -392,110 +383,6 @@ class _Table:
             tuple(labels),
             tuple(_kind(n) for n in names),
         )
-
-
-def _csv_header(path: Path, name: str) -> tuple[str, list[str]]:
-    """The delimiter (the most frequent of , ; tab | in the header) and the column names.
-
-    Read here, with the csv module, so that DuckDB can then parse with a fixed dialect: its
-    sniffer, given a ragged row, may pick that row as the header instead of reporting it.
-    """
-    try:
-        with _open_binary(path) as fh:
-            raw_line = _first_line(fh)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"cannot read: {exc}", file=name) from None  # a broken gzip stream
-    if raw_line is None:
-        raise DataError("is empty", file=name)
-    if len(raw_line) > _MAX_HEADER:
-        raise DataError(
-            f"the header line is over {_MAX_HEADER >> 20} MiB long; not a CSV header",
-            file=name,
-            row=1,
-        )
-    try:
-        line = raw_line.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"is not UTF-8 text ({exc.reason})", file=name, row=1) from None
-    if name.lower().endswith((".tsv", ".tsv.gz")):
-        delimiter = "\t"
-    else:
-        delimiter = max((",", ";", "\t", "|"), key=line.count)
-    try:
-        header = [c.strip() for c in next(csv.reader([line], delimiter=delimiter), [])]
-    except csv.Error as exc:
-        raise DataError(f"cannot read the header: {exc}", file=name, row=1) from None
-    if not header:
-        raise DataError("is empty", file=name)
-    for i, column in enumerate(header):
-        if not column:
-            header[i] = f"column{i + 1}"
-        elif header.index(column) != i:
-            raise DataError(f"column '{column}' appears twice in the header", file=name, row=1)
-    return delimiter, header
-
-
-def _duckdb_problem(message: str) -> tuple[int | None, str]:
-    """The line and the gist of a DuckDB read error, without its advice for SQL users."""
-    line = _DUCKDB_LINE.search(message)
-    row = int(line.group(1)) if line else None
-    columns = _DUCKDB_COLUMNS.search(message)
-    if columns:
-        return row, f"expected {columns.group(1)} columns, found {columns.group(2)}"
-    kept: list[str] = []
-    in_original = False
-    for text in (t.strip() for t in message.strip().splitlines()):
-        if text.startswith("Possible fixes"):
-            break
-        if text.startswith("Original Line"):
-            in_original = True  # the quoted line runs until the next empty line
-        elif not text:
-            in_original = False
-        elif not in_original and "CSV Error on Line" not in text:
-            kept.append(text.removeprefix("Invalid Input Error: "))
-    return row, "; ".join(kept) or message.strip().splitlines()[0]
-
-
-def _is_gzip(path: Path) -> bool:
-    """True when the file starts like gzip data, whatever its name says."""
-    with open(path, "rb") as fh:
-        return fh.read(2) == _GZIP_MAGIC
-
-
-def _open_binary(path: Path) -> gzip.GzipFile | io.BufferedReader:
-    """A file opened for reading bytes (the caller closes it), gunzipped if it is gzip."""
-    if _is_gzip(path):
-        return gzip.GzipFile(path, "rb")
-    return open(path, "rb")
-
-
-def _text_lines(fh: gzip.GzipFile | io.BufferedReader) -> Iterator[str]:
-    """Lines of a byte stream split at ``\\n``, ``\\r\\n`` or a bare ``\\r``, without their
-    ends (latin-1, so any bytes count; used to count lines, not to read them)."""
-    text = io.TextIOWrapper(fh, encoding="latin-1", newline=None)
-    for line in text:
-        yield line.rstrip("\n")
-
-
-def _first_line(fh: gzip.GzipFile | io.BufferedReader) -> bytes | None:
-    """The first line holding more than white space, without its end; None if there is
-    none. Reads about :data:`_MAX_HEADER` bytes at most past the blank lines."""
-    buffer, eof = b"", False
-    while True:
-        found = _LINE_BREAK.search(buffer)
-        if found:
-            line = buffer[: found.start()]
-            if line.strip():
-                return line
-            buffer = buffer[found.end() :]
-            continue
-        if eof:
-            return buffer if buffer.strip() else None
-        if len(buffer) > _MAX_HEADER:
-            return buffer
-        chunk = fh.read(1 << 20)
-        eof = not chunk
-        buffer += chunk
 
 
 def _shown(text: str) -> str:
