@@ -19,8 +19,8 @@ Opening: DuckDB lets one process write a store file (or several read it) and say
 lock error; :class:`Store` then waits, retrying, up to ``lock_timeout`` seconds (default
 :data:`LOCK_TIMEOUT`) and fails with the real reason (the holder's process id). A file that
 is not a DuckDB database, is truncated, or fails a checksum is a :class:`StoreError` saying
-so, at opening or on the query that finds it out; capplan never rewrites or recreates such
-a file, so what it held stays as it was.
+so, at opening or on the query that finds it out (:mod:`capplan.data.store_file`); capplan
+never rewrites or recreates such a file, so what it held stays as it was.
 
 Bulk insert without pandas or pyarrow: DuckDB's Python client can scan a ``dict`` of NumPy
 arrays registered as a view (``con.register(name, {"col": array, ...})``), so a million points
@@ -32,8 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import json
-import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -44,6 +42,7 @@ import duckdb
 import numpy as np
 
 from capplan.data.frame import FrameWarning, MetricFrame, MetricKind, TimeArray, to_seconds
+from capplan.data.store_file import connect, open_problem
 from capplan.errors import StoreError, UsageError
 
 __all__ = [
@@ -58,8 +57,6 @@ __all__ = [
 DEFAULT_STORE = "capplan.duckdb"
 SCHEMA_VERSION = "1"
 LOCK_TIMEOUT = 5.0  # seconds a second process waits for the store's lock
-_LOCKED = re.compile(r"could not set lock|conflicting lock", re.IGNORECASE)
-_HOLDER = re.compile(r"lock is held in (.*?) \(PID (\d+)\)")
 _TABLES = ("ingests", "meta", "points", "series")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -120,7 +117,7 @@ class Store:
             raise StoreError("is a directory, not a store file", path=name)
         if read_only and not self.path.exists():
             raise StoreError("no such store; ingest some data first", path=name)
-        self._con = _connect(name, read_only, lock_timeout)
+        self._con = connect(name, read_only, lock_timeout)
         self._depth = 0
         try:
             with self._errors():
@@ -135,7 +132,7 @@ class Store:
         try:
             yield
         except duckdb.Error as exc:
-            raise StoreError(_open_problem(str(exc)), path=str(self.path)) from None
+            raise StoreError(open_problem(str(exc)), path=str(self.path)) from None
 
     def _check_or_create(self, read_only: bool) -> None:
         present = {
@@ -407,54 +404,3 @@ def _as_utc_seconds(value: str | np.datetime64 | dt.datetime) -> np.datetime64:
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _connect(name: str, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
-    """A connection to the store file, waiting up to ``lock_timeout`` seconds while another
-    process holds its lock (retrying at growing intervals, at most 0.25 s apart)."""
-    deadline = time.monotonic() + max(0.0, lock_timeout)
-    pause = 0.01
-    while True:
-        try:
-            return duckdb.connect(name, read_only=read_only)
-        except duckdb.Error as exc:
-            message = str(exc)
-            left = deadline - time.monotonic()
-            if not _LOCKED.search(message):
-                raise StoreError(_open_problem(message), path=name) from None
-            if left <= 0:
-                raise StoreError(_lock_problem(message, lock_timeout), path=name) from None
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, 0.25)
-
-
-def _lock_problem(message: str, waited: float) -> str:
-    holder = _HOLDER.search(message)
-    who = f"process {holder.group(2)} ({holder.group(1)})" if holder else "another process"
-    return (
-        f"is locked by {who}: waited {waited:g} s for it; DuckDB lets one process write a "
-        "store (or several read it) at a time. Try again when it is done"
-    )
-
-
-def _open_problem(message: str) -> str:
-    """What is wrong with a store file, from DuckDB's message (its first line kept)."""
-    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    lower = message.lower()
-    if "not a valid duckdb database" in lower:
-        return "is not a capplan store (not a DuckDB database file)"
-    if "could not read enough bytes" in lower:
-        return (
-            "is truncated or damaged: a part it points to is not there, so the store cannot "
-            f"be read (DuckDB: {first}); restore it from a backup, or ingest again into a "
-            "new store"
-        )
-    if "corrupt" in lower or "checksum" in lower or "metadata block" in lower:
-        return f"is damaged: {first}; restore it from a backup, or ingest again into a new store"
-    if "wal" in lower and ("replay" in lower or "checkpoint" in lower):
-        return f"has a damaged write-ahead log ({first}); move the .wal file beside it away"
-    if _LOCKED.search(message):
-        return _lock_problem(message, 0)
-    if "version" in lower or "serializ" in lower:
-        return f"was written by an incompatible DuckDB version: {first}"
-    return f"cannot open the store: {first}"
