@@ -21,10 +21,10 @@ import httpx
 
 from capplan.data.frame import FrameWarning, MetricFrame, concat
 from capplan.data.prometheus_answer import AskedRange, read_answer
-from capplan.data.prometheus_http import (
+from capplan.data.prometheus_http import exchange
+from capplan.data.prometheus_options import (
     PrometheusLimits,
     PrometheusOptions,
-    exchange,
     make_client,
     redact_url,
     split_credentials,
