@@ -208,7 +208,7 @@ def _stale_message(fresh: Freshness, result: CheckResult) -> str:
 def series_of_metric(names: Iterable[str], pattern: str) -> list[str]:
     """The series of an observed metric among ``names``: those matching its ``series`` glob
     (``pattern``), or named after it with any labels (``cpu`` or ``cpu{job="api"}``), as
-    :func:`capplan.forecast.run.plan_runways` finds them."""
+    :func:`capplan.forecast.run_runways.plan_runways` finds them."""
     return [s for s in names if fnmatch.fnmatchcase(s, pattern) or s.split("{", 1)[0] == pattern]
 
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from capplan.data import MetricFrame, Store
 from capplan.data.store import SeriesInfo
-from capplan.forecast.run import ForecastRun, plan_runways, run_forecast
+from capplan.forecast.run import ForecastRun, run_forecast
+from capplan.forecast.run_runways import plan_runways
 from capplan.formatting import json_float
 from capplan.plan.models import Plan, Threshold
 from capplan.policy.freshness import Freshness, default_max_age, freshness, instant, longest_for
@@ -217,7 +218,7 @@ def _time(text: str | None) -> np.datetime64 | None:
 
 def plans_runway_rows(run: ForecastRun, plans: Mapping[str, Plan]) -> list[RunwayRow]:
     """Runways of every observed threshold level of every plan on its matching series
-    (matching as :func:`capplan.forecast.run.plan_runways` does), most urgent first."""
+    (matching as :func:`capplan.forecast.run_runways.plan_runways` does), most urgent first."""
     rows = [
         RunwayRow(
             str(r["series"]),
