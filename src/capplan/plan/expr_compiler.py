@@ -1,15 +1,30 @@
 """The checker and closure builder behind :func:`capplan.plan.expressions.compile_expression`:
-the whitelisted grammar, its error messages and the tree of closures it builds."""
+the checks against the whitelisted grammar (:mod:`capplan.plan.expr_grammar`), their error
+messages and the tree of closures it builds."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from capplan._types import Array, BoolArray
 from capplan.errors import EvaluationError, ExpressionError, PlanError
+from capplan.plan.expr_grammar import (
+    ALLOWED,
+    BINOPS,
+    CMPOPS,
+    DIVISIONS,
+    DOMAIN_FUNCS,
+    EXACT_UNARY,
+    FUNCTIONS,
+    GRAMMAR_HINT,
+    MAX_ROUND_DIGITS,
+    NODE_NAMES,
+    OP_NAMES,
+    UNARY_FUNCS,
+)
 from capplan.plan.expr_runtime import (
     Env,
     ExprNode,
@@ -26,96 +41,6 @@ from capplan.plan.expr_runtime import (
     select,
     unary,
 )
-
-#: Allowed functions and their (minimum, maximum) number of positional arguments;
-#: ``None`` as maximum means "any number".
-FUNCTIONS: Mapping[str, tuple[int, int | None]] = {
-    "abs": (1, 1),
-    "ceil": (1, 1),
-    "clip": (3, 3),
-    "exp": (1, 1),
-    "floor": (1, 1),
-    "log": (1, 1),
-    "log10": (1, 1),
-    "max": (2, None),
-    "min": (2, None),
-    "pow": (2, 2),
-    "round": (1, 2),
-    "sqrt": (1, 1),
-    "where": (3, 3),
-}
-_ALLOWED = ", ".join(sorted(FUNCTIONS))
-_GRAMMAR_HINT = (
-    "an expression may use numbers, quantity names, + - * / // % **, comparisons, "
-    "and/or/not, 'x if cond else y' and the functions " + _ALLOWED
-)
-_MAX_ROUND_DIGITS = 15
-
-_BINOPS: dict[type[ast.operator], tuple[str, np.ufunc]] = {
-    ast.Add: ("+", np.add),
-    ast.Sub: ("-", np.subtract),
-    ast.Mult: ("*", np.multiply),
-    ast.Div: ("/", np.true_divide),
-    ast.FloorDiv: ("//", np.floor_divide),
-    ast.Mod: ("%", np.mod),
-    ast.Pow: ("**", np.power),
-}
-_DIVISIONS = (ast.Div, ast.FloorDiv, ast.Mod)
-_CMPOPS: dict[type[ast.cmpop], Callable[[Array, Array], BoolArray]] = {
-    ast.Lt: np.less,
-    ast.LtE: np.less_equal,
-    ast.Gt: np.greater,
-    ast.GtE: np.greater_equal,
-    ast.Eq: np.equal,
-    ast.NotEq: np.not_equal,
-}
-_UNARY_FUNCS: dict[str, np.ufunc] = {
-    "abs": np.abs,
-    "ceil": np.ceil,
-    "exp": np.exp,
-    "floor": np.floor,
-}
-# Exactly rounded, so the same wherever their result is written.
-_EXACT_UNARY = frozenset({"abs", "ceil", "floor"})
-# Functions with a restricted domain: (numpy function, whether 0 itself is outside it).
-_DOMAIN_FUNCS: dict[str, tuple[Callable[[Array], Array], bool]] = {
-    "sqrt": (np.sqrt, False),  # undefined below 0
-    "log": (np.log, True),  # undefined at or below 0
-    "log10": (np.log10, True),
-}
-_OP_NAMES = {
-    ast.MatMult: "@",
-    ast.BitAnd: "&",
-    ast.BitOr: "|",
-    ast.BitXor: "^",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.Is: "is",
-    ast.IsNot: "is not",
-    ast.In: "in",
-    ast.NotIn: "not in",
-    ast.Invert: "~",
-}
-_NODE_NAMES: dict[type[ast.AST], str] = {
-    ast.Subscript: "subscript",
-    ast.Slice: "slice",
-    ast.Lambda: "lambda",
-    ast.ListComp: "comprehension",
-    ast.SetComp: "comprehension",
-    ast.DictComp: "comprehension",
-    ast.GeneratorExp: "generator expression",
-    ast.JoinedStr: "f-string",
-    ast.FormattedValue: "f-string",
-    ast.NamedExpr: "assignment expression ':='",
-    ast.List: "list",
-    ast.Tuple: "tuple",
-    ast.Set: "set",
-    ast.Dict: "dict",
-    ast.Starred: "starred expression",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
-}
 
 
 class Compiler:
@@ -140,7 +65,7 @@ class Compiler:
 
     def not_allowed(self, what: str, node: ast.AST) -> PlanError:
         got = "" if node is self.root else f" (got '{self.segment(node)}')"
-        return self.fail(f"{what} is not allowed in '{self.source}'{got}; {_GRAMMAR_HINT}")
+        return self.fail(f"{what} is not allowed in '{self.source}'{got}; {GRAMMAR_HINT}")
 
     def eval_error(self, message: str) -> PlanError:
         return EvaluationError.single(message, path=self.path)
@@ -172,7 +97,7 @@ class Compiler:
             return self._ifexp(node)
         if isinstance(node, ast.Call):
             return self._call(node)
-        raise self.not_allowed(_NODE_NAMES.get(type(node), type(node).__name__), node)
+        raise self.not_allowed(NODE_NAMES.get(type(node), type(node).__name__), node)
 
     def _checked(self, fn: Fn, node: ast.expr) -> Fn:
         """Diagnostic wrapper: raise as soon as this node produces NaN or infinity."""
@@ -271,14 +196,14 @@ class Compiler:
     # -- operators --------------------------------------------------------------------
 
     def _binop(self, node: ast.BinOp) -> ExprNode:
-        entry = _BINOPS.get(type(node.op))
+        entry = BINOPS.get(type(node.op))
         if entry is None:
-            raise self.not_allowed(f"operator '{_OP_NAMES.get(type(node.op), '?')}'", node)
+            raise self.not_allowed(f"operator '{OP_NAMES.get(type(node.op), '?')}'", node)
         _, op = entry
         left = self.compile(node.left)
         right = self.compile(node.right)
         lf, rf = left.fn, right.fn
-        if isinstance(node.op, _DIVISIONS) and (right.const is None or right.const == 0):
+        if isinstance(node.op, DIVISIONS) and (right.const is None or right.const == 0):
             fn = self._division(op, lf, rf, node)
         else:
             fn = binary(op, lf, rf, left.fresh, right.fresh)
@@ -319,15 +244,15 @@ class Compiler:
                 return (~is_true(of(env, mask))).astype(np.float64)
 
         else:
-            raise self.not_allowed(f"operator '{_OP_NAMES.get(type(node.op), '?')}'", node)
+            raise self.not_allowed(f"operator '{OP_NAMES.get(type(node.op), '?')}'", node)
         return self._fold(fn, (operand,), isinstance(node.op, ast.UAdd) and operand.rising)
 
     def _compare(self, node: ast.Compare) -> ExprNode:
         ops: list[Callable[[Array, Array], BoolArray]] = []
         for cmpop in node.ops:
-            op = _CMPOPS.get(type(cmpop))
+            op = CMPOPS.get(type(cmpop))
             if op is None:
-                raise self.not_allowed(f"comparison '{_OP_NAMES.get(type(cmpop), '?')}'", node)
+                raise self.not_allowed(f"comparison '{OP_NAMES.get(type(cmpop), '?')}'", node)
             ops.append(op)
         operands = [self.compile(node.left), *(self.compile(c) for c in node.comparators)]
         fns = [operand.fn for operand in operands]
@@ -389,12 +314,11 @@ class Compiler:
         else:
             raise self.fail(
                 f"calling '{self.segment(func)}' is not allowed in '{self.source}'; "
-                f"allowed functions: {_ALLOWED}"
+                f"allowed functions: {ALLOWED}"
             )
         if name not in FUNCTIONS:
             raise self.fail(
-                f"function '{name}' is not allowed in '{self.source}'; "
-                f"allowed functions: {_ALLOWED}"
+                f"function '{name}' is not allowed in '{self.source}'; allowed functions: {ALLOWED}"
             )
         call_text = self.segment(node)
         if node.keywords:
@@ -426,9 +350,9 @@ class Compiler:
         if name in ("min", "max"):
             fresh = [arg.fresh for arg in args]
             fn = reduce_all(np.minimum if name == "min" else np.maximum, fns, fresh)
-        elif name in _UNARY_FUNCS:
-            fn = unary(_UNARY_FUNCS[name], fns[0], args[0].fresh and name in _EXACT_UNARY)
-        elif name in _DOMAIN_FUNCS:
+        elif name in UNARY_FUNCS:
+            fn = unary(UNARY_FUNCS[name], fns[0], args[0].fresh and name in EXACT_UNARY)
+        elif name in DOMAIN_FUNCS:
             fn = self._domain(name, fns[0], node)
         elif name == "round":
             fn = self._round(node, args)
@@ -445,7 +369,7 @@ class Compiler:
         return self._fold(fn, args, rising_call(name, args))
 
     def _domain(self, name: str, arg: Fn, node: ast.Call) -> Fn:
-        func, strict = _DOMAIN_FUNCS[name]
+        func, strict = DOMAIN_FUNCS[name]
         call_text = self.segment(node)
         where = "" if node is self.root else f" (in '{self.source}')"
 
@@ -466,10 +390,10 @@ class Compiler:
         if len(args) == 1:
             return unary(np.round, x)
         digits = args[1].const
-        if digits is None or digits != int(digits) or abs(digits) > _MAX_ROUND_DIGITS:
+        if digits is None or digits != int(digits) or abs(digits) > MAX_ROUND_DIGITS:
             raise self.fail(
-                f"round() needs a whole number of digits between -{_MAX_ROUND_DIGITS} and "
-                f"{_MAX_ROUND_DIGITS} as second argument, got '{self.segment(node.args[1])}' "
+                f"round() needs a whole number of digits between -{MAX_ROUND_DIGITS} and "
+                f"{MAX_ROUND_DIGITS} as second argument, got '{self.segment(node.args[1])}' "
                 f"in '{self.segment(node)}'"
             )
         decimals = int(digits)

@@ -35,7 +35,8 @@ import numpy as np
 
 from capplan._types import Array
 from capplan.errors import EvaluationError, ExpressionError
-from capplan.plan.expr_compiler import FUNCTIONS, Compiler
+from capplan.plan.expr_compiler import Compiler
+from capplan.plan.expr_grammar import FUNCTIONS
 from capplan.plan.expr_runtime import Env, Fn, Mask, first_bad
 
 __all__ = ["FUNCTIONS", "Expression", "compile_expression"]
