@@ -130,7 +130,7 @@ def test_refresh_gauge_is_zero_before_any_success(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("capplan.web.state.forecast_runways", broken)
+    monkeypatch.setattr("capplan.web.refresh.forecast_runways", broken)
     with TestClient(create_app(settings)) as client:
         got = samples(client)
         assert got["capplan_refresh_last_success_timestamp_seconds"] == [({}, 0.0)]

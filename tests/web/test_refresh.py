@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-import capplan.web.state as state_module
+import capplan.web.refresh as refresh_module
 from capplan.data import MetricFrame, Store
 from capplan.data.ingest import ingest_frame
 from capplan.web import Settings, create_app
@@ -75,7 +75,7 @@ def test_background_refresh_does_not_block_requests(
             release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(state_module, "forecast_runways", slow)
+    monkeypatch.setattr(refresh_module, "forecast_runways", slow)
     fast = Settings(**{**settings.__dict__, "refresh_seconds": 0.05})
     with TestClient(create_app(fast)) as client:
         assert started.wait(5), "the background refresh did not start"
@@ -123,7 +123,7 @@ def test_unexpected_refresh_error_keeps_serving(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(state_module, "forecast_runways", broken)
+    monkeypatch.setattr(refresh_module, "forecast_runways", broken)
     with TestClient(create_app(settings)) as client:
         status = client.get("/api/status").json()
         assert status["status"] == "degraded"

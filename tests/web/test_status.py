@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-import capplan.web.state as state_module
+import capplan.web.refresh as refresh_module
 from capplan.data import MetricFrame
 from capplan.errors import ForecastError
 from capplan.web import Settings, create_app
@@ -116,7 +116,7 @@ def hanging_prometheus(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Ev
         release.wait(30)
         return MetricFrame.empty()
 
-    monkeypatch.setattr(state_module, "pull_plan_metrics", hang)
+    monkeypatch.setattr(refresh_module, "pull_plan_metrics", hang)
     yield release
     release.set()
 
@@ -194,7 +194,7 @@ def test_failed_forecast_keeps_the_last_forecasts(
     def failing(*args: object, **kwargs: object) -> None:
         raise ForecastError("the panel is empty")
 
-    monkeypatch.setattr(state_module, "forecast_runways", failing)
+    monkeypatch.setattr(refresh_module, "forecast_runways", failing)
     state_of(client).refresh()
     after = client.get("/api/forecasts").json()
     assert after["runway"] == before

@@ -1,11 +1,8 @@
 """What the service keeps between requests: plans and projections cached by file mtime, and
 the forecast :class:`~capplan.web.snapshot.Snapshot` replaced by each background refresh.
 
-A refresh runs its stages (:mod:`capplan.web.stages`) one after the other and keeps the last
-good result of any stage that fails: a plan file that became invalid keeps its last valid
-version's runways, a Prometheus that is down or hangs leaves the store as it was (and its
-series served), a store that cannot be read leaves the last data read, a forecast that fails
-leaves the last forecasts. ``/api/status`` names each such problem.
+A refresh (:mod:`capplan.web.refresh`) runs its stages one after the other and keeps the last
+good result of any stage that fails; ``/api/status`` names each such problem.
 """
 
 from __future__ import annotations
@@ -21,25 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from capplan.data import MetricFrame, Store
-from capplan.data.ingest import ingest_frame
-from capplan.data.prometheus import pull_plan_metrics
 from capplan.engine.planner import run_plan, run_scenarios
 from capplan.engine.projection import Projection
-from capplan.errors import CapplanError, PlanError
+from capplan.errors import PlanError
 from capplan.plan import Plan, load_plan
 from capplan.plan.loader import parse_plan_text, validate_plan_data
 from capplan.policy.freshness import instant, iso_time
 from capplan.web.errors import ApiError
+from capplan.web.refresh import Refresher
 from capplan.web.security import PLAN_NAME_RE, PLAN_SUFFIXES, plan_path
 from capplan.web.settings import Settings
-from capplan.web.snapshot import (
-    Snapshot,
-    StoreData,
-    forecast_runways,
-    read_store,
-    snapshot_of,
-)
+from capplan.web.snapshot import Snapshot
 from capplan.web.stages import Stages
 from capplan.web.work import Workers
 
@@ -83,11 +72,9 @@ class AppState:
         self.plans_dir = Path(settings.plans_dir)
         self.workers = Workers(settings.workers, settings.request_seconds)
         self._lock = threading.Lock()
-        self._refresh_lock = threading.Lock()
         self._plans: dict[str, PlanEntry] = {}
         self._last_valid: dict[str, PlanEntry] = {}
         self._projections: OrderedDict[tuple[object, ...], tuple[int, object]] = OrderedDict()
-        self._pull_thread: threading.Thread | None = None
         self.skipped: dict[str, str] = {}  # plan name → why its file is not served
         self.listing: tuple[tuple[tuple[str, int], ...], bytes] | None = None  # GET /api/plans
         self.snapshot = Snapshot()
@@ -95,6 +82,7 @@ class AppState:
         self.refresh_error: str | None = None
         self.refreshes = 0
         self.last_success: float | None = None  # Unix time of the last refresh without problem
+        self._refresher = Refresher(self)
 
     # plans ------------------------------------------------------------------------------------
     def plan_names(self) -> list[str]:
@@ -334,144 +322,7 @@ class AppState:
         """Run the refresh stages (the Prometheus pull when a URL is set and ``pull``) and
         swap in the new snapshot. Blocking: run it in a thread. False when a refresh was
         already running or any stage had a problem (its last good state is kept)."""
-        if not self._refresh_lock.acquire(blocking=False):
-            return False
-        try:
-            return self._refresh(pull)
-        except Exception as exc:  # a bug: log it, keep serving the last snapshot
-            self.refresh_error = f"internal error during refresh ({type(exc).__name__})"
-            log.exception("refresh failed")
-            return False
-        finally:
-            self._refresh_lock.release()
-
-    def _refresh(self, pull: bool) -> bool:
-        previous = self.snapshot
-        plans = self._stage_plans()
-        if self.settings.prometheus_url and pull:
-            self._stage_pull(plans)
-        data = self._stage_store(previous)
-        now = time.time()
-        self.stages.start("forecasts", now)
-        try:
-            forecasts = forecast_runways(data.frame, plans, self.settings.forecast_horizon, now)
-            forecast_at, error = now, None
-            self.stages.ok("forecasts", time.time())
-        except Exception as exc:
-            error = _problem("forecast failed", exc)
-            forecasts, forecast_at = (previous.run, previous.runways), previous.forecast_at
-            self.stages.failed("forecasts", time.time(), f"{error}; the last forecasts are kept")
-        self.snapshot = snapshot_of(
-            data,
-            plans,
-            forecasts,
-            now=time.time(),
-            forecast_at=forecast_at,
-            generation=previous.generation + 1,
-            max_age_seconds=self.settings.max_age_seconds,
-            error=error,
-        )  # one reference assignment: readers see the old snapshot or the new one
-        self.refreshes += 1
-        problems = self.stages.problems()
-        self.refresh_error = "; ".join(problems) if problems else None
-        if not problems:
-            self.last_success = time.time()
-        return not problems
-
-    def _stage_plans(self) -> dict[str, Plan]:
-        self.stages.start("plans", time.time())
-        plans, problems = self.refresh_plans()
-        if problems:
-            for problem in problems:
-                log.warning("plan: %s", problem)
-            self.stages.degraded("plans", time.time(), "; ".join(problems))
-        else:
-            self.stages.ok("plans", time.time())
-        return plans
-
-    def _stage_store(self, previous: Snapshot) -> StoreData:
-        self.stages.start("store", time.time())
-        try:
-            data = read_store(self.settings.store)
-        except Exception as exc:
-            reason = _problem("cannot read the store", exc)
-            log.warning("refresh: %s", reason)
-            self.stages.failed("store", time.time(), f"{reason}; the last data read is kept")
-            return StoreData(previous.frame, previous.infos)
-        self.stages.ok("store", time.time())
-        return data
-
-    def _stage_pull(self, plans: dict[str, Plan]) -> None:
-        """Pull every plan's metric queries, within ``pull_timeout_seconds`` in all, and
-        ingest what came; the store is left as it was for a plan whose pull failed."""
-        stage = "prometheus"
-        started = time.time()
-        self.stages.start(stage, started)
-        wanted = {
-            name: plan
-            for name, plan in plans.items()
-            if any(m.query and m.expr is None for m in plan.metrics.values())
-        }
-        if self._pull_thread is not None and self._pull_thread.is_alive():
-            self.stages.failed(stage, started, "the previous pull has not finished yet")
-            return
-        pulled: dict[str, MetricFrame | str] = {}
-        thread = threading.Thread(
-            target=self._pull_all, args=(wanted, pulled), name="capplan-pull", daemon=True
-        )
-        thread.start()
-        thread.join(self.settings.pull_timeout_seconds)
-        if thread.is_alive():
-            self._pull_thread = thread  # abandoned: it ends on its own (client deadlines)
-            self.stages.failed(
-                stage,
-                time.time(),
-                f"Prometheus did not answer within {self.settings.pull_timeout_seconds:g} s; "
-                "the store keeps the data pulled before",
-            )
-            return
-        failures = [f"{name}: {r}" for name, r in pulled.items() if isinstance(r, str)]
-        frames = {n: r for n, r in pulled.items() if isinstance(r, MetricFrame) and r.values.size}
-        if frames and self.settings.store is not None:
-            try:
-                with Store(self.settings.store) as store:
-                    for name, frame in frames.items():
-                        ingest_frame(store, frame, f"prometheus:{name}")
-            except Exception as exc:
-                failures = [_problem("cannot write the pulled data to the store", exc)]
-        now = time.time()
-        if not failures:
-            self.stages.ok(stage, now)
-        elif len(failures) < len(wanted):
-            self.stages.degraded(stage, now, "; ".join(failures))
-        else:
-            self.stages.failed(stage, now, "; ".join(failures))
-
-    def _pull_all(self, plans: dict[str, Plan], out: dict[str, MetricFrame | str]) -> None:
-        url = self.settings.prometheus_url
-        if url is None or not plans:
-            return
-        try:
-            options = self.settings.prometheus_options
-            with options.client(url) as client:
-                for name, plan in plans.items():
-                    try:
-                        out[name] = pull_plan_metrics(
-                            plan, client, self.settings.history, limits=options.limits
-                        )
-                    except Exception as exc:
-                        out[name] = _problem("pull failed", exc)
-        except Exception as exc:
-            for name in plans:
-                out.setdefault(name, _problem("pull failed", exc))
-
-
-def _problem(what: str, exc: Exception) -> str:
-    """``what: message`` for a capplan error; a bug's message is logged, not shown."""
-    if isinstance(exc, CapplanError):
-        return f"{what}: {exc}"
-    log.error("%s", what, exc_info=exc)
-    return f"{what}: internal error ({type(exc).__name__})"
+        return self._refresher.run(pull)
 
 
 def to_json(data: object) -> bytes:
