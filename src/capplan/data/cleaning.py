@@ -143,27 +143,16 @@ def _value_warnings(frame: MetricFrame, source: str | None) -> list[FrameWarning
     lo = np.minimum.reduceat(frame.values, starts)
     hi = np.maximum.reduceat(frame.values, starts)
     sizes = np.diff(np.r_[starts, len(frame)])
+
+    def warning(code: str, text: str, series: int, count: int) -> FrameWarning:
+        return FrameWarning(code, text, series=frame.names[series], file=source, count=count)
+
     for i in np.flatnonzero(negative):
-        out.append(
-            FrameWarning(
-                "negative",
-                f"{negative[i]} negative values; capacity metrics are usually non-negative",
-                series=frame.names[i],
-                file=source,
-                count=int(negative[i]),
-            )
-        )
+        text = f"{negative[i]} negative values; capacity metrics are usually non-negative"
+        out.append(warning("negative", text, int(i), int(negative[i])))
     for k in np.flatnonzero((lo == hi) & (sizes > 1)):
-        code = int(frame.codes[starts[k]])
-        out.append(
-            FrameWarning(
-                "constant",
-                f"is constant ({lo[k]:g} at all {sizes[k]} points)",
-                series=frame.names[code],
-                file=source,
-                count=int(sizes[k]),
-            )
-        )
+        text = f"is constant ({lo[k]:g} at all {sizes[k]} points)"
+        out.append(warning("constant", text, int(frame.codes[starts[k]]), int(sizes[k])))
     return out
 
 
