@@ -202,7 +202,7 @@ class _Names:
     values: set[str]  # drivers, derived metrics and component outputs
 
     def misuse(self, ref: str, source: str, path: str) -> Issue:
-        """The issue with an expression that reads ``ref``, a name not in ``values``."""
+        """What is wrong with an expression that reads ``ref``, a name not in ``values``."""
         if ref in self.observed:
             return Issue(
                 f"uses '{ref}', an observed metric with no expression; plan expressions "
@@ -269,7 +269,7 @@ def _evaluation_order(
     issues: list[Issue],
 ) -> list[Node]:
     """The nodes in an order where each comes after those it reads (every component is a
-    node, with expressions or not); empty, with an issue, when expressions form a cycle."""
+    node, with expressions or not); empty when expressions form a cycle, which is reported."""
     nodes: dict[str, Node] = {}
     for key in graph:
         kind, _, name = key.partition(":")
