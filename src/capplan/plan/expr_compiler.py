@@ -36,8 +36,6 @@ from capplan.plan.expr_runtime import (
     first_bad,
     is_true,
     reduce_all,
-    rising_binop,
-    rising_call,
     select,
     unary,
 )
@@ -117,10 +115,10 @@ class Compiler:
 
         return checked
 
-    def _fold(self, fn: Fn, children: Sequence[ExprNode], rising: bool = False) -> ExprNode:
+    def _fold(self, fn: Fn, children: Sequence[ExprNode]) -> ExprNode:
         """Pre-compute a node whose inputs are all constant (if it evaluates cleanly)."""
         if any(child.const is None for child in children):
-            return ExprNode(fn, None, rising, fresh=True)
+            return ExprNode(fn, None, fresh=True)
         try:
             with np.errstate(all="ignore"):
                 value = float(np.asarray(fn({}, None), dtype=np.float64))
@@ -191,7 +189,7 @@ class Compiler:
                 ) from None
             return np.asarray(value, dtype=np.float64)
 
-        return ExprNode(load, None, rising=True)
+        return ExprNode(load, None)
 
     # -- operators --------------------------------------------------------------------
 
@@ -208,7 +206,7 @@ class Compiler:
         else:
             fn = binary(op, lf, rf, left.fresh, right.fresh)
 
-        return self._fold(fn, (left, right), rising_binop(node.op, left, right))
+        return self._fold(fn, (left, right))
 
     def _division(self, op: Callable[[Array, Array], Array], lf: Fn, rf: Fn, node: ast.BinOp) -> Fn:
         den_text = self.segment(node.right)
@@ -245,7 +243,7 @@ class Compiler:
 
         else:
             raise self.not_allowed(f"operator '{OP_NAMES.get(type(node.op), '?')}'", node)
-        return self._fold(fn, (operand,), isinstance(node.op, ast.UAdd) and operand.rising)
+        return self._fold(fn, (operand,))
 
     def _compare(self, node: ast.Compare) -> ExprNode:
         ops: list[Callable[[Array, Array], BoolArray]] = []
@@ -366,7 +364,7 @@ class Compiler:
 
         else:  # where
             fn = select(fns[0], fns[1], fns[2])
-        return self._fold(fn, args, rising_call(name, args))
+        return self._fold(fn, args)
 
     def _domain(self, name: str, arg: Fn, node: ast.Call) -> Fn:
         func, strict = DOMAIN_FUNCS[name]

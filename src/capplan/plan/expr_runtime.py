@@ -3,7 +3,6 @@ built from (see :mod:`capplan.plan.expressions`)."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -19,15 +18,12 @@ Fn = Callable[[Env, Mask], Array]
 class ExprNode(NamedTuple):
     """A compiled sub-expression: its closure and, if it reads no names, its value.
 
-    ``rising`` means its value never decreases when the names it reads increase, and is
-    computed with exactly rounded element-wise operations (``+ - * /``, ``min``, ``max``,
-    ``ceil``...), so evaluating it on some elements of its inputs gives the same figures.
-    ``fresh`` means it returns a new array on every call, which its parent may overwrite.
+    ``fresh`` means it returns a new array on every call, which its parent may overwrite
+    (the evaluator's own reuse of its intermediate arrays).
     """
 
     fn: Fn
     const: float | None
-    rising: bool = False
     fresh: bool = False
 
 
@@ -59,35 +55,7 @@ def const_node(value: float) -> ExprNode:
     def constant(env: Env, mask: Mask) -> Array:
         return const
 
-    return ExprNode(constant, value, rising=True)
-
-
-def positive(node: ExprNode) -> bool:
-    return node.const is not None and node.const > 0
-
-
-def rising_binop(op: ast.operator, left: ExprNode, right: ExprNode) -> bool:
-    """Whether ``left op right`` never decreases as its inputs increase."""
-    if isinstance(op, ast.Add):
-        return left.rising and right.rising
-    if isinstance(op, ast.Sub):
-        return left.rising and right.const is not None
-    if isinstance(op, ast.Mult):
-        return (left.rising and positive(right)) or (right.rising and positive(left))
-    if isinstance(op, ast.Div):
-        return left.rising and positive(right)
-    return False
-
-
-def rising_call(name: str, args: list[ExprNode]) -> bool:
-    """Whether a call never decreases as its inputs increase (exact functions only)."""
-    if name in ("min", "max"):
-        return all(arg.rising for arg in args)
-    if name in ("ceil", "floor") or (name == "round" and len(args) == 1):
-        return args[0].rising
-    if name == "clip":
-        return args[0].rising and args[1].const is not None and args[2].const is not None
-    return False
+    return ExprNode(constant, value)
 
 
 def unary(func: Callable[..., Any], arg: Fn, in_place: bool = False) -> Fn:

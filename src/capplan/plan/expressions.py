@@ -53,14 +53,12 @@ class Expression:
         "_tree",
         "names",
         "path",
-        "rising_in",
         "source",
     )
 
     source: str
     path: str
     names: frozenset[str]
-    rising_in: str | None
 
     def __init__(
         self,
@@ -70,20 +68,21 @@ class Expression:
         fn: Fn,
         tree: ast.Expression,
         text: str,
-        rising_in: str | None = None,
     ) -> None:
         self.source = source
         self.path = path
         self.names = names
-        #: The one name the expression reads when its value never decreases as that name
-        #: increases (``users * 0.15``, ``max(2, ceil(rps / 40))``); None otherwise.
-        self.rising_in = rising_in
         self._fn = fn
         self._tree = tree
         self._text = text
         self._diag_fn: Fn | None = None
         # A bare name or number would hand out the caller's (or our cached) array.
         self._copy_result = isinstance(tree.body, ast.Name | ast.Attribute | ast.Constant)
+
+    @property
+    def text(self) -> str:
+        """The expression as parsed (the source without surrounding blanks)."""
+        return self._text
 
     @property
     def is_constant(self) -> bool:
@@ -171,8 +170,7 @@ def compile_expression(source: str | int | float, *, path: str = "") -> Expressi
             f"expression '{source}' is nested too deeply", path=path
         ) from None
     names = frozenset(compiler.names)
-    rising_in = next(iter(names)) if node.rising and len(names) == 1 else None
-    return Expression(source, path, names, node.fn, tree, stripped, rising_in)
+    return Expression(source, path, names, node.fn, tree, stripped)
 
 
 def _compile_number(value: int | float, path: str) -> Expression:

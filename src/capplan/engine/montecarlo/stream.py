@@ -54,6 +54,7 @@ from capplan.engine.montecarlo.derivations import (
     component_derivations,
 )
 from capplan.engine.montecarlo.lookups import left_out, size_level_block
+from capplan.engine.montecarlo.monotone import rising_in
 from capplan.engine.montecarlo.sinks import Collect, ColumnSink
 from capplan.growth import project_driver, sample_rates
 from capplan.plan.compiled import CompiledPlan, Node
@@ -199,7 +200,7 @@ class _Run:
         self.sink.column(name, values, derived, spare)
 
     def from_expression(self, expr: Expression) -> Derived | None:
-        source = expr.rising_in
+        source = rising_in(expr)
         if self.derivations is None or source is None or source not in self.env:
             return None
         apply = partial(apply_expression, expr, source)
