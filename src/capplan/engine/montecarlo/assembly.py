@@ -16,16 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-import numpy.typing as npt
-
+from capplan._types import AnyArray
 from capplan.engine.montecarlo.derivations import Derived
 from capplan.sizing.result import Sized
 
 __all__ = ["ADDS", "Assembly", "Part", "block_parts"]
-
-AnyArray = npt.NDArray[Any]
 
 
 @dataclass(frozen=True)

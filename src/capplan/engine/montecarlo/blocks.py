@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-import numpy.typing as npt
+
+from capplan._types import AnyArray
 
 __all__ = [
     "BLOCK_CELLS",
@@ -56,7 +57,6 @@ class Tuning:
 DEFAULT_TUNING = Tuning()
 
 
-AnyArray = npt.NDArray[Any]
 K = TypeVar("K", bound=Hashable)
 
 

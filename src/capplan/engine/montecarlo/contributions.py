@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from capplan._types import AnyArray
 from capplan.cost import cost_of
 from capplan.engine.evaluate import SUMMED
 from capplan.engine.montecarlo.blocks import DEFER_CELLS, row_blocks
@@ -48,8 +48,6 @@ __all__ = [
 ]
 
 _RESOURCES = SUMMED[:-1]
-
-AnyArray = npt.NDArray[Any]
 
 
 @dataclass(frozen=True)
