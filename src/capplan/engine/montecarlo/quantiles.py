@@ -39,8 +39,9 @@ class PathQuantiles:
     """P10/P50/P90 over the paths (axis 0) of arrays of shape (paths, periods).
 
     The figures are those of ``np.quantile(values, QUANTILES, axis=0)`` (``linear``
-    interpolation; NaN where a period holds a NaN), and a figure that does not vary across
-    paths in any period gets its value in every row. They are found with a few single-rank
+    interpolation; NaN where a period holds a NaN), except that a period where every path
+    holds the same value has that value in every row (as in
+    :func:`~capplan.engine.simulation.quantiles_over_paths`). They are found with a few single-rank
     partitions of a transposed copy, in a buffer reused from one array to the next; periods
     that do not vary are not partitioned.
     """
@@ -127,6 +128,8 @@ class PathQuantiles:
             # NumPy's lerp: from the lower value, or back from the upper one if t >= 0.5.
             diff = above - below
             out: Array = np.where(self.upper, above - diff * self.rest, below + diff * self.weight)
+        same = lo == hi  # a value every path shares (an infinity would interpolate NaN)
+        out[:, same] = lo[same]
         out[:, has_nan] = np.nan
         return out
 
