@@ -165,3 +165,12 @@ def test_every_command_has_an_example_in_its_help() -> None:
         code, out, _ = run(command, "--help")
         assert code == 0
         assert "Example:" in out
+
+
+def test_error_text_is_printed_as_it_is_not_as_console_markup(tmp_path: Path) -> None:
+    """A name from the plan that looks like console markup is shown, not swallowed."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text('system: s\ndrivers: {users: {initial: 1}}\n"[red]extra": 1\n')
+    result = runner.invoke(app, ["validate", str(plan)])
+    assert result.exit_code == 2
+    assert "[red]extra" in result.stderr

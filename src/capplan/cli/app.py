@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from capplan.cli.errors import handle_errors
+from capplan.cli.config import config_defaults, default_config_path
+from capplan.cli.errors import EXIT_BAD_INPUT, EXIT_CHECK_ERROR, handle_errors, report
 from capplan.cli.output import console, emit, write_text
 from capplan.cli.render import render_projection, render_scenarios
 from capplan.engine.planner import run_plan, run_scenarios
@@ -26,6 +27,33 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        envvar="CAPPLAN_CONFIG",
+        help="TOML file whose [prometheus] table sets the Prometheus options of ingest, "
+        "forecast, check and serve (default: ~/.config/capplan/config.toml when it exists).",
+        metavar="FILE",
+    ),
+) -> None:
+    """Dated, costed capacity plans from one plan file."""
+    path = config
+    if path is None and default_config_path().is_file():
+        path = default_config_path()
+    if path is None:
+        return
+    try:
+        ctx.default_map = config_defaults(path)
+    except UsageError as exc:
+        report(exc)
+        check = ctx.invoked_subcommand == "check"
+        raise typer.Exit(EXIT_CHECK_ERROR if check else EXIT_BAD_INPUT) from None
+
 
 FORMAT_HELP = "table, csv, json or markdown."
 SET_HELP = "Override a plan field before validation, e.g. drivers.users.initial=10000 (repeatable)."

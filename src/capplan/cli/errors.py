@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import typer
+from rich.markup import escape
 
 from capplan.cli.output import err_console
 from capplan.errors import CapplanError, PlanError
@@ -67,15 +68,20 @@ def report(exc: BaseException) -> None:
     if isinstance(exc, PlanError) and exc.issues:
         for issue in exc.issues:
             err_console.print(
-                f"[bold red]error:[/bold red] {issue}", markup=True, highlight=False, soft_wrap=True
+                f"[bold red]error:[/bold red] {escape(str(issue))}",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
             )
     elif isinstance(exc, CapplanError):
-        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
     elif isinstance(exc, KeyboardInterrupt):
         err_console.print("interrupted", highlight=False)
     else:
         err_console.print(
-            f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
+            f"[bold red]internal error:[/bold red] {type(exc).__name__}: {escape(str(exc))}\n"
             "This is a bug in capplan; set CAPPLAN_DEBUG=1 for the traceback and report it.",
             highlight=False,
             soft_wrap=True,
