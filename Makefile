@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_PLAN ?= examples/the_bot.yaml
 
-.PHONY: demo test check lint typecheck bench bench-forecast fuzz format clean
+.PHONY: demo test check lint typecheck bench bench-forecast fuzz format clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/capplan plan $(DEMO_PLAN) --months 12
 
-test: $(STAMP)
+# promtool and Chromium, installed with apt when missing (scripts/system-deps.sh says how
+# when it cannot install them itself).
+system-deps:
+	bash scripts/system-deps.sh
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

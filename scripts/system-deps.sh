@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The system packages the test suite needs, installed with apt when missing:
+#   promtool (Debian package prometheus): checks and unit-tests the generated alerting rules
+#   and backfills the Prometheus server the integration tests start;
+#   chromium (Debian package chromium): the headless browser of the dashboard tests.
+# Run as root it installs them; otherwise it prints the command to run and fails.
+# `make test`, `make check` and `.ci/run` all call it; it does nothing when all are present.
+set -euo pipefail
+
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+command="apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "The tests need the Debian packages: ${missing[*]}. Install them with:" >&2
+  echo "  sudo sh -c '$command'" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "The tests need ${missing[*]} (promtool and /usr/bin/chromium), and apt-get is not here to install them." >&2
+  exit 1
+fi
+echo "Installing ${missing[*]} for the tests..." >&2
+sh -c "$command"
