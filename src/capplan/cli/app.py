@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import json
+import typing
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from capplan.cli.config import config_defaults, default_config_path
 from capplan.cli.errors import EXIT_BAD_INPUT, EXIT_CHECK_ERROR, handle_errors, report
@@ -18,15 +22,84 @@ from capplan.plan import Plan, load_plan, parse_set_option
 from capplan.plan.models import Plan as PlanModel
 from capplan.report import PROJECTION_FORMATS, SCENARIO_FORMATS
 
+
+class _Group(TyperGroup):
+    """The command group, with readable metavars in every command's help: ``HORIZON``,
+    ``PATH``, ``N`` instead of the Python types Typer shows (``<str>``, ``<path>``,
+    ``<list[Path]>``), and none for a flag (``--help`` included)."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _readable(command)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _readable(self)
+        super().format_help(ctx, formatter)
+
+
+def _readable(command: Any) -> None:
+    for param in command.params:
+        _readable_metavar(param)
+    if getattr(command, "_readable", False):
+        return
+    command._readable = True
+    make_help_option = command.get_help_option
+
+    def help_option(ctx: Any) -> Any:
+        option = make_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+_METAVARS: dict[object, str] = {int: "N", float: "NUMBER", Path: "PATH"}
+
+
+def _readable_metavar(param: Any) -> None:
+    if isinstance(param, TyperArgument):  # its name says what it is: no type column
+        setattr(param, "display_type_rich", _no_type)  # noqa: B010
+    if param.metavar is not None:
+        return
+    if isinstance(param, TyperOption) and (param.is_flag or param.count):
+        param.metavar = ""
+        return
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if typing.get_origin(annotation) is list:
+        annotation = typing.get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return  # its choices are shown
+    name = (param.name or "value").upper()
+    if isinstance(param, TyperArgument):
+        param.metavar = name  # (the usage line adds "..." when it takes several)
+        return
+    param.metavar = name if annotation is str else _METAVARS.get(annotation, name)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="capplan",
     help="Dated, costed capacity plans from one plan file.\n\n"
     "Start with `capplan init` for a commented example plan, then `capplan plan plan.yaml`.",
     no_args_is_help=True,
-    add_completion=False,
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from capplan import __version__
+
+        typer.echo(f"capplan {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -39,6 +112,9 @@ def main(
         help="TOML file whose [prometheus] table sets the Prometheus options of ingest, "
         "forecast, check and serve (default: ~/.config/capplan/config.toml when it exists).",
         metavar="FILE",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
     """Dated, costed capacity plans from one plan file."""

@@ -24,7 +24,7 @@ from capplan.cli.forecast_flags import (
 )
 from capplan.cli.forecast_view import show_forecast
 from capplan.cli.output import emit, forecast_progress
-from capplan.data import DEFAULT_STORE, MetricFrame, Store, concat, read_file
+from capplan.data import AGGREGATIONS, DEFAULT_STORE, MetricFrame, Store, concat, read_file
 from capplan.data.prometheus import PrometheusOptions, pull_plan_metrics
 from capplan.errors import UsageError
 from capplan.forecast import MODELS
@@ -79,6 +79,12 @@ def load_history(
     return frame
 
 
+_MODEL_NAMES = "auto (the best per series and lead time), " + ", ".join(
+    name for name in MODELS.names() if name != "auto"
+)
+_AGGS = ", ".join(AGGREGATIONS).replace("pNN", "pNN (p95, p99...)")
+
+
 @app.command("forecast")
 @handle_errors
 def forecast_command(
@@ -87,9 +93,9 @@ def forecast_command(
     glob: str | None = typer.Option(None, "--series", help="Only series matching this glob."),
     horizon: str = typer.Option(..., "--horizon", help="How far ahead: 14d, 48h, or steps."),
     step: str | None = typer.Option(None, "--step", help="Regular step (default: the data's)."),
-    agg: str = typer.Option("mean", "--agg", help="Aggregation onto the step: mean, max, p95..."),
+    agg: str = typer.Option("mean", "--agg", help=f"Aggregation onto the step: {_AGGS}."),
     since: str | None = typer.Option(None, "--since", help="Use only the last 30d of history."),
-    model: str = typer.Option("auto", "--model", help="Forecast model (auto picks per series)."),
+    model: str = typer.Option("auto", "--model", help=f"Forecast model: {_MODEL_NAMES}."),
     levels: str = typer.Option("80,95", "--levels", help="Interval levels in percent."),
     threshold: str | None = typer.Option(None, "--threshold", help="80, or 90% of --capacity."),
     capacity: float | None = typer.Option(None, "--capacity", help="Capacity for a % threshold."),
@@ -209,9 +215,11 @@ def backtest_command(
     glob: str | None = typer.Option(None, "--series", help="Only series matching this glob."),
     horizon: str = typer.Option(..., "--horizon", help="Forecast length: 24h, 7d, or steps."),
     windows: int = typer.Option(3, "--windows", help="Rolling-origin test windows."),
-    models: list[str] | None = typer.Option(None, "--model", help="Models (default: all)."),
+    models: list[str] | None = typer.Option(
+        None, "--model", help=f"Models to score, repeatable (default: all): {_MODEL_NAMES}."
+    ),
     step: str | None = typer.Option(None, "--step", help="Regular step (default: the data's)."),
-    agg: str = typer.Option("mean", "--agg", help="Aggregation onto the step."),
+    agg: str = typer.Option("mean", "--agg", help=f"Aggregation onto the step: {_AGGS}."),
     levels: str = typer.Option("80,95", "--levels", help="Interval levels in percent."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
