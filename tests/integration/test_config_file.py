@@ -138,3 +138,61 @@ def test_a_secret_in_a_shared_file_is_warned_about(tmp_path: Path) -> None:
     os.chmod(path, 0o600)
     result = CliRunner().invoke(app, ["--config", str(path), "plan", str(tmp_path / "x.yaml")])
     assert "other users can read it" not in result.stderr
+
+
+def test_the_url_comes_from_the_environment_when_no_other_source_is_given(
+    fake_prometheus: Start, tmp_path: Path
+) -> None:
+    fake = fake_prometheus(drip(0.05))
+    env = {
+        "CAPPLAN_PROMETHEUS_URL": fake.url,
+        "CAPPLAN_PROMETHEUS_DEADLINE": "0.3",
+        "CAPPLAN_PROMETHEUS_RETRIES": "0",
+    }
+    store = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["ingest", "--query", "up", "--store", str(store)], env=env)
+    assert result.exit_code == 2
+    assert "within the 0.3 s deadline" in result.stderr  # it asked the server of the variable
+    data = tmp_path / "cpu.csv"
+    data.write_text("timestamp,cpu\n2026-01-01T00:00:00Z,1\n2026-01-01T00:01:00Z,2\n")
+    result = CliRunner().invoke(app, ["ingest", str(data), "--store", str(store)], env=env)
+    assert result.exit_code == 0, result.stderr  # files given: the variable is not asked for
+    result = CliRunner().invoke(
+        app, ["forecast", str(data), "--horizon", "2m", "-f", "csv"], env=env
+    )
+    assert result.exit_code == 0, result.stderr
+    result = CliRunner().invoke(
+        app, ["ingest", str(data), "--prometheus", fake.url, "--store", str(store)], env=env
+    )
+    assert result.exit_code == 2  # both on the command line: an error, as before
+    assert "give metric files or --prometheus, not both" in result.stderr
+
+
+def test_the_nearest_project_file_is_found_from_the_working_directory(
+    fake_prometheus: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = fake_prometheus(drip(0.05))
+    project = tmp_path / "project"
+    work = project / "deploy" / "capacity"
+    work.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\n\n[tool.capplan.prometheus]\nurl = "{fake.url}"\n'
+        "deadline = 0.45\nretries = 0\n"
+    )
+    home = tmp_path / "xdg"
+    (home / "capplan").mkdir(parents=True)
+    (home / "capplan" / "config.toml").write_text("[prometheus]\ndeadline = 0.2\n")
+    monkeypatch.chdir(work)
+    env = {"XDG_CONFIG_HOME": str(home)}
+    args = ["ingest", "--query", "up", "--store", str(tmp_path / "s.duckdb")]
+    result = CliRunner().invoke(app, args, env=env)
+    assert "within the 0.45 s deadline" in result.stderr  # pyproject.toml beats ~/.config
+    (project / "deploy" / "capplan.toml").write_text(
+        f'[prometheus]\nurl = "{fake.url}"\ndeadline = 0.35\nretries = 0\n'
+    )
+    result = CliRunner().invoke(app, args, env=env)
+    assert "within the 0.35 s deadline" in result.stderr  # the nearest file wins
+    (project / "deploy" / "capplan.toml").unlink()
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    result = CliRunner().invoke(app, ["--config", str(home / "capplan" / "config.toml"), *args])
+    assert "--prometheus URL and at least one --query are needed" in result.stderr  # no url

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from capplan.cli.config import config_defaults, default_config_path
+from capplan.cli.config import config_defaults, find_config
 from capplan.cli.errors import EXIT_BAD_INPUT, EXIT_CHECK_ERROR, handle_errors, report
 from capplan.cli.output import console, emit, write_text
 from capplan.cli.render import render_projection, render_scenarios
@@ -110,7 +110,8 @@ def main(
         "--config",
         envvar="CAPPLAN_CONFIG",
         help="TOML file whose [prometheus] table sets the Prometheus options of ingest, "
-        "forecast, check and serve (default: ~/.config/capplan/config.toml when it exists).",
+        "forecast, check and serve (default: the nearest capplan.toml, or pyproject.toml "
+        "with [tool.capplan], from here upward, else ~/.config/capplan/config.toml).",
         metavar="FILE",
     ),
     version: bool = typer.Option(
@@ -118,9 +119,7 @@ def main(
     ),
 ) -> None:
     """Dated, costed capacity plans from one plan file."""
-    path = config
-    if path is None and default_config_path().is_file():
-        path = default_config_path()
+    path = config if config is not None else find_config(Path.cwd())
     if path is None:
         return
     try:

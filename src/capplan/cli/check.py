@@ -219,6 +219,7 @@ def _run(
 @app.command("check", cls=_CheckCommand)
 @handle_errors
 def check_command(
+    ctx: typer.Context,
     plan_file: Path = typer.Argument(..., help="Plan file (YAML or JSON).", metavar="PLAN"),
     files: list[Path] | None = typer.Argument(None, help=INPUT_HELP, show_default=False),
     store: Path | None = typer.Option(
@@ -246,8 +247,8 @@ def check_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     timeline: bool = typer.Option(False, "--timeline", help="Also show the alert timeline."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
-    prometheus: str | None = typer.Option(
-        None, "--prometheus", help="Pull the plan metrics' queries from this Prometheus."
+    prometheus: str | None = prom.url_option(
+        "Pull the plan metrics' queries from this Prometheus (not with files or --store)."
     ),
     bearer_token: str | None = prom.bearer_token_option(),
     username: str | None = prom.username_option(),
@@ -270,6 +271,8 @@ def check_command(
 
     Example: `capplan check plan.yaml --store capplan.duckdb --since 7d`
     """
+    if prom.ambient(ctx) and (files or store is not None):
+        prometheus = None  # another source given: the URL from the environment is not asked for
     try:
         options = prom.options_from(locals())
         code = _run(

@@ -1,8 +1,10 @@
 """The configuration file: defaults for the options of the commands that read Prometheus.
 
-``capplan --config FILE`` (or ``CAPPLAN_CONFIG``; else ``~/.config/capplan/config.toml`` when
-it exists) reads a TOML file whose ``[prometheus]`` table sets how to reach Prometheus and
-within which limits, for ``ingest``, ``forecast``, ``check`` and ``serve``::
+``capplan --config FILE`` (or ``CAPPLAN_CONFIG``) reads a TOML file; without one, the first
+``capplan.toml``, or ``pyproject.toml`` with a ``[tool.capplan]`` table, found from the
+working directory upward, else ``~/.config/capplan/config.toml``. Its ``[prometheus]`` table
+sets how to reach Prometheus and within which limits, for ``ingest``, ``forecast``, ``check``
+and ``serve``::
 
     [prometheus]
     username = "alice"
@@ -13,8 +15,9 @@ within which limits, for ``ingest``, ``forecast``, ``check`` and ``serve``::
     max_bytes = "16MiB"
 
 A flag wins over its ``CAPPLAN_PROMETHEUS_*`` variable, which wins over the file, which wins
-over the built-in default. Which Prometheus to read stays a choice of each command
-(``--prometheus``): the file says how, not what.
+over the built-in default. ``url`` (like ``CAPPLAN_PROMETHEUS_URL``) is the ``--prometheus``
+a command reads when it is given no other source: files or a store given on the command
+line are read instead.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 from capplan.cli.source_options import parse_headers, parse_size
 from capplan.errors import UsageError
 
-__all__ = ["COMMANDS", "config_defaults", "default_config_path"]
+__all__ = ["COMMANDS", "config_defaults", "default_config_path", "find_config"]
 
 #: The commands whose options the ``[prometheus]`` table sets.
 COMMANDS = ("ingest", "forecast", "check", "serve")
@@ -89,6 +92,7 @@ def _headers(key: str, value: Any) -> list[str]:
 # Key of the [prometheus] table → how its value is checked; each key is the name of the
 # commands' parameter it sets.
 _KEYS: dict[str, Callable[[str, Any], Any]] = {
+    "url": _text,
     "username": _text,
     "password": _text,
     "bearer_token": _text,
@@ -103,6 +107,29 @@ _KEYS: dict[str, Callable[[str, Any], Any]] = {
     "points_ratio": _ratio,
 }
 _SECRETS = ("password", "bearer_token")
+
+
+def find_config(start: Path) -> Path | None:
+    """The configuration file that applies in ``start``: the nearest ``capplan.toml`` or
+    ``pyproject.toml`` with a ``[tool.capplan]`` table in it or a directory above, else
+    :func:`default_config_path` when it exists."""
+    for folder in (start, *start.parents):
+        if (folder / "capplan.toml").is_file():
+            return folder / "capplan.toml"
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    home = default_config_path()
+    return home if home.is_file() else None
+
+
+def _has_tool_table(pyproject: Path) -> bool:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # not ours to judge: only a [tool.capplan] table makes it ours
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "capplan" in tool
 
 
 def default_config_path() -> Path:
@@ -123,6 +150,11 @@ def config_defaults(path: Path) -> dict[str, dict[str, Any]]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: is not valid TOML: {exc}") from None
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        data = tool.get("capplan", {}) if isinstance(tool, dict) else {}
+        if not isinstance(data, dict):
+            raise UsageError(f"{path}: tool.capplan must be a table ([tool.capplan])")
     unknown = sorted(set(data) - {"prometheus"})
     if unknown:
         raise UsageError(f"{path}: unknown table or key {unknown[0]!r}; expected [prometheus]")
@@ -146,6 +178,8 @@ def config_defaults(path: Path) -> dict[str, dict[str, Any]]:
             f"(chmod 600 {path})",
             file=sys.stderr,
         )
+    if "url" in values:  # the commands' --prometheus
+        values["prometheus"] = values.pop("url")
     return {command: dict(values) for command in COMMANDS}
 
 

@@ -88,6 +88,7 @@ _AGGS = ", ".join(AGGREGATIONS).replace("pNN", "pNN (p95, p99...)")
 @app.command("forecast")
 @handle_errors
 def forecast_command(
+    ctx: typer.Context,
     files: list[Path] | None = typer.Argument(None, help=INPUT_HELP),
     store: Path | None = typer.Option(None, "--store", help="DuckDB store to read from."),
     glob: str | None = typer.Option(None, "--series", help="Only series matching this glob."),
@@ -118,8 +119,8 @@ def forecast_command(
     plan_file: Path | None = typer.Option(
         None, "--plan", help="Runway to every level of this plan's thresholds."
     ),
-    prometheus: str | None = typer.Option(
-        None, "--prometheus", help="With --plan: pull the plan metrics' queries from here."
+    prometheus: str | None = prom.url_option(
+        "With --plan: pull the plan metrics' queries from here (not with files or --store)."
     ),
     bearer_token: str | None = prom.bearer_token_option(),
     username: str | None = prom.username_option(),
@@ -152,6 +153,8 @@ def forecast_command(
         raise UsageError("--capacity needs --threshold, e.g. --threshold 90% --capacity 500")
     plan = load_plan(plan_file) if plan_file is not None else None
     instant = parse_instant(now) if now is not None else wall_clock()
+    if prom.ambient(ctx) and (files or store is not None or plan is None):
+        prometheus = None  # another source given: the URL from the environment is not asked for
     if prometheus is not None:
         if plan is None:
             raise UsageError("--prometheus needs --plan (whose metrics name the queries)")

@@ -26,9 +26,10 @@ LAYOUT_HELP = "CSV layout: auto, long (series,timestamp,value) or wide (timestam
 @app.command()
 @handle_errors
 def ingest(
+    ctx: typer.Context,
     files: list[Path] | None = typer.Argument(None, help="CSV, Parquet or Prometheus text files."),
     store: Path = typer.Option(Path(DEFAULT_STORE), "--store", help=STORE_HELP),
-    prometheus: str | None = typer.Option(None, "--prometheus", help="Prometheus base URL."),
+    prometheus: str | None = prom.url_option("Prometheus base URL."),
     queries: list[str] | None = typer.Option(None, "--query", help="PromQL (repeatable)."),
     since: str = typer.Option("30d", "--since", help="How much history to pull."),
     step: str | None = typer.Option(None, "--step", help="Query step (default: automatic)."),
@@ -59,6 +60,8 @@ def ingest(
     Example: `capplan ingest metrics/*.csv --store capplan.duckdb`, or from Prometheus:
     `capplan ingest --prometheus http://prometheus:9090 --query 'up' --since 7d --step 5m`
     """
+    if files and prom.ambient(ctx):
+        prometheus = None  # files given: the URL from the environment is not asked for
     if prometheus is not None or queries:
         if files:
             raise UsageError("give metric files or --prometheus, not both")

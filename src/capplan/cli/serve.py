@@ -96,8 +96,8 @@ def serve(
     refresh: float = typer.Option(
         300, "--refresh", help="Seconds between background refreshes (0: off)."
     ),
-    prometheus: str | None = typer.Option(
-        None, "--prometheus", help="Prometheus URL to pull observed metrics from on refresh."
+    prometheus: str | None = prom.url_option(
+        "Prometheus URL to pull observed metrics from on refresh."
     ),
     horizon: str = typer.Option("7d", "--horizon", help="Forecast horizon, e.g. 7d or 14d."),
     max_body: int = typer.Option(

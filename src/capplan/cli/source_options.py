@@ -19,6 +19,7 @@ from capplan.data.prometheus import PrometheusLimits, PrometheusOptions
 from capplan.errors import UsageError
 
 __all__ = [
+    "ambient",
     "bearer_token_option",
     "ca_file_option",
     "connect_timeout_option",
@@ -34,6 +35,7 @@ __all__ = [
     "prometheus_options",
     "read_timeout_option",
     "retries_option",
+    "url_option",
     "username_option",
 ]
 
@@ -53,6 +55,27 @@ def _option(flag: str, env: str, help_text: str, metavar: str | None = None) -> 
         rich_help_panel=PANEL,
         show_default=False,
     )
+
+
+def url_option(help_text: str) -> Any:
+    """``--prometheus URL``, also from ``CAPPLAN_PROMETHEUS_URL`` or the configuration file
+    (see :func:`ambient`)."""
+    return typer.Option(
+        None,
+        "--prometheus",
+        envvar="CAPPLAN_PROMETHEUS_URL",
+        metavar="URL",
+        help=help_text,
+        show_envvar=True,
+    )
+
+
+def ambient(ctx: typer.Context, name: str = "prometheus") -> bool:
+    """Whether the parameter ``name`` came from the environment or the configuration file
+    rather than the command line: such a Prometheus URL is read only when the command was
+    given no other source (files, a store)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("ENVIRONMENT", "DEFAULT_MAP")
 
 
 def bearer_token_option() -> Any:
