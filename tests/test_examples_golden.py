@@ -448,16 +448,20 @@ def test_claude_manager_instances_against_the_documents_table() -> None:
     # No linear per-instance rule reproduces the guide's 3 / 5 / 8 / 12 (50, 60, 75 and 100
     # concurrent users per instance). The plan uses 100 concurrent users per instance + 1 spare,
     # which gives 3 / 4 / 7 / 13: equal in Q1, within one instance of the table elsewhere.
+    # The table gives the instances needed; the plan's app runs at most 10 (the HPA's
+    # maxReplicas), so app.instances stops there and app.instances_needed goes on.
     projection = run("claude_manager")
-    instances = col(projection, "app.instances")
+    instances = col(projection, "app.instances_needed")
     at_quarters = [instances[t] for t in QUARTERS]
     assert at_quarters == [3, 4, 7, 13]
+    assert col(projection, "app.instances") == [min(n, 10) for n in instances]
     assert [abs(a - b) for a, b in zip(at_quarters, DOC_INSTANCES, strict=True)] == [0, 1, 1, 1]
     for c, n in zip(col(projection, "concurrent"), instances, strict=True):
         assert n == max(2, ceil_(c / 100) + 1)
-    # The CPU and RAM columns are 2 vCPU and 4 GB per instance, as in the table.
-    assert col(projection, "app.vcpu") == [2 * n for n in instances]
-    assert col(projection, "app.memory_gb") == [4 * n for n in instances]
+    # The CPU and RAM columns are 2 vCPU and 4 GB per instance run, as in the table.
+    running = col(projection, "app.instances")
+    assert col(projection, "app.vcpu") == [2 * n for n in running]
+    assert col(projection, "app.memory_gb") == [4 * n for n in running]
 
 
 def test_claude_manager_hpa_ceiling_is_outgrown() -> None:
@@ -465,7 +469,10 @@ def test_claude_manager_hpa_ceiling_is_outgrown() -> None:
     projection = run("claude_manager")
     exceeded = events_of(projection, "capacity_exceeded")
     assert [(e.component, e.period) for e in exceeded] == [("app", 8)]
-    assert projection.values["app.instances"][8] == 11  # 952 concurrent users in 2025-09
+    assert projection.values["app.instances_needed"][8] == 11  # 952 concurrent users, 2025-09
+    assert projection.values["app.instances"][8] == 10  # what the HPA allows
+    assert projection.values["app.utilization"][8] > 0.7  # above the target, not yet 100%
+    assert "it needs 11 instances; 10 run above the target utilization" in exceeded[0].message
 
 
 def test_claude_manager_thresholds() -> None:

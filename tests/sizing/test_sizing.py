@@ -91,10 +91,15 @@ def test_default_min_instances_keeps_one_instance_at_zero_demand() -> None:
     assert sized.utilization[0, 0] == 0
 
 
-def test_max_instances_marks_exceeded_without_capping() -> None:
-    sized = size_horizontal(horizontal(max_instances=4), row(200, 201))
-    np.testing.assert_array_equal(sized.instances, [[4, 5]])
-    np.testing.assert_array_equal(sized.exceeded, [[False, True]])
+def test_max_instances_caps_and_says_what_is_not_served() -> None:
+    """4 instances of 50 allowed: 201 needs 5; the 4 run at 201 / 200 and 1 is unserved."""
+    sized = size_horizontal(horizontal(max_instances=4), row(200, 201, 260))
+    np.testing.assert_array_equal(sized.instances, [[4, 4, 4]])
+    np.testing.assert_array_equal(sized.exceeded, [[False, True, True]])
+    np.testing.assert_array_equal(sized.extra["instances_needed"], [[4, 5, 6]])
+    np.testing.assert_allclose(sized.utilization, [[1.0, 1.005, 1.3]])
+    np.testing.assert_allclose(sized.extra["unserved"], [[0.0, 1.0, 60.0]])
+    np.testing.assert_array_equal(sized.extra["capacity"], [[200, 200, 200]])
 
 
 def test_target_utilization_sizes_for_headroom() -> None:

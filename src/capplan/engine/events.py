@@ -204,7 +204,13 @@ def _exceeded(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> Event | No
         need = "its demand does not fit any rung with the required headroom"
     elif isinstance(comp, HorizontalComponent):
         what = f"exceeds max_instances {comp.max_instances}"
-        need = f"it needs {fmt_number(s.instances[0, t])} instances"
+        needed = ev.values[f"{name}.instances_needed"][0, t]
+        unserved = float(ev.values[f"{name}.unserved"][0, t])
+        need = f"it needs {fmt_number(needed)} instances" + (
+            f"; {fmt_number(unserved)} of its demand is beyond what {comp.max_instances} serve"
+            if unserved > 0
+            else f"; {comp.max_instances} run above the target utilization"
+        )
     else:
         what = "exceeds its provisioned capacity"
         need = f"utilization reaches {s.utilization[0, t]:.0%}"

@@ -178,13 +178,16 @@ def deployment_manifest(plan: Plan, component: str, replicas: int) -> dict[str, 
     }
 
 
-def period0_instances(plan: Plan) -> dict[str, int]:
-    """Each component's instance count in period 0 of the plan's default scenario."""
+def period0_instances(plan: Plan) -> dict[str, tuple[int, int]]:
+    """Each component's instance count in period 0 of the plan's default scenario, and the
+    count it needs there (more when ``max_instances`` holds it back)."""
     projection = run_plan(plan, months=1)
     out = {}
     for name in plan.components:
         column = projection.values.get(f"{name}.instances")
-        out[name] = round(float(column[0])) if column is not None else 0
+        count = round(float(column[0])) if column is not None else 0
+        needed = projection.values.get(f"{name}.instances_needed")
+        out[name] = (count, round(float(needed[0])) if needed is not None else count)
     return out
 
 
@@ -231,13 +234,18 @@ def kubernetes_manifests(plan: Plan) -> dict[str, str]:
                 *docs
             )
         deploy = plan.components[component].deploy
-        count = replicas.get(component, 1)
+        count, needed = replicas.get(component, (1, 1))
         notes = [f"replicas: the plan's period-0 instance count for {component}."]
+        if needed > count:
+            notes.append(
+                f"The plan needs {needed} but {component}'s max_instances is {count}: it runs "
+                "over capacity; raise the limit or plan for less demand."
+            )
         for name, hpa in hpas:
-            if not hpa.min_replicas <= count <= hpa.max_replicas:
-                bound = hpa.max_replicas if count > hpa.max_replicas else hpa.min_replicas
+            if not hpa.min_replicas <= needed <= hpa.max_replicas:
+                bound = hpa.max_replicas if needed > hpa.max_replicas else hpa.min_replicas
                 notes.append(
-                    f"The plan needs {count} but {name} allows {hpa.min_replicas}-"
+                    f"The plan needs {needed} but {name} allows {hpa.min_replicas}-"
                     f"{hpa.max_replicas}: the HPA will hold {bound}; review its bounds."
                 )
         if deploy is None or deploy.image is None:

@@ -85,6 +85,8 @@ def component_outputs(name: str, comp: Component) -> tuple[str, ...]:
     extra: list[str] = []
     if isinstance(comp, HorizontalComponent):
         extra = ["demand", "capacity"]
+        if comp.max_instances is not None:
+            extra += ["instances_needed", "unserved"]
     elif isinstance(comp, VerticalComponent):
         for res in comp.demand:
             extra += [f"{res}_demand", f"{res}_limit", f"{res}_utilization"]

@@ -8,22 +8,38 @@ from capplan._types import Array
 from capplan.plan.models import HorizontalComponent
 from capplan.sizing.result import Sized, ceil_count
 
-__all__ = ["horizontal_instances", "horizontal_resources", "size_horizontal"]
+__all__ = [
+    "horizontal_instances",
+    "horizontal_resources",
+    "instances_needed",
+    "size_horizontal",
+]
 
 
 def size_horizontal(comp: HorizontalComponent, demand: Array) -> Sized:
     """``ceil(demand / (capacity × target)) + ceil(base × buffer) + redundancy``, at least
-    ``min_instances`` (the runbook formula: 300 RPS at 50 per instance, 20% buffer → 8)."""
-    instances = horizontal_instances(comp, demand)
+    ``min_instances`` (the runbook formula: 300 RPS at 50 per instance, 20% buffer → 8), and
+    at most ``max_instances``: past it the component is ``exceeded``, runs above its target
+    utilization (above 1 once the demand is beyond what the instances serve), and the
+    outputs ``instances_needed`` and ``unserved`` (the demand beyond its capacity) say by
+    how much."""
+    extra: dict[str, Array] = {"demand": demand}
     if comp.max_instances is not None:
-        exceeded = instances > comp.max_instances
+        needed = instances_needed(comp, demand)
+        exceeded = needed > comp.max_instances
+        instances = np.minimum(needed, float(comp.max_instances))
     else:
+        instances = instances_needed(comp, demand)
         exceeded = np.broadcast_to(np.False_, instances.shape)
     capacity = instances * comp.capacity_per_instance
     if comp.min_instances > 0 or comp.redundancy > 0:  # never zero instances: a plain share
         utilization = np.divide(demand, capacity)
     else:
         utilization = np.divide(demand, capacity, out=np.zeros_like(demand), where=capacity > 0)
+    extra["capacity"] = capacity
+    if comp.max_instances is not None:
+        extra["instances_needed"] = needed
+        extra["unserved"] = np.maximum(demand - capacity, 0.0)
     amounts = horizontal_resources(comp, instances)
     return Sized(
         instances=instances,
@@ -32,12 +48,21 @@ def size_horizontal(comp: HorizontalComponent, demand: Array) -> Sized:
         storage_gb=amounts["storage_gb"],
         utilization=utilization,
         exceeded=exceeded,
-        extra={"demand": demand, "capacity": capacity},
+        extra=extra,
     )
 
 
 def horizontal_instances(comp: HorizontalComponent, demand: Array) -> Array:
-    """The instances serving ``demand``; they never decrease as the demand grows."""
+    """The instances serving ``demand`` (at most ``max_instances``); they never decrease as
+    the demand grows."""
+    instances = instances_needed(comp, demand)
+    if comp.max_instances is None:
+        return instances
+    return np.minimum(instances, float(comp.max_instances), out=instances)
+
+
+def instances_needed(comp: HorizontalComponent, demand: Array) -> Array:
+    """The instances ``demand`` needs, whatever ``max_instances`` allows."""
     instances = ceil_count(demand / (comp.capacity_per_instance * comp.target_utilization))
     # Without a buffer its term is ceil_count(0) = -0.0, which adds nothing.
     if comp.buffer:
