@@ -627,3 +627,27 @@ def test_threshold_on_a_component_output_is_due_a_lead_time_early() -> None:
     ]
     assert warning.component == "db"
     assert warning.act_by == warning.date - dt.timedelta(days=7)  # db lead_time: 1w
+
+
+def test_monte_carlo_without_uncertainty_says_why_its_quantiles_are_equal() -> None:
+    certain = make_plan()
+    p = run_plan(certain, simulations=50)
+    assert len(p.notes) == 1
+    assert "no driver of scenario 'base' has an uncertain growth rate" in p.notes[0].lower()
+    assert p.to_dict()["notes"] == p.notes
+    np.testing.assert_array_equal(p.quantiles["users"][0], p.quantiles["users"][2])
+    uncertain = make_plan(
+        drivers={
+            "users": {
+                "initial": 500,
+                "growth": {
+                    "model": "compound",
+                    "rate": 0.5,
+                    "uncertainty": {"dist": "normal", "sd": 0.1},
+                },
+            }
+        }
+    )
+    assert run_plan(uncertain, simulations=50).notes == []
+    assert run_plan(certain).notes == []  # no Monte Carlo, nothing to say
+    assert "notes" not in run_plan(certain).to_dict()

@@ -89,7 +89,8 @@ def _monte_carlo(p: Projection) -> list[RenderableType]:
         odds.add_column(f"by {tl.label(t)}", justify="right")
     for prob in p.probabilities:
         odds.add_row(prob.description, *[f"{prob.by_period[t]:.0%}" for t in marks])
-    return [quant, odds]
+    notes = [Text(f"Note: {note}", style="yellow") for note in p.notes]
+    return [*notes, quant, odds]
 
 
 def render_projection(p: Projection) -> RenderableType:

@@ -12,7 +12,8 @@ from capplan.engine.montecarlo.summary import simulate_fast
 from capplan.engine.projection import Projection
 from capplan.engine.simulation import MonteCarlo, simulate_reference
 from capplan.errors import EvaluationError, UsageError
-from capplan.plan.compiled import compile_plan
+from capplan.growth.models import central_rate
+from capplan.plan.compiled import CompiledPlan, compile_plan
 from capplan.plan.models import MAX_PERIODS, Plan
 from capplan.timeline import MONTHS_PER_PERIOD, Timeline
 
@@ -103,10 +104,25 @@ def _run_plan(
             mc = simulate_fast(
                 compiled, name, timeline, simulations, base, rng_seed, DEFAULT_CHUNK, progress
             )
+        if not _uncertain(compiled, name):
+            projection.notes.append(
+                f"No driver of scenario '{name}' has an uncertain growth rate, so every path "
+                "is the same and P10, P50 and P90 are equal: give a growth model an "
+                "'uncertainty' for a spread."
+            )
         projection.simulations = simulations
         projection.quantiles = mc.quantiles
         projection.probabilities = mc.probabilities
     return projection
+
+
+def _uncertain(compiled: CompiledPlan, scenario: str) -> bool:
+    """Whether some driver of the scenario has a sampled growth rate."""
+    return any(
+        getattr(spec.growth, "uncertainty", None) is not None
+        and central_rate(spec.growth) is not None
+        for spec in compiled.drivers[scenario].values()
+    )
 
 
 def run_scenarios(plan: Plan, months: int | None = None) -> dict[str, Projection]:

@@ -33,6 +33,7 @@ class Projection:
     simulations: int = 0
     quantiles: dict[str, Array] = field(default_factory=dict)
     probabilities: list[EventProbability] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a reader of the figures should know
 
     @property
     def alerts(self) -> list[Event]:
@@ -114,6 +115,8 @@ class Projection:
             "alerts": [e.to_dict() for e in self.alerts],
             "recommendations": list(self.recommendations),
         }
+        if self.notes:
+            out["notes"] = list(self.notes)
         if self.simulations:
             out["simulations"] = self.simulations
             out["quantiles"] = self.quantile_rows()
