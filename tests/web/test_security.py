@@ -64,7 +64,10 @@ def test_plan_path_rules(plans_dir: Path) -> None:
 
 
 def test_check_token() -> None:
-    check_token(None, None)
+    check_token(None, None, anonymous_writes=True)
+    with pytest.raises(ApiError) as refused:
+        check_token(None, "Bearer anything")
+    assert refused.value.status == 403
     check_token("t", "Bearer t")
     check_token("t", "bearer t")
     for header in (None, "", "Bearer", "Bearer x", "Token t", "t"):

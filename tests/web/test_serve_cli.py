@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import capplan.cli.serve  # noqa: F401  (registers the command)
@@ -57,7 +58,7 @@ def test_serve_hosts_and_request_timeout(monkeypatch: pytest.MonkeyPatch, plans_
     assert settings.allowed_hosts == ("localhost", "127.0.0.1", "::1")
     assert settings.request_seconds == 30
     more = ["--allowed-host", "capplan.internal", "--allowed-host", "*.example.com"]
-    more += ["--host", "10.0.0.5", "--request-timeout", "2.5"]
+    more += ["--host", "10.0.0.5", "--request-timeout", "2.5", "--token", "t"]
     result = runner.invoke(app, [*args, *more])
     assert result.exit_code == 0, result.output
     settings = seen["app"].state.capplan.settings
@@ -65,8 +66,45 @@ def test_serve_hosts_and_request_timeout(monkeypatch: pytest.MonkeyPatch, plans_
         "localhost", "127.0.0.1", "::1", "capplan.internal", "*.example.com", "10.0.0.5",
     )  # fmt: skip
     assert settings.request_seconds == 2.5
-    result = runner.invoke(app, [*args, "--host", "0.0.0.0", "--allowed-host", "*"])
+    result = runner.invoke(app, [*args, "--host", "0.0.0.0", "--allowed-host", "*", "--token", "t"])
     assert seen["app"].state.capplan.settings.allowed_hosts[-1] == "*"
     result = runner.invoke(app, [*args, "--request-timeout", "0"])
     assert result.exit_code == 2
     assert "--request-timeout must be a positive number of seconds" in result.output
+
+
+def test_serving_other_machines_needs_a_token(
+    monkeypatch: pytest.MonkeyPatch, plans_dir: Path
+) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda application, **kw: seen.update(app=application))
+    args = ["serve", "--plans", str(plans_dir), "--refresh", "0"]
+    for host in ("0.0.0.0", "::", "10.0.0.5", "capplan.internal"):
+        result = runner.invoke(app, [*args, "--host", host])
+        assert result.exit_code == 2, host
+        assert f"--host {host} serves other machines, but no --token" in result.output
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        assert runner.invoke(app, [*args, "--host", host]).exit_code == 0, host
+    result = runner.invoke(app, [*args, "--host", "0.0.0.0", "--allow-anonymous"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, [*args, "--host", "0.0.0.0"], env={"CAPPLAN_TOKEN": "t"})
+    assert result.exit_code == 0, result.output
+
+
+def test_anonymous_writes_are_off_unless_allowed(
+    monkeypatch: pytest.MonkeyPatch, plans_dir: Path
+) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda application, **kw: seen.update(app=application))
+    args = ["serve", "--plans", str(plans_dir), "--refresh", "0"]
+    assert runner.invoke(app, args).exit_code == 0
+    with TestClient(seen["app"], base_url="http://localhost") as client:
+        r = client.put("/api/plans/mine", content="system: x\ndrivers: {users: {initial: 1}}\n")
+    assert r.status_code == 403
+    assert r.json()["error"] == "writes_off"
+    assert "--allow-anonymous-writes" in r.json()["message"]
+    assert not (plans_dir / "mine.yaml").exists()
+    assert runner.invoke(app, [*args, "--allow-anonymous-writes"]).exit_code == 0
+    with TestClient(seen["app"], base_url="http://localhost") as client:
+        r = client.put("/api/plans/mine", content="system: x\ndrivers: {users: {initial: 1}}\n")
+    assert r.status_code == 201, r.text

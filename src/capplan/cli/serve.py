@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ def build_settings(
     allowed_hosts: list[str] | None = None,
     request_timeout: float = 30.0,
     prometheus_options: PrometheusOptions | None = None,
+    allow_anonymous_writes: bool = False,
+    allow_anonymous: bool = False,
 ) -> Settings:
     """Checked :class:`capplan.web.Settings` from the command-line options. The Host names
     answered are the loopback names, ``allowed_hosts`` and the address listened on, when it
@@ -56,6 +59,12 @@ def build_settings(
     if not request_timeout > 0:
         raise UsageError(
             f"--request-timeout must be a positive number of seconds, got {request_timeout}"
+        )
+    if not token and not allow_anonymous and not _loopback(host):
+        raise UsageError(
+            f"--host {host} serves other machines, but no --token (or CAPPLAN_TOKEN) is set: "
+            "anyone who reaches it reads every plan; set a token, or --allow-anonymous to "
+            "serve it so anyway"
         )
     max_age_seconds = parse_max_age(max_age, "--max-age") if max_age is not None else None
     options = prometheus_options or PrometheusOptions()
@@ -80,7 +89,18 @@ def build_settings(
         max_age_seconds=max_age_seconds,
         allowed_hosts=tuple(hosts),
         request_seconds=request_timeout,
+        allow_anonymous_writes=allow_anonymous_writes,
     )
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is an address only this machine reaches."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @app.command("serve")
@@ -119,6 +139,16 @@ def serve(
         "address (repeatable; '*' for any); others get 400 (against DNS rebinding).",
         show_default=False,
     ),
+    allow_anonymous_writes: bool = typer.Option(
+        False,
+        "--allow-anonymous-writes",
+        help="Let requests without a token write plans (without --token, writes are refused).",
+    ),
+    allow_anonymous: bool = typer.Option(
+        False,
+        "--allow-anonymous",
+        help="Serve a non-loopback --host without --token (refused otherwise).",
+    ),
     request_timeout: float = typer.Option(
         30.0,
         "--request-timeout",
@@ -150,7 +180,7 @@ def serve(
     options = prom.options_from(locals())
     settings = build_settings(
         plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age,
-        allowed_host, request_timeout, options,
+        allowed_host, request_timeout, options, allow_anonymous_writes, allow_anonymous,
     )  # fmt: skip
     # Requests that compute run in worker threads; the event loop, which answers the cheap
     # ones, waits for the interpreter lock at every switch. 1 ms instead of the default 5 ms

@@ -163,7 +163,7 @@ async def write_plan(
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     state = state_of(request)
-    check_token(state.settings.token, authorization)
+    check_token(state.settings.token, authorization, state.settings.allow_anonymous_writes)
     text = await _text(request, f"{name}.yaml")
 
     def write() -> tuple[dict[str, Any], bool]:

@@ -35,10 +35,20 @@ PLAN_NAME_RE = re.compile(PLAN_NAME)
 PLAN_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def check_token(expected: str | None, authorization: str | None) -> None:
-    """Raise 401 unless ``authorization`` is ``Bearer <expected>`` (no check when unset)."""
+def check_token(
+    expected: str | None, authorization: str | None, anonymous_writes: bool = False
+) -> None:
+    """Raise 401 unless ``authorization`` is ``Bearer <expected>``. Without a token set,
+    writes are refused (403) unless ``anonymous_writes`` allows them."""
     if expected is None:
-        return
+        if anonymous_writes:
+            return
+        raise ApiError(
+            403,
+            "writes_off",
+            "writing plans needs a token: start the service with --token (or CAPPLAN_TOKEN), "
+            "or with --allow-anonymous-writes on a machine only you can reach",
+        )
     scheme, _, given = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not given:
         raise ApiError(401, "unauthorized", "a bearer token is required")

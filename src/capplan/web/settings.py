@@ -39,6 +39,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     token: str | None = None
+    allow_anonymous_writes: bool = False  # writes without a token (a trusted machine only)
     max_body_bytes: int = 1024 * 1024
     refresh_seconds: float = 300.0
     forecast_horizon: str = "7d"
