@@ -24,6 +24,7 @@ from capplan.cli.forecast_flags import (
 )
 from capplan.cli.forecast_view import show_forecast
 from capplan.cli.output import emit, forecast_progress
+from capplan.cli.stdin_files import stdin_as_file
 from capplan.data import AGGREGATIONS, DEFAULT_STORE, MetricFrame, Store, concat, read_file
 from capplan.data.prometheus import PrometheusOptions, pull_plan_metrics
 from capplan.errors import UsageError
@@ -51,7 +52,8 @@ def load_history(
     if files and store is not None:
         raise UsageError("give metric files or --store, not both")
     if files:
-        frame = concat([read_file(f) for f in files])
+        with stdin_as_file(files) as paths:
+            frame = concat([read_file(f) for f in paths or []])
         frame = frame.select(glob) if glob else frame
     else:
         path = store or Path(DEFAULT_STORE)

@@ -12,6 +12,7 @@ from capplan.cli import source_options as prom
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
 from capplan.cli.output import emit, err_console
+from capplan.cli.stdin_files import stdin_as_file
 from capplan.data import DEFAULT_STORE, IngestResult, SeriesInfo, Store, ingest_files, ingest_frame
 from capplan.data.prometheus import PrometheusOptions, pull_history, split_credentials
 from capplan.errors import UsageError
@@ -74,10 +75,10 @@ def ingest(
         raise UsageError("give metric files, or --prometheus URL --query PROMQL")
     if layout not in ("auto", "long", "wide"):
         raise UsageError(f"unknown --layout '{layout}'; available: auto, long, wide")
-    with Store(store) as db:
+    with stdin_as_file(files) as paths, Store(store) as db:
         results = ingest_files(
             db,
-            files,
+            paths or [],
             layout=layout,  # type: ignore[arg-type]
             timestamp_column=timestamp_column,
             series_column=series_column,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -325,15 +326,26 @@ def load_plan(path: str | Path, overrides: Mapping[str, Any] | None = None) -> P
     """Read, validate and cross-check a plan file (YAML or JSON).
 
     ``overrides`` maps dotted field paths to values set before validation, as the CLI's
-    ``--set drivers.users.initial=10000`` does.
+    ``--set drivers.users.initial=10000`` does. ``-`` reads the plan from standard input.
     """
     file = str(path)
+    if file == "-":
+        file = "<stdin>"
+        try:
+            text = sys.stdin.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PlanSyntaxError.single(f"cannot be read: {exc}", file=file) from None
+        return _plan_from_text(text, file, overrides)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PlanSyntaxError.single("does not exist", file=file) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanSyntaxError.single(f"cannot be read: {exc}", file=file) from None
+    return _plan_from_text(text, file, overrides)
+
+
+def _plan_from_text(text: str, file: str, overrides: Mapping[str, Any] | None) -> Plan:
     data, lines = parse_plan_text(text, file)
     if overrides:
         try:
