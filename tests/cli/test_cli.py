@@ -174,3 +174,29 @@ def test_error_text_is_printed_as_it_is_not_as_console_markup(tmp_path: Path) ->
     result = runner.invoke(app, ["validate", str(plan)])
     assert result.exit_code == 2
     assert "[red]extra" in result.stderr
+
+
+def test_implausible_growth_rates_are_warned_about_with_their_line(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "system: s\n"
+        "drivers:\n"
+        "  users:\n"
+        "    initial: 100\n"
+        "    growth: {model: compound, rate: 8}\n"
+        "    scenarios:\n"
+        "      high: {growth: {rate: 0.5}}\n"
+        "      typo: {growth: {model: annual, rate: 30}}\n"
+        "scenarios: {high: High growth, typo: A typo}\n"
+    )
+    result = runner.invoke(app, ["validate", str(plan)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {plan}:5 drivers.users.growth.rate is 8, 800% growth a month" in (
+        result.stderr
+    )
+    assert "drivers.users.scenarios.typo.growth.rate is 30, 3000% growth a year" in result.stderr
+    assert "scenarios.high" not in result.stderr
+    plan.write_text(
+        "system: s\ndrivers:\n  users: {initial: 1, growth: {model: compound, rate: 0.2}}\n"
+    )
+    assert "warning" not in runner.invoke(app, ["validate", str(plan)]).stderr

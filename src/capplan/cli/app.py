@@ -10,16 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from capplan.cli.config import config_defaults, find_config
 from capplan.cli.errors import EXIT_BAD_INPUT, EXIT_CHECK_ERROR, handle_errors, report
-from capplan.cli.output import console, emit, write_text
+from capplan.cli.output import console, emit, err_console, write_text
 from capplan.cli.render import render_projection, render_scenarios
 from capplan.engine.planner import run_plan, run_scenarios
 from capplan.errors import UsageError
 from capplan.plan import Plan, load_plan, parse_set_option
 from capplan.plan.models import Plan as PlanModel
+from capplan.plan.plausible import plausibility_warnings
 from capplan.report import PROJECTION_FORMATS, SCENARIO_FORMATS
 
 
@@ -142,7 +144,10 @@ def _load(path: Path, sets: list[str] | None) -> Plan:
         except ValueError as exc:
             raise UsageError(f"--set: {exc}") from None
         overrides[key] = value
-    return load_plan(path, overrides)
+    plan = load_plan(path, overrides)
+    for issue in plausibility_warnings(plan):
+        err_console.print(f"[yellow]warning:[/yellow] {escape(str(issue))}", soft_wrap=True)
+    return plan
 
 
 def _check_format(fmt: str, extra: tuple[str, ...] = ("table",)) -> None:
