@@ -73,11 +73,15 @@ def test_serve_hosts_and_request_timeout(monkeypatch: pytest.MonkeyPatch, plans_
     assert "--request-timeout must be a positive number of seconds" in result.output
 
 
-def test_serving_other_machines_needs_a_token(
-    monkeypatch: pytest.MonkeyPatch, plans_dir: Path
-) -> None:
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What ``capplan serve`` would run: ``served["app"]`` (Uvicorn is not started)."""
     seen: dict[str, Any] = {}
     monkeypatch.setattr("uvicorn.run", lambda application, **kw: seen.update(app=application))
+    return seen
+
+
+def test_serving_other_machines_needs_a_token(served: dict[str, Any], plans_dir: Path) -> None:
     args = ["serve", "--plans", str(plans_dir), "--refresh", "0"]
     for host in ("0.0.0.0", "::", "10.0.0.5", "capplan.internal"):
         result = runner.invoke(app, [*args, "--host", host])
@@ -91,11 +95,8 @@ def test_serving_other_machines_needs_a_token(
     assert result.exit_code == 0, result.output
 
 
-def test_anonymous_writes_are_off_unless_allowed(
-    monkeypatch: pytest.MonkeyPatch, plans_dir: Path
-) -> None:
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr("uvicorn.run", lambda application, **kw: seen.update(app=application))
+def test_anonymous_writes_are_off_unless_allowed(served: dict[str, Any], plans_dir: Path) -> None:
+    seen = served
     args = ["serve", "--plans", str(plans_dir), "--refresh", "0"]
     assert runner.invoke(app, args).exit_code == 0
     with TestClient(seen["app"], base_url="http://localhost") as client:
