@@ -196,3 +196,25 @@ def test_deep_bodies_refused_quickly(client: TestClient, plans_dir: Path) -> Non
         r = client.put("/api/plans/deep", content=body)
         assert r.status_code == 422
     assert not (plans_dir / "deep.yaml").exists()
+
+
+def test_plans_in_folders_are_found(client: TestClient, plans_dir: Path) -> None:
+    """Plans in folders of --plans are served (3 levels deep, hidden folders skipped); a
+    name already taken higher up, or a link out of the folder, is not."""
+    svc = (plans_dir / "svc.yaml").read_text()
+    (plans_dir / "team" / "checks").mkdir(parents=True)
+    (plans_dir / "team" / "checks" / "nested.yaml").write_text(svc)
+    (plans_dir / "team" / "apm.yaml").write_text("system: a shadowed copy\n")
+    (plans_dir / ".git").mkdir()
+    (plans_dir / ".git" / "hidden.yaml").write_text(svc)
+    (plans_dir / "a" / "b" / "c").mkdir(parents=True)
+    (plans_dir / "a" / "b" / "c" / "deep.yaml").write_text(svc)
+    (plans_dir / "team" / "out.yaml").symlink_to(plans_dir.parent / "secret.yaml")
+    names = {p["name"] for p in client.get("/api/plans").json()}
+    assert names == {"apm", "the_bot", "svc", "nested"}
+    r = client.get("/api/plans/nested")
+    assert r.status_code == 200, r.text
+    assert client.get("/api/plans/apm").json()["system"] != "a shadowed copy"
+    for name in ("hidden", "deep", "out"):
+        assert client.get(f"/api/plans/{name}").status_code == 404, name
+    assert client.get("/plans/nested").status_code == 200

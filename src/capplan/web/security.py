@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -56,8 +57,37 @@ def check_token(
         raise ApiError(401, "unauthorized", "the bearer token is wrong")
 
 
+#: How deep under the plans directory plan files are looked for (``examples/metrics/x.yaml``).
+PLAN_DEPTH = 3
+
+
+def plan_files(plans_dir: Path) -> dict[str, Path]:
+    """Plan name → its file, under ``plans_dir`` and its folders (``PLAN_DEPTH`` levels,
+    hidden folders and links to folders skipped). Where two folders hold the same name, the
+    shallower one (then the first in name order) is the plan."""
+    found: dict[str, Path] = {}
+    level = [plans_dir]
+    for _ in range(PLAN_DEPTH):
+        deeper: list[Path] = []
+        for folder in level:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue  # removed meanwhile, or unreadable
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    if not entry.name.startswith("."):
+                        deeper.append(path)
+                elif path.suffix in PLAN_SUFFIXES and PLAN_NAME_RE.fullmatch(path.stem):
+                    found.setdefault(path.stem, path)
+        level = deeper
+    return found
+
+
 def plan_path(plans_dir: Path, name: str, *, must_exist: bool = True) -> Path:
-    """The file of plan ``name`` inside ``plans_dir``: 400 for a bad name, 404 when absent."""
+    """The file of plan ``name`` inside ``plans_dir`` (or a folder of it, see
+    :func:`plan_files`): 400 for a bad name, 404 when absent. A new plan goes at the top."""
     if not PLAN_NAME_RE.fullmatch(name):
         raise ApiError(400, "bad_name", "a plan name must be 1-100 letters, digits, '_' or '-'")
     root = plans_dir.resolve()
@@ -67,6 +97,12 @@ def plan_path(plans_dir: Path, name: str, *, must_exist: bool = True) -> Path:
             raise ApiError(404, "not_found", f"no plan named '{name}'")
         if candidate.is_file():
             return candidate
+    nested = plan_files(root).get(name)
+    if nested is not None:
+        candidate = nested.resolve()
+        if not candidate.is_relative_to(root):
+            raise ApiError(404, "not_found", f"no plan named '{name}'")
+        return candidate
     if must_exist:
         raise ApiError(404, "not_found", f"no plan named '{name}'")
     return root / f"{name}.yaml"

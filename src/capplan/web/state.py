@@ -26,7 +26,7 @@ from capplan.plan.loader import parse_plan_text, validate_plan_data
 from capplan.policy.freshness import instant, iso_time
 from capplan.web.errors import ApiError
 from capplan.web.refresh import Refresher
-from capplan.web.security import PLAN_NAME_RE, PLAN_SUFFIXES, plan_path
+from capplan.web.security import plan_files, plan_path
 from capplan.web.settings import Settings
 from capplan.web.snapshot import Snapshot
 from capplan.web.stages import Stages
@@ -86,20 +86,19 @@ class AppState:
 
     # plans ------------------------------------------------------------------------------------
     def plan_names(self) -> list[str]:
-        """Names of the plan files of the plans directory, sorted. A file that resolves
-        outside the directory (a symlink) is skipped with a warning, in ``skipped``."""
+        """Names of the plan files of the plans directory and its folders, sorted. A file
+        that resolves outside the directory (a symlink) is skipped with a warning, in
+        ``skipped``."""
         if not self.plans_dir.is_dir():
             return []
-        files: dict[str, str] = {}
-        for p in self.plans_dir.iterdir():
-            if p.suffix in PLAN_SUFFIXES and PLAN_NAME_RE.fullmatch(p.stem) and p.is_file():
-                files.setdefault(p.stem, p.name)
+        root = self.plans_dir.resolve()
         names, skipped = [], {}
-        for stem in sorted(files):
-            try:
-                plan_path(self.plans_dir, stem)
-            except ApiError:
-                skipped[stem] = f"{files[stem]} points outside the plans directory; skipped"
+        for stem, path in sorted(plan_files(self.plans_dir).items()):
+            if not path.is_file():
+                continue
+            if not path.resolve().is_relative_to(root):
+                shown = path.relative_to(self.plans_dir)
+                skipped[stem] = f"{shown} points outside the plans directory; skipped"
                 continue
             names.append(stem)
         for stem in skipped.keys() - self.skipped.keys():
