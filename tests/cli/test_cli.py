@@ -200,3 +200,12 @@ def test_implausible_growth_rates_are_warned_about_with_their_line(tmp_path: Pat
         "system: s\ndrivers:\n  users: {initial: 1, growth: {model: compound, rate: 0.2}}\n"
     )
     assert "warning" not in runner.invoke(app, ["validate", str(plan)]).stderr
+
+
+def test_an_export_with_nothing_to_write_says_what_the_plan_lacks(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    result = runner.invoke(app, ["export", "kubernetes", str(tmp_path / "plan.yaml")])
+    assert result.exit_code == 0
+    assert "nothing to export" in result.stderr
+    assert "no autoscaling policies; add one under 'policies:'" in result.stderr
+    assert result.stdout == ""

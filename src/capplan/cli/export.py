@@ -16,6 +16,17 @@ from capplan.export import EXPORTERS
 __all__ = ["export"]
 
 
+# Why an exporter wrote nothing, and what the plan needs for it.
+_NOTHING = {
+    "kubernetes": ": the plan has no autoscaling policies; add one under 'policies:' "
+    "(kind hpa or vpa, with the component it scales) for HPA, VPA and Deployment manifests",
+    "prometheus-rules": ": the plan has no thresholds to alert on; add one under "
+    "'thresholds:' for alerting rules",
+    "grafana": ": the plan has no metrics or thresholds to chart",
+    "compose": ": the plan has no components to give limits to",
+}
+
+
 @app.command("export")
 @handle_errors
 def export(
@@ -36,7 +47,8 @@ def export(
     exporter = EXPORTERS.get(kind)
     files = exporter(_load(plan_file, sets))
     if not files:
-        err_console.print(f"{kind}: nothing to export from {plan_file}")
+        hint = _NOTHING.get(kind, "")
+        err_console.print(f"{kind}: nothing to export from {plan_file}{hint}", soft_wrap=True)
     if output is None:
         for name, text in files.items():
             sys.stdout.write(f"# file: {name}\n{text}")
