@@ -103,3 +103,22 @@ def fake_prometheus() -> Iterator[Callable[[Behave], FakePrometheus]]:
         fake.stop.set()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def drip() -> Callable[[float], Behave]:
+    """``drip(interval)``: headers at once, then one byte every ``interval`` seconds, so that
+    no read times out while the answer never ends."""
+
+    def make(interval: float) -> Behave:
+        def behave(handler: Handler) -> None:
+            handler.send_response(200)
+            handler.send_header("Content-Length", "1000000")
+            handler.end_headers()
+            while not handler.wait(interval):
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+
+        return behave
+
+    return make

@@ -18,20 +18,6 @@ from capplan.cli import app
 Start = Callable[[Callable[[Any], None]], Any]
 
 
-def drip(interval: float) -> Callable[[Any], None]:
-    """Headers at once, then one byte every ``interval`` seconds: never a read timeout."""
-
-    def behave(handler: Any) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Length", "1000000")
-        handler.end_headers()
-        while not handler.wait(interval):
-            handler.wfile.write(b" ")
-            handler.wfile.flush()
-
-    return behave
-
-
 def config(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
     path = tmp_path / "capplan.toml"
     path.write_text(text)
@@ -40,7 +26,7 @@ def config(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
 
 
 def test_the_file_sets_the_limits_below_variables_and_flags(
-    fake_prometheus: Start, tmp_path: Path
+    fake_prometheus: Start, drip: Callable[[float], Any], tmp_path: Path
 ) -> None:
     fake = fake_prometheus(drip(0.05))
     path = config(tmp_path, "[prometheus]\ndeadline = 0.4\nretries = 0\n")
@@ -61,7 +47,7 @@ def test_the_file_sets_the_limits_below_variables_and_flags(
 
 
 def test_the_file_is_found_by_variable_and_in_the_config_home(
-    fake_prometheus: Start, tmp_path: Path
+    fake_prometheus: Start, drip: Callable[[float], Any], tmp_path: Path
 ) -> None:
     fake = fake_prometheus(drip(0.05))
     home = tmp_path / "xdg"
@@ -76,7 +62,9 @@ def test_the_file_is_found_by_variable_and_in_the_config_home(
     assert "within the 0.25 s deadline" in result.stderr
 
 
-def test_the_file_reaches_check_and_forecast(fake_prometheus: Start, tmp_path: Path) -> None:
+def test_the_file_reaches_check_and_forecast(
+    fake_prometheus: Start, drip: Callable[[float], Any], tmp_path: Path
+) -> None:
     fake = fake_prometheus(drip(0.05))
     plan = tmp_path / "plan.yaml"
     plan.write_text(
@@ -141,7 +129,7 @@ def test_a_secret_in_a_shared_file_is_warned_about(tmp_path: Path) -> None:
 
 
 def test_the_url_comes_from_the_environment_when_no_other_source_is_given(
-    fake_prometheus: Start, tmp_path: Path
+    fake_prometheus: Start, drip: Callable[[float], Any], tmp_path: Path
 ) -> None:
     fake = fake_prometheus(drip(0.05))
     env = {
@@ -169,7 +157,10 @@ def test_the_url_comes_from_the_environment_when_no_other_source_is_given(
 
 
 def test_the_nearest_project_file_is_found_from_the_working_directory(
-    fake_prometheus: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake_prometheus: Start,
+    drip: Callable[[float], Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake = fake_prometheus(drip(0.05))
     project = tmp_path / "project"

@@ -68,20 +68,6 @@ def huge_length(handler: Handler) -> None:
     handler.wait()
 
 
-def drip(interval: float) -> Callable[[Handler], None]:
-    """Headers at once, then one byte every ``interval`` seconds: never a read timeout."""
-
-    def behave(handler: Handler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Length", "1000000")
-        handler.end_headers()
-        while not handler.wait(interval):
-            handler.wfile.write(b" ")
-            handler.wfile.flush()
-
-    return behave
-
-
 def silent(handler: Handler) -> None:
     """Reads the request and never answers."""
     handler.wait()
@@ -111,7 +97,9 @@ def test_an_announced_huge_body_is_refused_before_reading(fake_prometheus: Start
         source(fake.url, limits).query_range("up", 0, 60, 15)
 
 
-def test_a_dripping_body_stops_at_the_deadline(fake_prometheus: Start) -> None:
+def test_a_dripping_body_stops_at_the_deadline(
+    fake_prometheus: Start, drip: Callable[[float], Any]
+) -> None:
     fake = fake_prometheus(drip(0.05))
     with (
         within(0.5 + 0.3),
@@ -122,6 +110,7 @@ def test_a_dripping_body_stops_at_the_deadline(fake_prometheus: Start) -> None:
 
 def test_the_deadline_holds_when_each_drip_is_shorter_than_the_read_timeout(
     fake_prometheus: Start,
+    drip: Callable[[float], Any],
 ) -> None:
     # a byte every 0.4 s, read timeout 5 s: only the deadline's watchdog can stop at 0.5 s
     fake = fake_prometheus(drip(0.4))
@@ -238,7 +227,9 @@ def test_the_cli_refuses_too_many_points_and_leaves_the_store_untouched(
         assert [(s.name, s.points) for s in db.list_series()] == before
 
 
-def test_cli_flags_and_environment_set_the_limits(fake_prometheus: Start, tmp_path: Path) -> None:
+def test_cli_flags_and_environment_set_the_limits(
+    fake_prometheus: Start, drip: Callable[[float], Any], tmp_path: Path
+) -> None:
     fake = fake_prometheus(drip(0.05))
     store = tmp_path / "s.duckdb"
     args = ["ingest", "--prometheus", fake.url, "--query", "up", "--store", str(store)]
