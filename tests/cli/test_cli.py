@@ -149,6 +149,27 @@ def test_malformed_plan_names_file_and_line(tmp_path: Path) -> None:
     assert "not valid YAML" in err
 
 
+def test_validate_lists_field_and_expression_errors_in_one_run(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "system: x\n"
+        "drivers:\n"
+        "  users: {initial: 100}\n"
+        "metrics:\n"
+        "  rps: userz * 0.1\n"
+        "components:\n"
+        "  api: {kind: horizontal, demand: rps, capacity_per_instance: -5}\n"
+    )
+    code, _, err = run("validate", str(bad))
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {bad}:7 components.api.capacity_per_instance is invalid: input should be "
+        "greater than 0, got -5",
+        f"error: {bad}:5 metrics.rps uses unknown name 'userz' in 'userz * 0.1' (did you mean "
+        "'users'?); known names: rps, users",
+    ]
+
+
 def test_failed_write_leaves_existing_output_alone(tmp_path: Path) -> None:
     target = tmp_path / "plan.csv"
     target.write_text("previous\n")

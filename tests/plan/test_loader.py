@@ -643,6 +643,68 @@ def test_expression_errors_are_all_reported(tmp_path: Path) -> None:
     assert [i.line for i in error.issues] == [line_of(text, "rps: userz"), line_of(text, "other:")]
 
 
+def test_field_and_expression_errors_are_reported_in_one_run(tmp_path: Path) -> None:
+    text = variant("  rps: users * 0.01\n", "  rps: userz * 0.01\n")
+    text = variant("initial: 1000", "initial: -1000", text)
+    error = load_error(tmp_path, text)
+    assert isinstance(error, PlanValidationError)  # a field error and an expression error
+    field = issue_at(error, "drivers.users.initial")
+    assert field.line == line_of(text, "initial: -1000")
+    assert "greater than or equal to 0" in field.message
+    expression = issue_at(error, "metrics.rps")
+    assert expression.line == line_of(text, "rps: userz")
+    assert "uses unknown name 'userz'" in expression.message
+    assert "did you mean 'users'" in expression.message
+    assert len(error.issues) == 2
+    assert str(error).splitlines() == [str(i) for i in error.issues]
+    assert str(expression).startswith(f"{tmp_path / 'plan.yaml'}:{expression.line} metrics.rps ")
+
+
+def test_expressions_of_a_part_that_failed_validation_are_skipped(tmp_path: Path) -> None:
+    # api fails validation: its own demand is not checked, and what reads api.* is taken on
+    # trust; the threshold on a misspelt output of the valid web is still reported.
+    text = with_components(
+        "  web:\n    kind: horizontal\n    demand: rps + api.instances\n"
+        "    capacity_per_instance: 10\n"
+    )
+    text = variant("capacity_per_instance: 50", "capacity_per_instance: -5", text)
+    text = variant("    demand: rps\n", "    demand: rpz\n", text)
+    text = variant("metric: api.utilization", "metric: web.utilisation", text)
+    error = load_error(tmp_path, text)
+    assert {i.path for i in error.issues} == {
+        "components.api.capacity_per_instance",
+        "thresholds.api_util.metric",
+    }
+    issue = issue_at(error, "thresholds.api_util.metric")
+    assert "did you mean 'web.utilization'" in issue.message
+    assert issue.line == line_of(text, "metric: web.utilisation")
+
+
+def test_cross_checks_run_alongside_field_errors(tmp_path: Path) -> None:
+    text = variant("horizon: 12", "horizon: 0")
+    text = variant(
+        "growth: {model: compound, rate: 0.1}",
+        "growth: {model: compound, rate: 0.1}\n    scenarios: {fast: {initial: 5}}",
+        text,
+    )
+    text = variant("  rps: users * 0.01\n", "  rps: users * 0.01\n  loop: loop + 1\n", text)
+    error = load_error(tmp_path, text)
+    assert isinstance(error, PlanValidationError)
+    assert [i.path for i in error.issues] == [
+        "horizon",
+        "drivers.users.scenarios.fast",
+        "metrics.loop",
+    ]
+    assert "expressions form a cycle" in issue_at(error, "metrics.loop").message
+    assert all(i.line is not None for i in error.issues)
+
+
+def test_a_group_that_is_not_a_mapping_leaves_names_unchecked(tmp_path: Path) -> None:
+    text = variant("  rps: users * 0.01\n", "  - rps\n")  # metrics as a list
+    error = load_error(tmp_path, text)
+    assert [i.path for i in error.issues] == ["metrics"]
+
+
 def test_validate_plan_data_uses_the_given_file_and_lines() -> None:
     data, lines = parse_plan_text(variant("horizon: 12", "horizon: 1000"), "given.yaml")
     with pytest.raises(PlanValidationError) as info:

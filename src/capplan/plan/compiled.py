@@ -31,7 +31,14 @@ from capplan.sizing.ladder import Ladder, ladder_table
 from capplan.sizing.tiers import TierTable, tier_table
 from capplan.units import parse_start_date
 
-__all__ = ["CompiledPlan", "DriverSpec", "Node", "compile_plan", "component_outputs"]
+__all__ = [
+    "CompiledPlan",
+    "DriverSpec",
+    "Node",
+    "check_plan",
+    "compile_plan",
+    "component_outputs",
+]
 
 _GROWTH = TypeAdapter[Growth](Growth)
 COMMON_OUTPUTS = ("instances", "vcpu", "memory_gb", "storage_gb", "cost", "utilization")
@@ -202,6 +209,19 @@ class _Names:
     outputs: dict[str, tuple[str, ...]]  # component → output fields
     observed: set[str]  # metrics with no expression (data only)
     values: set[str]  # drivers, derived metrics and component outputs
+    # Drivers and metrics, and components, whose definitions failed validation: what they
+    # hold is unknown, so what reads them (``db.cost`` of a broken ``db``) is taken on trust.
+    unchecked_values: frozenset[str] = frozenset()
+    unchecked_components: frozenset[str] = frozenset()
+
+    def known(self, ref: str) -> bool:
+        """Whether an expression may read ``ref`` (or it cannot be told: an unchecked name)."""
+        component, dot, _ = ref.partition(".")
+        return (
+            ref in self.values
+            or ref in self.unchecked_values
+            or bool(dot and component in self.unchecked_components)
+        )
 
     def misuse(self, ref: str, source: str, path: str) -> Issue:
         """What is wrong with an expression that reads ``ref``, a name not in ``values``."""
@@ -219,10 +239,11 @@ class _Names:
                 f" its outputs are: {', '.join(self.outputs[comp_name])}"
             )
         else:
-            hint = suggest(ref, sorted(self.values))
+            every = self.values | self.unchecked_values
+            hint = suggest(ref, sorted(every))
             msg = (
                 f"uses unknown name '{ref}' in '{source}'{hint}; known names: "
-                f"{', '.join(sorted(n for n in self.values if '.' not in n))}"
+                f"{', '.join(sorted(n for n in every if '.' not in n))}"
             )
         return Issue(msg, path=path)
 
@@ -255,8 +276,10 @@ def _compile_expressions(
         compiled.setdefault(key, {})[fname] = expr
         deps = graph.setdefault(key, set())
         for ref in sorted(expr.names):
-            if ref not in names.values:
+            if not names.known(ref):
                 issues.append(names.misuse(ref, expr.source, path))
+            elif ref not in names.values:
+                continue  # an unchecked name: nothing to order by
             elif "." in ref:
                 deps.add(f"component:{ref.split('.', 1)[0]}")
             elif ref in plan.metrics:
@@ -297,9 +320,10 @@ def _evaluation_order(
         return []
 
 
-def _check_thresholds(plan: Plan, quantities: set[str], issues: list[Issue]) -> None:
+def _check_thresholds(plan: Plan, names: _Names, issues: list[Issue]) -> None:
+    quantities = names.values | names.observed
     for tname, thr in plan.thresholds.items():
-        if thr.metric not in quantities:
+        if thr.metric not in quantities and not names.known(thr.metric):
             issues.append(
                 Issue(
                     f"names metric '{thr.metric}', which the plan does not define"
@@ -310,11 +334,12 @@ def _check_thresholds(plan: Plan, quantities: set[str], issues: list[Issue]) -> 
             )
 
 
-def _check_policies(plan: Plan, quantities: set[str], issues: list[Issue]) -> None:
+def _check_policies(plan: Plan, names: _Names, issues: list[Issue]) -> None:
+    quantities = names.values | names.observed
     for pname, policy in plan.policies.items():
         scaled = plan.components.get(policy.component)
         where = f"policies.{pname}.component"
-        if scaled is None:
+        if scaled is None and policy.component not in names.unchecked_components:
             issues.append(
                 Issue(
                     f"names component '{policy.component}', which the plan does not define"
@@ -322,7 +347,11 @@ def _check_policies(plan: Plan, quantities: set[str], issues: list[Issue]) -> No
                     path=where,
                 )
             )
-        elif policy.kind != "vpa" and not isinstance(scaled, HorizontalComponent):
+        elif (
+            scaled is not None
+            and policy.kind != "vpa"
+            and not isinstance(scaled, HorizontalComponent)
+        ):
             issues.append(
                 Issue(
                     f"a {policy.kind} policy scales instances, so '{policy.component}' must be a "
@@ -331,7 +360,7 @@ def _check_policies(plan: Plan, quantities: set[str], issues: list[Issue]) -> No
                 )
             )
         watched = getattr(policy, "metric", None)
-        if watched is not None and watched not in quantities:
+        if watched is not None and watched not in quantities and not names.known(watched):
             issues.append(
                 Issue(
                     f"names metric '{watched}', which the plan does not define"
@@ -341,9 +370,10 @@ def _check_policies(plan: Plan, quantities: set[str], issues: list[Issue]) -> No
             )
 
 
-def _check_budget(plan: Plan, issues: list[Issue]) -> None:
+def _check_budget(plan: Plan, names: _Names, issues: list[Issue]) -> None:
     per = plan.budget.per
-    if per is not None and per not in set(plan.drivers) | set(plan.metrics):
+    defined = set(plan.drivers) | set(plan.metrics) | names.unchecked_values
+    if per is not None and per not in defined:
         issues.append(
             Issue(
                 f"names '{per}', which is not a driver or metric"
@@ -353,11 +383,27 @@ def _check_budget(plan: Plan, issues: list[Issue]) -> None:
         )
 
 
-def compile_plan(plan: Plan) -> CompiledPlan:
-    """Check the plan as a whole and compile it; cached on the plan."""
-    cached = plan._compiled
-    if isinstance(cached, CompiledPlan):
-        return cached
+@dataclass
+class _Checked:
+    """What checking a plan as a whole found: its issues, how many of them are about
+    expressions, and the pieces a compiled plan is made of."""
+
+    issues: list[Issue]
+    expression_issues: int
+    drivers: dict[str, dict[str, DriverSpec]]
+    order: list[Node]
+    outputs: dict[str, tuple[str, ...]]
+    quantities: set[str]
+
+
+def check_plan(
+    plan: Plan,
+    unchecked_values: frozenset[str] = frozenset(),
+    unchecked_components: frozenset[str] = frozenset(),
+) -> _Checked:
+    """Check the plan as a whole: names, cycles, scenario overrides, thresholds, policies and
+    the budget. The unchecked names are drivers and metrics, and components, of the file that
+    are left out of ``plan`` because they failed validation: what reads them is not reported."""
     issues: list[Issue] = []
     drivers = _driver_specs(plan, issues)
     _check_unique_names(plan, issues)
@@ -366,22 +412,38 @@ def compile_plan(plan: Plan) -> CompiledPlan:
     observed = {n for n, m in plan.metrics.items() if m.expr is None}
     values = set(plan.drivers) | {n for n in plan.metrics if n not in observed}
     values |= {f"{c}.{f}" for c, fs in outputs.items() for f in fs}
+    names = _Names(outputs, observed, values, unchecked_values, unchecked_components)
 
     first_expression_issue = len(issues)
-    compiled, graph = _compile_expressions(plan, _Names(outputs, observed, values), issues)
+    compiled, graph = _compile_expressions(plan, names, issues)
     order = _evaluation_order(plan, compiled, graph, issues)
     expression_issues = len(issues) - first_expression_issue  # the rest: other fields
 
-    quantities = values | observed
-    _check_thresholds(plan, quantities, issues)
-    _check_policies(plan, quantities, issues)
-    _check_budget(plan, issues)
+    _check_thresholds(plan, names, issues)
+    _check_policies(plan, names, issues)
+    _check_budget(plan, names, issues)
+    return _Checked(issues, expression_issues, drivers, order, outputs, values | observed)
 
+
+def compile_plan(plan: Plan) -> CompiledPlan:
+    """Check the plan as a whole and compile it; cached on the plan."""
+    cached = plan._compiled
+    if isinstance(cached, CompiledPlan):
+        return cached
+    checked = check_plan(plan)
+    issues = checked.issues
     if issues:
         cls: type[PlanError] = (
-            ExpressionError if expression_issues == len(issues) else PlanValidationError
+            ExpressionError if checked.expression_issues == len(issues) else PlanValidationError
         )
         raise cls(issues).with_file(plan.source, plan._lines)
-    result = CompiledPlan(plan, order, drivers, outputs, quantities, sizing_tables(plan))
+    result = CompiledPlan(
+        plan,
+        checked.order,
+        checked.drivers,
+        checked.outputs,
+        checked.quantities,
+        sizing_tables(plan),
+    )
     plan._compiled = result
     return result

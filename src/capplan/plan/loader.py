@@ -310,12 +310,16 @@ def _issues_from(exc: ValidationError, data: Any, context: dict[str, Any]) -> li
 def validate_plan_data(data: dict[str, Any], file: str, lines: dict[str, int]) -> Plan:
     """Validate plain plan data; every problem is reported at once, each with its line."""
     from capplan.plan.compiled import compile_plan
+    from capplan.plan.partial import valid_part_issues
 
     context: dict[str, Any] = {}
     try:
         plan = Plan.model_validate(data, context=context)
     except ValidationError as exc:
-        raise PlanValidationError(_issues_from(exc, data, context)).with_file(file, lines) from None
+        # The whole-plan checks (expressions, names) of the parts that are valid are reported
+        # with the field errors, so that one run lists every problem.
+        issues = _issues_from(exc, data, context) + valid_part_issues(data)
+        raise PlanValidationError(issues).with_file(file, lines) from None
     plan._source = file
     plan._lines = lines
     compile_plan(plan)  # cross-checks: names, cycles, scenarios
