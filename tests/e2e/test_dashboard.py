@@ -1,48 +1,14 @@
 """End-to-end tests of the dashboard in headless Chromium, driven by Playwright.
 
-A module fixture starts the real service (``python -m capplan serve``) on a free loopback port
-with a temp plans directory (``the_bot``, ``apm``, ``apm_checks``) and a store built by
-``capplan ingest`` from ``examples/metrics/apm_history.csv``, and waits for the first forecast
-refresh. Each test opens one page in Debian's Chromium (``/usr/bin/chromium``), waits for its
-Plotly charts, checks they were drawn from non-empty data, checks key text, asserts the page
-logged no console or script error and saves a full-page screenshot to ``tests/artifacts/``.
-A last test checks the dashboard works offline: every request goes to the server itself.
-
-Without Chromium or the ``playwright`` package the tests fail, they do not skip: ``.ci/run``
-installs the Debian package ``chromium``, and ``playwright`` is a dev dependency. Playwright's
-own browser downloads are not used (``playwright install`` is never needed).
+Each test opens one page of the real service (see ``conftest.py``) in Debian's Chromium
+(``/usr/bin/chromium``), waits for its Plotly charts, checks they were drawn from non-empty
+data, checks key text, asserts the page logged no console or script error and requested
+nothing outside the server, and saves a full-page screenshot to ``tests/artifacts/``.
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import httpx
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STARTUP_TIMEOUT = 60.0
-PAGE_TIMEOUT_MS = 20_000
 
 # Every Plotly div has drawn its SVG and holds its figure (data and full layout).
 CHARTS_DRAWN = """() => {
@@ -67,141 +33,7 @@ CHART_SUMMARY = """() => Array.from(document.querySelectorAll('.plotly-graph-div
 })"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _log_tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real ``capplan serve`` on a free loopback port, after its first forecast refresh."""
-    work = tmp_path_factory.mktemp("e2e")
-    plans = work / "plans"
-    plans.mkdir()
-    for src in ("the_bot.yaml", "apm.yaml", "metrics/apm_checks.yaml"):
-        shutil.copy(ROOT / "examples" / src, plans)
-    store = work / "m.duckdb"
-    csv = ROOT / "examples" / "metrics" / "apm_history.csv"
-    ingest = subprocess.run(
-        [sys.executable, "-m", "capplan", "ingest", str(csv), "--store", str(store)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if ingest.returncode != 0:
-        pytest.fail(f"capplan ingest failed ({ingest.returncode}):\n{ingest.stderr}")
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = work / "serve.log"
-    cmd = [sys.executable, "-m", "capplan", "serve", "--plans", str(plans), "--store", str(store)]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--refresh", "0"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"capplan serve exited with {proc.returncode}:\n{_log_tail(log)}")
-            try:
-                status = httpx.get(f"{url}/api/status", timeout=2).json()
-            except (httpx.HTTPError, ValueError):
-                status = {}
-            if status.get("refreshes", 0) >= 1:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail(
-                f"capplan serve gave no refreshed /api/status within {STARTUP_TIMEOUT:.0f} s "
-                f"(last: {status}):\n{_log_tail(log)}"
-            )
-        if status.get("refresh_error") or status.get("series", 0) < 1:
-            pytest.fail(f"the first forecast refresh did not produce series: {status}")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium under Playwright (a fresh temp profile per launch)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the 'playwright' package is not installed: pip install -e '.[dev]'")
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install the Debian package 'chromium'")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@dataclass
-class Visit:
-    """What one page load did: problems reported by the page, and every URL it requested."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-
-def _on_console(seen: Visit, msg: Any) -> None:
-    # Every console error fails the test (pages declare an inline icon, so Chromium asks for
-    # no /favicon.ico).
-    if msg.type != "error":
-        return
-    seen.errors.append(f"console {msg.type}: {msg.text} at {msg.location.get('url', '')}")
-
-
-@pytest.fixture
-def visit(browser: Any, base_url: str) -> Iterator[Any]:
-    """Open a dashboard path in a fresh browser context, recording errors and requests."""
-    contexts: list[Any] = []
-
-    def open_page(path: str) -> Visit:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        seen = Visit(page)
-        page.on("console", lambda msg: _on_console(seen, msg))
-        page.on("pageerror", lambda exc: seen.errors.append(f"page error: {exc}"))
-        page.on("request", lambda req: seen.requests.append(req.url))
-        page.on(
-            "requestfailed",
-            lambda req: seen.errors.append(f"request failed: {req.url} ({req.failure})"),
-        )
-        response = page.goto(base_url + path, wait_until="load")
-        assert response is not None, f"no response for {path}"
-        assert response.status == 200, f"{path} answered {response.status}"
-        return seen
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def _charts(seen: Visit, expected: int) -> list[dict[str, Any]]:
+def _charts(seen: Any, expected: int) -> list[dict[str, Any]]:
     """Wait for the page's Plotly charts; check there are ``expected`` and each shows data."""
     page = seen.page
     assert page.evaluate("typeof window.Plotly") == "object", "plotly.js did not load"
@@ -218,16 +50,14 @@ def _charts(seen: Visit, expected: int) -> list[dict[str, Any]]:
     return charts
 
 
-def _finish(seen: Visit, name: str) -> None:
-    """No error on the page, no refresh failure shown; save the full-page screenshot."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    seen.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+def _finish(seen: Any, name: str) -> None:
+    """No refresh failure shown, no error on the page; the full-page screenshot saved."""
     body = seen.page.inner_text("body")
     assert "Last refresh failed" not in body, body
-    assert not seen.errors, "the page reported errors:\n" + "\n".join(seen.errors)
+    seen.finish(name)
 
 
-def _row(seen: Visit, *texts: str) -> str:
+def _row(seen: Any, *texts: str) -> str:
     """The text of the first table row containing every one of ``texts`` (fails if none)."""
     rows = seen.page.locator("tr")
     for text in texts:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from capplan.web import Settings, create_app
 from capplan.web.charts import _div
+from capplan.web.docs import inline_script_hashes
 from capplan.web.security import check_nesting, host_name, relative_location
 from capplan.web.settings import LOOPBACK_HOSTS
 
@@ -109,8 +110,37 @@ def test_security_headers_everywhere(client: TestClient) -> None:
     big = client.post("/api/plans/validate", content="x" * 70_000)
     assert big.status_code == 413
     assert big.headers["x-frame-options"] == "DENY"
-    docs = client.get("/docs")
-    assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+
+
+def test_docs_pages_are_offline_and_allow_only_their_own_inline_script(client: TestClient) -> None:
+    """/docs and /redoc load Swagger UI and ReDoc from the service; the one inline script of
+    a docs page is allowed by its hash, not by 'unsafe-inline'."""
+    for path, asset in (
+        ("/docs", "/static/docs/swagger-ui-bundle.js"),
+        ("/docs/oauth2-redirect", None),
+        ("/redoc", "/static/docs/redoc.standalone.js"),
+    ):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        html = r.text
+        assert "https://" not in html, path  # nothing from outside
+        policy = r.headers["content-security-policy"]
+        assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";")[0], policy
+        assert "http" not in policy, policy
+        assert "frame-ancestors 'none'" in policy
+        inline = inline_script_hashes(html)
+        assert len(inline) == (0 if path == "/redoc" else 1), path
+        script_src = policy.split("script-src ", 1)[1].split(";")[0].split()
+        assert script_src == ["'self'", *inline], policy
+        if asset is not None:
+            assert f'src="{asset}"' in html, path
+            js = client.get(asset)
+            assert js.status_code == 200, asset
+            assert js.headers["content-type"].startswith("text/javascript"), asset
+    assert client.get("/static/docs/swagger-ui.css").status_code == 200
+    redoc = client.get("/static/docs/redoc.standalone.js").content
+    assert b"cdn.redoc.ly" not in redoc  # its logo, the one outside address it loads
+    assert len(redoc) > 500_000
 
 
 def test_pages_have_no_inline_script(client: TestClient) -> None:

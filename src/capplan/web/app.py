@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from capplan.web.api import router as api_router
+from capplan.web.docs import install_docs
 from capplan.web.errors import install_error_handlers
 from capplan.web.metrics import Exposition, RequestMetrics, RequestStats
 from capplan.web.pages import make_router
@@ -83,6 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Capacity plans, scenarios, forecasts and runway of the plans directory.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.capplan = state
     app.state.registry = requests
@@ -97,11 +100,12 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(exposition.render(plan_text), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(make_router())
+    docs_policies = install_docs(app)  # before /static: its assets are under /static/docs
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, stats=requests)
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, policies=docs_policies)
     return app

@@ -7,7 +7,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -254,16 +254,6 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# the API docs pages load Swagger UI / ReDoc from their CDN and start them inline
-_DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
-_DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 _HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -282,18 +272,20 @@ def relative_location(location: str) -> str:
 class SecurityHeaders:
     """ASGI middleware: ``Content-Security-Policy``, ``X-Frame-Options: DENY``,
     ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` on every
-    answer, and redirects made relative."""
+    answer, and redirects made relative. The policy is :data:`CONTENT_SECURITY_POLICY`
+    except at the paths of ``policies`` (the API docs pages, whose inline scripts their
+    policy allows by hash)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policies: Mapping[str, str] | None = None) -> None:
         self.app = app
         self.policy = CONTENT_SECURITY_POLICY.encode()
-        self.docs_policy = _DOCS_POLICY.encode()
+        self.policies = {path: p.encode() for path, p in (policies or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = self.docs_policy if scope["path"] in _DOCS_PATHS else self.policy
+        policy = self.policies.get(scope["path"], self.policy)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
