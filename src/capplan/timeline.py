@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["MONTHS_PER_PERIOD", "Timeline", "add_months"]
 
@@ -22,11 +22,15 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Period starts from ``start`` in steps of one ``step``; ``periods`` excludes period 0."""
+    """Period starts from ``start`` in steps of one ``step``; ``periods`` excludes period 0.
+
+    ``today`` is the date the projection is read on: the period holding it is "now", and
+    action dates before it are overdue (it need not fall within the timeline)."""
 
     start: dt.date
     step: str
     periods: int
+    today: dt.date | None = field(default=None, compare=False)
 
     @property
     def months_per_period(self) -> float:
@@ -57,10 +61,34 @@ class Timeline:
         days = (day - self.start).days
         return days / (7 if self.step == "week" else 1)
 
+    @property
+    def now_period(self) -> int | None:
+        """The period holding ``today``, or None when today is outside the timeline."""
+        if self.today is None:
+            return None
+        day = self.today
+        if self.step == "month":  # whole months passed since start
+            months = (day.year - self.start.year) * 12 + day.month - self.start.month
+            period = months - (day.day < self.start.day)
+        else:
+            period = (day - self.start).days // (7 if self.step == "week" else 1)
+        return period if 0 <= period <= self.periods else None
+
+    def is_past(self, period: int) -> bool:
+        """Whether the period ended before ``today``."""
+        return self.today is not None and self.date(period + 1) <= self.today
+
+    def when(self, period: int) -> str:
+        """The period's label, or "now" for the period holding today."""
+        return "now" if period == self.now_period else self.label(period)
+
     @classmethod
-    def for_today(cls, step: str, periods: int, start: dt.date | None) -> Timeline:
-        """A timeline from ``start``, or from the first day of the current month."""
+    def for_today(
+        cls, step: str, periods: int, start: dt.date | None, today: dt.date | None = None
+    ) -> Timeline:
+        """A timeline from ``start``, or from the first day of the month holding ``today``
+        (default: the current date)."""
+        today = today or dt.date.today()
         if start is None:
-            today = dt.date.today()
             start = dt.date(today.year, today.month, 1) if step == "month" else today
-        return cls(start, step, periods)
+        return cls(start, step, periods, today)

@@ -102,6 +102,33 @@ def test_exceeding_the_largest_tier_is_a_critical_event_and_an_alert() -> None:
     )
 
 
+def test_over_capacity_is_flagged_in_every_view_of_a_projection() -> None:
+    from capplan.report import PROJECTION_FORMATS, SCENARIO_FORMATS, scenario_summary
+
+    projection = run_plan(make_plan(components=TIERS))
+    assert projection.over_capacity["platform"] == [False] * 5 + [True] * 2
+    assert projection.over_capacity_components == {"platform": 5}
+    rows = projection.rows()
+    assert [r["platform.over_capacity"] for r in rows] == projection.over_capacity["platform"]
+    assert projection.to_dict()["over_capacity"] == {
+        "platform": {"from_period": 5, "from": "2026-06-01"}
+    }
+    markdown = PROJECTION_FORMATS.get("markdown")(projection, None)
+    assert "| big (over) |" in markdown
+    assert "| big |" in markdown  # period 4 fits
+    assert "(over): over capacity from platform 2026-06" in markdown
+    [row] = [r for r in scenario_summary({"base": projection}) if r["figure"].startswith("over")]
+    assert row == {"figure": "over capacity from", "base": "platform 2026-06"}
+    assert "platform 2026-06" in SCENARIO_FORMATS.get("csv")({"base": projection})
+
+
+def test_a_component_within_capacity_has_no_flag_column() -> None:
+    projection = run_plan(make_plan(components=TIERS, horizon=3))
+    assert projection.over_capacity_components == {}
+    assert not any(k.endswith("over_capacity") for k in projection.rows()[0])
+    assert projection.to_dict()["over_capacity"] == {}
+
+
 def test_demand_beyond_every_tier_does_not_crash_the_run() -> None:
     plan = make_plan(
         drivers={"users": {"initial": 1e9}},
@@ -231,9 +258,60 @@ def test_threshold_events_for_each_level_crossed() -> None:
 
 def test_threshold_already_crossed_is_reported_now() -> None:
     plan = make_plan(thresholds={"users": {"metric": "users", "warning": 100}})
-    [event] = of_kind(run_plan(plan), "threshold")
+    [event] = of_kind(run_plan(plan, today=dt.date(2026, 1, 20)), "threshold")
     assert event.period == 0
     assert "users is above its warning level 100 now: 500" in event.message
+
+
+def test_a_plan_read_after_its_start_says_now_at_todays_period_not_period_0() -> None:
+    plan = make_plan(thresholds={"users": {"metric": "users", "warning": 100}})
+    projection = run_plan(plan, today=dt.date(2026, 4, 3))
+    tl = projection.timeline
+    assert (tl.now_period, tl.when(0), tl.when(3)) == (3, "2026-01", "now")
+    [event] = of_kind(projection, "threshold")
+    assert "users is above its warning level 100 in 2026-01 (period 0): 500" in event.message
+    assert "Act now: it was due in 2026-01 (period 0)" in " ".join(projection.recommendations)
+
+
+@pytest.mark.parametrize(
+    ("step", "start", "today", "period"),
+    [
+        ("month", "2026-01-01", "2026-01-01", 0),
+        ("month", "2026-01-01", "2026-03-31", 2),
+        ("month", "2026-01-15", "2026-03-14", 1),  # a month not yet complete
+        ("week", "2026-01-01", "2026-01-15", 2),
+        ("day", "2026-01-01", "2026-01-04", 3),
+        ("month", "2026-01-01", "2025-12-31", None),  # before the plan starts
+        ("month", "2026-01-01", "2030-01-01", None),  # after its horizon
+    ],
+)
+def test_now_period_holds_today(step: str, start: str, today: str, period: int | None) -> None:
+    from capplan.timeline import Timeline
+
+    tl = Timeline(dt.date.fromisoformat(start), step, 12, dt.date.fromisoformat(today))
+    assert tl.now_period == period
+
+
+def test_overdue_is_against_today_not_the_plan_start() -> None:
+    # the first tier change is needed 2026-02-01, act by 2026-01-31 (4h lead time)
+    on_time = of_kind(
+        run_plan(make_plan(components=TIERS), today=dt.date(2026, 1, 5)), "tier_change"
+    )
+    late = of_kind(run_plan(make_plan(components=TIERS), today=dt.date(2026, 3, 1)), "tier_change")
+    assert on_time[0].act_by == late[0].act_by == dt.date(2026, 1, 31)
+    assert not on_time[0].overdue
+    assert late[0].overdue
+    assert late[0].to_dict()["overdue"] is True
+    assert "today" not in late[0].to_dict()["detail"]
+    assert not late[1].overdue  # act by 2026-04-29: still ahead
+
+
+def test_a_plan_without_start_starts_in_the_month_of_today() -> None:
+    plan = make_plan()
+    plan = plan.model_copy(update={"start": None})
+    projection = run_plan(plan, today=dt.date(2027, 5, 17))
+    assert projection.timeline.start == dt.date(2027, 5, 1)
+    assert projection.timeline.when(0) == "now"
 
 
 def test_threshold_below_direction() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import json
 import typing
@@ -133,6 +134,37 @@ def main(
 
 
 FORMAT_HELP = "table, csv, json or markdown."
+COLUMNS_HELP = (
+    "Columns of the month-by-month view, comma-separated: its headings (users, db, cost/mo) "
+    "or any column of --format csv (db.vcpu, total.cost). Table, csv and markdown."
+)
+TODAY_HELP = (
+    "The date to read the plan on (YYYY-MM-DD; default: the current date): the period "
+    "holding it is 'now', action dates before it are overdue, and a plan without 'start' "
+    "starts in its month. Set it for output that does not change from day to day."
+)
+
+
+def _today_option() -> Any:
+    return typer.Option(
+        None, "--today", envvar="CAPPLAN_TODAY", help=TODAY_HELP, metavar="DATE", parser=_date
+    )
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date like 2026-12-03") from None
+
+
+def _split_columns(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    return names or None
+
+
 SET_HELP = "Override a plan field before validation, e.g. drivers.users.initial=10000 (repeatable)."
 
 
@@ -187,22 +219,30 @@ def plan(
     ),
     seed: int | None = typer.Option(None, "--seed", help="Random seed for Monte Carlo."),
     fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
+    columns: list[str] | None = typer.Option(
+        None, "--columns", "-c", help=COLUMNS_HELP, metavar="NAMES"
+    ),
+    today: dt.date | None = _today_option(),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
 ) -> None:
     """Project a plan month by month: resources, tiers, costs, events and recommendations.
 
+    In a terminal the table fits its width: the least important columns are left out
+    (the caption names them). `--output` and pipes get every column.
+
     Example: `capplan plan examples/the_bot.yaml --scenario aggressive --months 24`
     """
     _check_format(fmt)
+    chosen = _split_columns(columns)
     loaded = _load(plan_file, sets)
     from capplan.cli.output import monte_carlo_progress
 
     with monte_carlo_progress(simulations) as progress:
-        projection = run_plan(loaded, scenario, months, simulations, seed, progress)
+        projection = run_plan(loaded, scenario, months, simulations, seed, progress, today=today)
     if fmt == "table":
-        emit(render_projection(projection), output)
+        emit(render_projection(projection, chosen), output)
     else:
-        emit(PROJECTION_FORMATS.get(fmt)(projection), output)
+        emit(PROJECTION_FORMATS.get(fmt)(projection, chosen), output)
 
 
 @app.command()
@@ -212,6 +252,7 @@ def scenarios(
     months: int | None = typer.Option(None, "--months", "-m", help="Horizon in months."),
     sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
     fmt: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
+    today: dt.date | None = _today_option(),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
 ) -> None:
     """Compare every scenario side by side, with the total cost over the horizon.
@@ -219,7 +260,7 @@ def scenarios(
     Example: `capplan scenarios examples/the_bot.yaml --months 24`
     """
     _check_format(fmt)
-    projections = run_scenarios(_load(plan_file, sets), months)
+    projections = run_scenarios(_load(plan_file, sets), months, today)
     if fmt == "table":
         emit(render_scenarios(projections), output)
     else:

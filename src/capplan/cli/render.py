@@ -8,23 +8,45 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from capplan.cli.output import FittingTable
 from capplan.engine.projection import Projection
 from capplan.formatting import fmt_money, fmt_number
-from capplan.report.formats import cell, scenario_summary, summary_columns
+from capplan.report.formats import (
+    OVER_MARK,
+    cell,
+    choose_columns,
+    over_capacity_note,
+    scenario_summary,
+)
 
 __all__ = ["render_projection", "render_scenarios"]
 
 _STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 
-def _main_table(p: Projection) -> Table:
+def _drop_order(p: Projection, cols: list[tuple[str, str]]) -> list[str]:
+    """Headings of the compact view a narrow terminal leaves out first: the period number,
+    derived metrics, per-component costs, cumulative and per-unit cost, then drivers after
+    the first; the month, components and monthly cost stay."""
+    metrics = [h for c, h in cols if c in p.plan.metrics]
+    costs = [h for c, h in cols if c.endswith(".cost") and not c.startswith("total.")]
+    drivers = [h for c, h in cols if c in p.plan.drivers][1:]
+    totals = [h for c, h in cols if c in ("total.cumulative_cost", "total.cost_per_unit")]
+    return ["#", *reversed(metrics), *reversed(costs), *totals, *reversed(drivers)]
+
+
+def _main_table(p: Projection, cols: list[tuple[str, str]]) -> Table:
     tl = p.timeline
-    cols = summary_columns(p)
     title = (
         f"{p.plan.system} — scenario {p.scenario}, {tl.periods} {tl.step}s from "
         f"{tl.start.isoformat()}"
     )
-    table = Table(title=Text(title), title_justify="left", header_style="bold")
+    table = FittingTable(
+        title=Text(title),
+        title_justify="left",
+        header_style="bold",
+        drop_order=_drop_order(p, cols),
+    )
     table.add_column("#", justify="right")
     table.add_column(tl.step.capitalize())
     for column, heading in cols:
@@ -35,8 +57,9 @@ def _main_table(p: Projection) -> Table:
         for column, _ in cols:
             text = cell(p, column, t)
             changed = column in levels and t > 0 and levels[column][t] != levels[column][t - 1]
-            cells.append(Text(text, style="bold yellow" if changed else ""))
-        table.add_row(str(t), "now" if t == 0 else tl.label(t), *cells)
+            style = "bold red" if text.endswith(OVER_MARK) else "bold yellow" if changed else ""
+            cells.append(Text(text, style=style))
+        table.add_row(str(t), tl.when(t), *cells)
     return table
 
 
@@ -93,8 +116,9 @@ def _monte_carlo(p: Projection) -> list[RenderableType]:
     return [*notes, quant, odds]
 
 
-def render_projection(p: Projection) -> RenderableType:
-    """The month-by-month table, events, recommendations and Monte Carlo summaries."""
+def render_projection(p: Projection, columns: list[str] | None = None) -> RenderableType:
+    """The month-by-month table (``columns``: the figures to show, by heading or column
+    name; default: the compact view), events, recommendations and Monte Carlo summaries."""
     recs = Text("Recommendations\n", style="bold")
     for r in p.recommendations:
         recs.append(f"  • {r}\n", style="")
@@ -103,7 +127,12 @@ def render_projection(p: Projection) -> RenderableType:
         fmt_money(p.total_cost, p.plan.currency),
         f"  ({len(p.alerts)} alert{'' if len(p.alerts) == 1 else 's'})",
     )
-    parts: list[RenderableType] = [_main_table(p), total, _events(p), recs, *_monte_carlo(p)]
+    cols = choose_columns(p, columns)
+    parts: list[RenderableType] = [_main_table(p, cols)]
+    note = over_capacity_note(p)
+    if note:
+        parts.append(Text(note, style="red"))
+    parts += [total, _events(p), recs, *_monte_carlo(p)]
     return Group(*parts)
 
 

@@ -48,18 +48,15 @@ class Event:
 
     @property
     def overdue(self) -> bool:
-        """True when the action date is already before period 0 (start now)."""
-        return (
-            self.act_by is not None
-            and self.detail.get("start") is not None
-            and (self.act_by < self.detail["start"])
-        )
+        """True when the action date has already passed on the projection's today."""
+        today = self.detail.get("today")
+        return self.act_by is not None and today is not None and self.act_by < today
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["date"] = self.date.isoformat()
         out["act_by"] = self.act_by.isoformat() if self.act_by else None
-        out["detail"] = {k: v for k, v in self.detail.items() if k != "start"}
+        out["detail"] = {k: v for k, v in self.detail.items() if k != "today"}
         out["overdue"] = self.overdue
         return out
 
@@ -151,7 +148,7 @@ def _level_changes(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[
                     "to": new,
                     "direction": "up" if up else "down",
                     "lead_time": lead,
-                    "start": tl.start,
+                    "today": tl.today,
                 },
             )
         )
@@ -180,7 +177,7 @@ def _scalings(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[Event
                     "from": float(instances[t - 1]),
                     "to": float(instances[t]),
                     "direction": "up" if up else "down",
-                    "start": tl.start,
+                    "today": tl.today,
                 },
             )
         )
@@ -222,7 +219,7 @@ def _exceeded(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> Event | No
         f"{name} {what} in {_label(tl, t)} (period {t}): {need}",
         component=name,
         act_by=_act_by(_date(tl, t), comp.lead_time),
-        detail={"what": what, "start": tl.start},
+        detail={"what": what, "today": tl.today},
     )
 
 
@@ -263,7 +260,7 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
                 continue
             t = int(np.argmax(beyond))
             severity = {"target": "info", "warning": "warning"}.get(level_name, "critical")
-            when = "now" if t == 0 else f"in {_label(tl, t)} (period {t})"
+            when = "now" if t == tl.now_period else f"in {_label(tl, t)} (period {t})"
             owner = plan.components.get(thr.metric.split(".")[0]) if "." in thr.metric else None
             lead = owner.lead_time if owner is not None and severity != "info" else None
             events.append(
@@ -282,7 +279,7 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
                         "level": level_name,
                         "value": float(values[t]),
                         "limit": level.value,
-                        "start": tl.start,
+                        "today": tl.today,
                     },
                 )
             )
@@ -377,7 +374,12 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
         elif e.kind == "threshold" and e.severity != "info":
             d = e.detail
             thr = plan.thresholds[d["threshold"]]
-            when = "now" if e.period == 0 else f"before {_label(tl, e.period)} (period {e.period})"
+            if e.period == tl.now_period:
+                when = "now"
+            elif tl.is_past(e.period):
+                when = f"now: it was due in {_label(tl, e.period)} (period {e.period})"
+            else:
+                when = f"before {_label(tl, e.period)} (period {e.period})"
             recs.append(
                 f"Act {when}: {thr.metric} reaches {fmt_number(d['value'])}{thr.unit}, "
                 f"{thr.direction} its {d['level']} level {fmt_number(d['limit'])}{thr.unit}."

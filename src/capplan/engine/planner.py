@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Literal
 
@@ -47,16 +48,19 @@ def run_plan(
     seed: int | None = None,
     progress: Callable[[int], None] | None = None,
     engine: PlanEngine = "fast",
+    today: dt.date | None = None,
 ) -> Projection:
     """Project ``plan`` under ``scenario`` for ``months`` (default: the plan's horizon).
 
     With ``simulations`` >= 2, uncertain growth rates are sampled on that many paths and the
     projection carries P10/P50/P90 of every figure and the probability of each event by each
     period; ``progress(paths_done)`` is called as chunks finish. ``engine="reference"``
-    computes the same figures the plain way (slower; for checks).
+    computes the same figures the plain way (slower; for checks). ``today`` (default: the
+    current date) is the date action dates are overdue against and the period labelled "now"
+    holds; it is also period 0 of a plan without ``start``.
     """
     try:
-        return _run_plan(plan, scenario, months, simulations, seed, progress, engine)
+        return _run_plan(plan, scenario, months, simulations, seed, progress, engine, today)
     except EvaluationError as exc:
         # Figures fail deep in the engine, which knows field paths but not the file: name
         # the file and the line of the failing field, as for any other plan error.
@@ -71,6 +75,7 @@ def _run_plan(
     seed: int | None,
     progress: Callable[[int], None] | None,
     engine: PlanEngine,
+    today: dt.date | None,
 ) -> Projection:
     if engine not in ("fast", "reference"):
         raise UsageError(f"engine must be 'fast' or 'reference', got {engine!r}")
@@ -78,7 +83,7 @@ def _run_plan(
     name = plan.resolve_scenario(scenario)
     if simulations < 0:
         raise UsageError(f"--simulations must be >= 0, got {simulations}")
-    timeline = Timeline.for_today(plan.step, periods_for_months(plan, months), plan.start)
+    timeline = Timeline.for_today(plan.step, periods_for_months(plan, months), plan.start, today)
     base = (evaluate if engine == "reference" else evaluate_fast)(compiled, name, timeline)
     events = find_events(plan, base, timeline)
     levels = {
@@ -92,6 +97,7 @@ def _run_plan(
         timeline=timeline,
         values={k: v[0] for k, v in base.values.items()},
         levels=levels,
+        over_capacity={comp: s.exceeded[0].tolist() for comp, s in base.sized.items()},
         events=events,
         recommendations=recommend(plan, base, timeline, events),
     )
@@ -125,6 +131,8 @@ def _uncertain(compiled: CompiledPlan, scenario: str) -> bool:
     )
 
 
-def run_scenarios(plan: Plan, months: int | None = None) -> dict[str, Projection]:
+def run_scenarios(
+    plan: Plan, months: int | None = None, today: dt.date | None = None
+) -> dict[str, Projection]:
     """Every scenario of the plan, deterministic, in declaration order."""
-    return {name: run_plan(plan, name, months) for name in plan.scenario_names()}
+    return {name: run_plan(plan, name, months, today=today) for name in plan.scenario_names()}

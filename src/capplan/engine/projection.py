@@ -28,6 +28,9 @@ class Projection:
     timeline: Timeline
     values: dict[str, Array]
     levels: dict[str, list[str]]
+    #: per component and period, whether its demand is beyond its largest tier or rung, or
+    #: needs more than ``max_instances``: the figures shown are then the capped ones
+    over_capacity: dict[str, list[bool]]
     events: list[Event]
     recommendations: list[str]
     simulations: int = 0
@@ -44,6 +47,17 @@ class Projection:
     def total_cost(self) -> float:
         """Cost summed over periods 1..horizon."""
         return float(self.values["total.cumulative_cost"][-1])
+
+    def over_capacity_from(self, component: str) -> int | None:
+        """The first period the component is over capacity, or None."""
+        flags = self.over_capacity.get(component, [])
+        return flags.index(True) if True in flags else None
+
+    @property
+    def over_capacity_components(self) -> dict[str, int]:
+        """The components over capacity within the horizon, with the first period each is."""
+        firsts = {name: self.over_capacity_from(name) for name in self.over_capacity}
+        return {name: t for name, t in firsts.items() if t is not None}
 
     @property
     def cost_unit(self) -> str:
@@ -71,6 +85,7 @@ class Projection:
     def rows(self) -> list[dict[str, Any]]:
         """One dict per period: ``period``, ``date`` and every column."""
         cols = self.columns()
+        over = list(self.over_capacity_components)  # a flag column only where it is ever set
         out = []
         for t in range(self.timeline.periods + 1):
             row: dict[str, Any] = {"period": t, "date": self.timeline.date(t).isoformat()}
@@ -79,6 +94,8 @@ class Projection:
                     row[col] = self.levels[col[: -len(".level")]][t]
                 else:
                     row[col] = json_float(float(self.values[col][t]))
+            for name in over:
+                row[f"{name}.over_capacity"] = self.over_capacity[name][t]
             out.append(row)
         return out
 
@@ -114,6 +131,10 @@ class Projection:
             "events": [e.to_dict() for e in self.events],
             "alerts": [e.to_dict() for e in self.alerts],
             "recommendations": list(self.recommendations),
+            "over_capacity": {
+                name: {"from_period": t, "from": tl.date(t).isoformat()}
+                for name, t in self.over_capacity_components.items()
+            },
         }
         if self.notes:
             out["notes"] = list(self.notes)

@@ -12,13 +12,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from capplan.engine.projection import Projection
+from capplan.errors import UsageError
 from capplan.formatting import fmt_money, fmt_number, json_float
 from capplan.plan.models import FormulaComponent
 from capplan.registry import Registry
 
 __all__ = ["PROJECTION_FORMATS", "SCENARIO_FORMATS", "csv_text", "scenario_summary"]
 
-PROJECTION_FORMATS: Registry[Callable[[Projection], str]] = Registry("output format")
+#: a projection as text; the list names the columns to keep (None: the format's own)
+PROJECTION_FORMATS: Registry[Callable[[Projection, list[str] | None], str]] = Registry(
+    "output format"
+)
 SCENARIO_FORMATS: Registry[Callable[[Mapping[str, Projection]], str]] = Registry("output format")
 
 
@@ -33,17 +37,26 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
 
 
 @PROJECTION_FORMATS.register("csv")
-def projectioncsv_text(projection: Projection) -> str:
-    """One row per period; after a Monte Carlo run, ``_p10/_p50/_p90`` columns follow."""
+def projectioncsv_text(projection: Projection, columns: list[str] | None = None) -> str:
+    """One row per period; after a Monte Carlo run, ``_p10/_p50/_p90`` columns follow.
+    With ``columns``, only those (and their quantiles)."""
     rows = projection.rows()
     if projection.quantiles:
         for row, q in zip(rows, projection.quantile_rows(), strict=True):
             row.update({k: v for k, v in q.items() if k not in ("period", "date")})
+    if columns is not None:
+        keys = [c for c, _ in choose_columns(projection, columns)]
+        keep = ["period", "date"]
+        for key in keys:
+            keep += [key, *(f"{key}_{q}" for q in ("p10", "p50", "p90"))]
+        rows = [{k: row[k] for k in keep if k in row} for row in rows]
     return csv_text(rows)
 
 
 @PROJECTION_FORMATS.register("json")
-def projection_json(projection: Projection) -> str:
+def projection_json(projection: Projection, columns: list[str] | None = None) -> str:
+    if columns is not None:
+        raise UsageError("--columns applies to the table, csv and markdown formats, not json")
     return json.dumps(projection.to_dict(), indent=2, allow_nan=False) + "\n"
 
 
@@ -73,20 +86,52 @@ def summary_columns(projection: Projection) -> list[tuple[str, str]]:
     return cols
 
 
+OVER_MARK = " (over)"
+
+
+def choose_columns(projection: Projection, names: list[str] | None) -> list[tuple[str, str]]:
+    """(column, heading) pairs to show: the compact view, or the ``names`` given, each a
+    heading of the compact view (``cost/mo``, ``db``) or a column name (``db.vcpu``)."""
+    compact = summary_columns(projection)
+    if names is None:
+        return compact
+    by_heading = {heading: (column, heading) for column, heading in compact}
+    known = set(projection.columns())
+    chosen = []
+    for name in names:
+        if name in by_heading:
+            chosen.append(by_heading[name])
+        elif name in known:
+            chosen.append((name, name))
+        else:
+            raise UsageError(
+                f"--columns: no column {name!r}; choose from the table's headings "
+                f"({', '.join(by_heading)}) or any column of --format csv, such as "
+                f"{', '.join(sorted(known - {c for c, _ in compact})[:6])}"
+            )
+    return chosen
+
+
 def cell(projection: Projection, column: str, period: int) -> str:
-    """One figure of the compact view, formatted for reading."""
+    """One figure of the compact view, formatted for reading; a component's level or
+    instance count is marked ``(over)`` in the periods it is over capacity."""
+    name, _, figure = column.rpartition(".")
+    flags = projection.over_capacity.get(name) if figure in {"level", "instances"} else None
+    mark = OVER_MARK if flags and flags[period] else ""
     if column.endswith(".level"):
-        return projection.levels[column[: -len(".level")]][period]
+        return projection.levels[column[: -len(".level")]][period] + mark
     value = float(projection.values[column][period])
+    if mark:
+        return fmt_number(value) + mark
     if column.endswith("cost") or column == "total.cost_per_unit":
         return fmt_money(value, projection.plan.currency)
     return fmt_number(value)
 
 
 @PROJECTION_FORMATS.register("markdown")
-def projection_markdown(projection: Projection) -> str:
+def projection_markdown(projection: Projection, columns: list[str] | None = None) -> str:
     tl = projection.timeline
-    cols = summary_columns(projection)
+    cols = choose_columns(projection, columns)
     out = [
         f"# Capacity plan: {projection.plan.system}",
         "",
@@ -102,9 +147,10 @@ def projection_markdown(projection: Projection) -> str:
             ],
         ),
         "",
-        "## Events",
-        "",
     ]
+    note = over_capacity_note(projection)
+    out += [note, ""] if note else []
+    out += ["## Events", ""]
     out += [f"- **{e.severity}** {e.message}" for e in projection.events] or ["- none"]
     out += ["", "## Recommendations", ""]
     out += [f"- {r}" for r in projection.recommendations]
@@ -151,11 +197,29 @@ def scenario_summary(projections: Mapping[str, Projection]) -> list[dict[str, An
             peaks = {n: float(p.values[f"{name}.instances"].max()) for n, p in projections.items()}
             add(f"{name} peak instances", peaks)
     add("first scaling event", {n: _first_change(p) for n, p in projections.items()})
+    add("over capacity from", {n: over_capacity_text(p) for n, p in projections.items()})
     add("alerts", {n: len(p.alerts) for n, p in projections.items()})
     add("monthly cost at end", at_end("total.cost"))
     add(f"cost per {first.cost_unit} at end", at_end("total.cost_per_unit"))
     add("total cost over horizon", {n: p.total_cost for n, p in projections.items()})
     return rows
+
+
+def over_capacity_text(p: Projection) -> str:
+    """Each component over capacity within the horizon and the first period it is; "none"."""
+    over = p.over_capacity_components
+    return ", ".join(f"{c} {p.timeline.label(t)}" for c, t in over.items()) or "none"
+
+
+def over_capacity_note(p: Projection) -> str | None:
+    """What ``(over)`` in the compact view means, when it appears."""
+    if not p.over_capacity_components:
+        return None
+    return (
+        f"(over): over capacity from {over_capacity_text(p)} — demand beyond the largest "
+        "tier or rung, or more instances than max_instances allows; the figures shown are "
+        "the capped ones and the rest of the demand is not served."
+    )
 
 
 def _first_change(p: Projection) -> str:
