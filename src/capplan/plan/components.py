@@ -21,30 +21,30 @@ from capplan.plan.policies import Deploy
 class InstanceShape(Strict):
     """Resources of one instance."""
 
-    vcpu: NonNeg = 0.0
-    memory_gb: NonNeg = 0.0
-    storage_gb: NonNeg = 0.0
+    vcpu: NonNeg = Field(0.0, description="vCPUs of one instance.")
+    memory_gb: NonNeg = Field(0.0, description="Memory of one instance, GB.")
+    storage_gb: NonNeg = Field(0.0, description="Storage of one instance, GB.")
 
 
 class Price(Strict):
     """Monthly prices; a component's cost is the sum of the parts that apply."""
 
     fixed: NonNeg = Field(0.0, description="Flat monthly amount.")
-    per_instance: NonNeg = 0.0
-    per_vcpu: NonNeg = 0.0
-    per_memory_gb: NonNeg = 0.0
-    per_storage_gb: NonNeg = 0.0
+    per_instance: NonNeg = Field(0.0, description="Monthly price of one instance.")
+    per_vcpu: NonNeg = Field(0.0, description="Monthly price of one vCPU.")
+    per_memory_gb: NonNeg = Field(0.0, description="Monthly price of one GB of memory.")
+    per_storage_gb: NonNeg = Field(0.0, description="Monthly price of one GB of storage.")
     reserved_discount: Fraction | None = Field(
         None, description="Discount for reserved (committed) capacity, 0.2 for 20%."
     )
 
 
 class _ComponentBase(Strict):
-    description: str = ""
+    description: str = Field("", description="What the component is.")
     lead_time: Duration | None = Field(
         None, description="Time to carry out a change (4h, 2w); action dates are moved earlier."
     )
-    price: Price = Field(default_factory=Price)
+    price: Price = Field(default_factory=Price, description="Monthly prices.")
     deploy: Deploy | None = Field(None, description="Kubernetes / compose settings.")
 
 
@@ -53,14 +53,24 @@ class HorizontalComponent(_ComponentBase):
     capacity: ``ceil(demand / (capacity × target)) + ceil(base × buffer) + redundancy``."""
 
     kind: Literal["horizontal"]
-    demand: Expr
-    capacity_per_instance: Positive
-    target_utilization: Annotated[float, Field(gt=0, le=1)] = 1.0
+    demand: Expr = Field(description="Expression of the load (req/s, concurrent users).")
+    capacity_per_instance: Positive = Field(
+        description="Load one instance serves at its limit, in the demand's unit."
+    )
+    target_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
+        1.0, description="Share of that capacity to plan for: 0.7 runs instances at 70%."
+    )
     buffer: NonNeg = Field(0.0, description="Extra instances as a share of the base, 0.2 = 20%.")
     redundancy: Annotated[int, Field(ge=0)] = Field(0, description="Spare instances (N+1 → 1).")
-    min_instances: Annotated[int, Field(ge=0)] = 1
-    max_instances: Annotated[int, Field(ge=1)] | None = None
-    instance: InstanceShape = Field(default_factory=InstanceShape)
+    min_instances: Annotated[int, Field(ge=0)] = Field(1, description="Never fewer instances.")
+    max_instances: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Never more instances: past it utilization rises and instances_needed "
+        "and unserved say by how much.",
+    )
+    instance: InstanceShape = Field(
+        default_factory=InstanceShape, description="Resources of one instance."
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> HorizontalComponent:
@@ -75,14 +85,14 @@ class HorizontalComponent(_ComponentBase):
 class Rung(Strict):
     """One size of a vertically scaled component (a managed database plan)."""
 
-    name: str
+    name: str = Field(description="Name of the size (the managed database's plan).")
     limits: dict[str, NonNeg | None] = Field(
         description="Resource → limit; null means unlimited (custom)."
     )
     price: NonNeg = Field(0.0, description="Monthly price of this size.")
-    vcpu: NonNeg = 0.0
-    memory_gb: NonNeg = 0.0
-    storage_gb: NonNeg = 0.0
+    vcpu: NonNeg = Field(0.0, description="vCPUs of this size, totalled with the plan's.")
+    memory_gb: NonNeg = Field(0.0, description="Memory of this size, GB.")
+    storage_gb: NonNeg = Field(0.0, description="Storage of this size, GB.")
     lead_time: Duration | None = Field(
         None, description="Time to move up to this rung; overrides the component's lead_time."
     )
@@ -96,7 +106,7 @@ class VerticalComponent(_ComponentBase):
     headroom: Annotated[float, Field(ge=0, lt=1)] = Field(
         0.2, description="Share of each limit kept free: 0.25 means use at most 75%."
     )
-    rungs: list[Rung] = Field(min_length=1)
+    rungs: list[Rung] = Field(min_length=1, description="The sizes, smallest first.")
 
     @model_validator(mode="after")
     def _limits_cover_demand(self) -> VerticalComponent:
@@ -116,7 +126,7 @@ class VerticalComponent(_ComponentBase):
 class Tier(Strict):
     """A named bundle of allocations sized for a capacity (Starter 1K, Growth 10K...)."""
 
-    name: str
+    name: str = Field(description="Name of the tier (starter, growth).")
     capacity: Positive = Field(description="Demand the tier is built for (concurrent users).")
     price: NonNeg = Field(0.0, description="Monthly cost of the whole tier.")
     allocations: dict[str, dict[str, NonNeg]] = Field(
@@ -134,12 +144,14 @@ class TierComponent(_ComponentBase):
     """A ladder of bundles; the next tier is due when demand reaches ``trigger`` × capacity."""
 
     kind: Literal["tiers"]
-    demand: Expr
-    trigger: Annotated[float, Field(gt=0, le=1)] = 0.7
+    demand: Expr = Field(description="Expression of the load the tiers are sized for.")
+    trigger: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.7, description="Move to the next tier when demand reaches this share of capacity."
+    )
     interpolate: bool = Field(
         False, description="Scale allocations and price between tiers instead of jumping."
     )
-    tiers: list[Tier] = Field(min_length=1)
+    tiers: list[Tier] = Field(min_length=1, description="The tiers, by ascending capacity.")
 
     @model_validator(mode="after")
     def _ascending(self) -> TierComponent:

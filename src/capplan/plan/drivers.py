@@ -27,7 +27,10 @@ def _point_keys_as_text(cls: type, value: Any) -> Any:
 class Uncertainty(Strict):
     """Uncertainty on a growth rate, sampled once per Monte Carlo path (or per period)."""
 
-    dist: Literal["normal", "triangular", "uniform"]
+    dist: Literal["normal", "triangular", "uniform"] = Field(
+        description="normal {sd} around the rate, or triangular / uniform {low, high} (the "
+        "triangle's mode is the rate)."
+    )
     sd: NonNeg | None = Field(None, description="Standard deviation (normal).")
     low: Finite | None = Field(None, description="Lowest rate (triangular, uniform).")
     high: Finite | None = Field(None, description="Highest rate (triangular, uniform).")
@@ -53,7 +56,9 @@ class CompoundGrowth(Strict):
     model: Literal["compound"]
     rate: Finite = Field(description="Monthly growth rate, 0.25 for 25%.")
     churn: Fraction = Field(0.0, description="Monthly churn rate, subtracted from the rate.")
-    uncertainty: Uncertainty | None = None
+    uncertainty: Uncertainty | None = Field(
+        None, description="How uncertain the rate is, for Monte Carlo (--simulations)."
+    )
 
 
 class AnnualGrowth(Strict):
@@ -61,24 +66,30 @@ class AnnualGrowth(Strict):
 
     model: Literal["annual"]
     rate: Finite = Field(description="Yearly growth rate.")
-    uncertainty: Uncertainty | None = None
+    uncertainty: Uncertainty | None = Field(
+        None, description="How uncertain the rate is, for Monte Carlo (--simulations)."
+    )
 
 
 class LinearGrowth(Strict):
     """A straight line: ``per_month`` units added every month (negative to shrink)."""
 
     model: Literal["linear"]
-    per_month: Finite
-    uncertainty: Uncertainty | None = None
+    per_month: Finite = Field(description="Units added every month (negative to shrink).")
+    uncertainty: Uncertainty | None = Field(
+        None, description="How uncertain the rate is, for Monte Carlo (--simulations)."
+    )
 
 
 class LogisticGrowth(Strict):
     """S-curve growth at monthly ``rate`` that saturates at ``capacity``."""
 
     model: Literal["logistic"]
-    rate: Positive
-    capacity: Positive
-    uncertainty: Uncertainty | None = None
+    rate: Positive = Field(description="Monthly growth rate while far from the capacity.")
+    capacity: Positive = Field(description="The value the curve saturates at.")
+    uncertainty: Uncertainty | None = Field(
+        None, description="How uncertain the rate is, for Monte Carlo (--simulations)."
+    )
 
 
 class PointsGrowth(Strict):
@@ -88,8 +99,14 @@ class PointsGrowth(Strict):
     points: dict[str, NonNeg] = Field(
         description="Period number (1, 3, 6) or date (2025-03) → value.", min_length=1
     )
-    interpolation: Literal["linear", "exponential", "step"] = "linear"
-    after: Literal["hold", "extrapolate"] = "hold"
+    interpolation: Literal["linear", "exponential", "step"] = Field(
+        "linear",
+        description="Between points: a straight line, a constant growth rate, or the last "
+        "value held.",
+    )
+    after: Literal["hold", "extrapolate"] = Field(
+        "hold", description="After the last point: keep its value, or extend the last segment."
+    )
 
     _keys_as_text = field_validator("points", mode="before")(_point_keys_as_text)
 
@@ -109,7 +126,9 @@ Growth = Annotated[
 class GrowthOverride(Strict):
     """Fields a scenario changes in a driver's growth; unset fields keep the base value."""
 
-    model: Literal["compound", "annual", "linear", "logistic", "points", "none"] | None = None
+    model: Literal["compound", "annual", "linear", "logistic", "points", "none"] | None = Field(
+        None, description="Another growth model: the base's other fields are then dropped."
+    )
     rate: Finite | None = None
     churn: Fraction | None = None
     per_month: Finite | None = None
@@ -126,9 +145,9 @@ class Step(Strict):
     """A one-off change from a period on: a launch adds users, a migration doubles data."""
 
     at: PeriodRef = Field(description="Period number or date the step takes effect.")
-    add: Finite | None = None
-    multiply: Positive | None = None
-    note: str = ""
+    add: Finite | None = Field(None, description="Amount added (negative to remove).")
+    multiply: Positive | None = Field(None, description="Factor the value is multiplied by.")
+    note: str = Field("", description="Why (a launch, a migration); shown in events.")
 
     @model_validator(mode="after")
     def _one_change(self) -> Step:
@@ -140,19 +159,24 @@ class Step(Strict):
 class DriverOverride(Strict):
     """What one scenario changes in a driver."""
 
-    initial: NonNeg | None = None
-    growth: GrowthOverride | None = None
-    steps: list[Step] | None = None
+    initial: NonNeg | None = Field(None, description="Value in period 0 in this scenario.")
+    growth: GrowthOverride | None = Field(
+        None, description="Growth fields to change; the others keep the base's values."
+    )
+    steps: list[Step] | None = Field(None, description="Steps replacing the base's steps.")
 
 
 class Driver(Strict):
     """A base quantity (registered users, agents, requests/s) with its growth."""
 
     initial: NonNeg = Field(description="Value in period 0 (today).")
-    unit: str = ""
+    unit: str = Field("", description="Unit of the value (users, agents).")
     description: str = ""
-    growth: Growth = Field(default_factory=lambda: ConstantGrowth(model="none"))
-    steps: list[Step] = Field(default_factory=list)
+    growth: Growth = Field(
+        default_factory=lambda: ConstantGrowth(model="none"),
+        description="How the value grows; constant when left out.",
+    )
+    steps: list[Step] = Field(default_factory=list, description="One-off changes from a period on.")
     scenarios: dict[str, DriverOverride] = Field(
         default_factory=dict, description="Per-scenario changes to initial, growth or steps."
     )
@@ -161,7 +185,7 @@ class Driver(Strict):
 class Scenario(Strict):
     """A named growth scenario (conservative / moderate / aggressive)."""
 
-    description: str = ""
+    description: str = Field("", description="What the scenario assumes.")
 
     @model_validator(mode="before")
     @classmethod

@@ -99,16 +99,22 @@ class Metric(Strict):
     """A derived quantity (an expression over drivers, metrics and component outputs), or an
     observed one (no expression; its history comes from monitoring)."""
 
-    expr: Expr | None = None
-    unit: str = ""
+    expr: Expr | None = Field(
+        None,
+        description="Expression over drivers, other metrics and component outputs; none for "
+        "an observed metric (its history comes from monitoring).",
+    )
+    unit: str = Field("", description="Unit of its values (%, req/s, GB).")
     description: str = ""
-    allow_negative: bool = False
+    allow_negative: bool = Field(
+        False, description="Let the expression go below 0 (a margin); else that is an error."
+    )
     query: str | None = Field(None, description="PromQL that returns this metric's history.")
     series: str | None = Field(
         None, description="Glob of stored series holding its history (default: the name)."
     )
     labels: dict[str, str] = Field(
-        default_factory=dict, description="Labels for alert rules and dashboards."
+        default_factory=dict, description="Labels added to its alert rules."
     )
     bounds: tuple[Finite | None, Finite | None] | None = Field(
         None,
@@ -141,8 +147,13 @@ class Metric(Strict):
 class Level(Strict):
     """One threshold level: the value and how long the condition must hold."""
 
-    value: Finite
-    for_: Duration | None = Field(None, alias="for")
+    value: Finite = Field(description="The level, in the threshold's unit.")
+    for_: Duration | None = Field(
+        None,
+        alias="for",
+        description="How long the condition must hold before the level fires (default: the "
+        "threshold's for, else at once).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -158,8 +169,12 @@ class RunwayRule(Strict):
 
     horizon: Duration = Field("24h", description="How far ahead the trend is extended.")
     window: Duration = Field("6h", description="History the trend is fitted on.")
-    for_: Duration = Field("1h", alias="for")
-    severity: Literal["warning", "critical"] = "warning"
+    for_: Duration = Field(
+        "1h", alias="for", description="How long the trend must stay past before it fires."
+    )
+    severity: Literal["warning", "critical"] = Field(
+        "warning", description="The alert's severity label."
+    )
 
 
 class Threshold(Strict):
@@ -167,15 +182,21 @@ class Threshold(Strict):
     duration (Prometheus ``for:`` semantics)."""
 
     metric: str = Field(description="A driver, metric or component output (db.utilization).")
-    direction: Literal["above", "below"] = "above"
-    unit: str = ""
+    direction: Literal["above", "below"] = Field(
+        "above", description="Whether values above the levels are bad (CPU), or below (free disk)."
+    )
+    unit: str = Field("", description="Unit of the levels (default: the metric's).")
     description: str = ""
     for_: Duration | None = Field(None, alias="for", description="Default duration of levels.")
-    target: Level | None = None
-    warning: Level | None = None
-    critical: Level | None = None
-    emergency: Level | None = None
-    runbook_url: str | None = None
+    target: Level | None = Field(
+        None, description="Where the metric should sit: planned for, never alerted on."
+    )
+    warning: Level | None = Field(None, description="A number, or {value, for}.")
+    critical: Level | None = Field(None, description="A number, or {value, for}.")
+    emergency: Level | None = Field(
+        None, description="A number, or {value, for}; alerts with severity critical."
+    )
+    runbook_url: str | None = Field(None, description="Link put in the alerts' annotations.")
     labels: dict[str, str] = Field(default_factory=dict, description="Extra alert labels.")
     runway: RunwayRule | None = Field(
         None, description="Also alert when a linear trend will cross the highest level soon."
@@ -213,7 +234,9 @@ class Budget(Strict):
         None, description="Driver or metric for cost per unit (users); the first driver if unset."
     )
     max_cost_per_unit: NonNeg | None = Field(None, description="KPI, e.g. 3 for < $3 a user.")
-    monthly_limit: NonNeg | None = None
+    monthly_limit: NonNeg | None = Field(
+        None, description="Flag a month whose cost is above this amount."
+    )
     spike_ratio: Annotated[float, Field(gt=1)] = Field(
         1.5, description="Flag a month whose cost exceeds the previous month's by this factor."
     )
@@ -222,8 +245,12 @@ class Budget(Strict):
 class Simulation(Strict):
     """Monte Carlo settings."""
 
-    paths: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
-    seed: int = 0
+    paths: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        1000,
+        description="Not read yet: the number of Monte Carlo paths is given by --simulations "
+        "(the API's simulations).",
+    )
+    seed: int = Field(0, description="Random seed: the same seed gives the same figures.")
 
 
 class Plan(Strict):
@@ -237,22 +264,37 @@ class Plan(Strict):
     )
 
     system: str = Field(min_length=1, description="Name of the system planned.")
-    description: str = ""
+    description: str = Field("", description="What the plan covers.")
     start: dt.date | None = Field(
         None, description="Date of period 0 (2026-01); the current month when unset."
     )
     # ``step`` comes before ``horizon`` so the horizon's validator can read it.
-    step: Literal["month", "week", "day"] = "month"
+    step: Literal["month", "week", "day"] = Field(
+        "month", description="Length of a period; rates stay monthly and are converted."
+    )
     horizon: Annotated[int, Field(ge=1)] = Field(12, description="Number of periods projected.")
-    currency: str = "USD"
-    scenarios: dict[str, Scenario] = Field(default_factory=dict)
-    default_scenario: str | None = None
-    drivers: dict[str, Driver] = Field(min_length=1)
-    metrics: dict[str, Metric] = Field(default_factory=dict)
-    components: dict[str, Component] = Field(default_factory=dict)
-    thresholds: dict[str, Threshold] = Field(default_factory=dict)
-    budget: Budget = Field(default_factory=Budget)
-    simulation: Simulation = Field(default_factory=Simulation)
+    currency: str = Field("USD", description="Currency of prices and costs.")
+    scenarios: dict[str, Scenario] = Field(
+        default_factory=dict,
+        description="Scenario name → description; none declared means one scenario, base.",
+    )
+    default_scenario: str | None = Field(
+        None, description="Scenario run when none is named (default: the middle one)."
+    )
+    drivers: dict[str, Driver] = Field(
+        min_length=1, description="Base quantities (users, agents) and how they grow, by name."
+    )
+    metrics: dict[str, Metric] = Field(
+        default_factory=dict, description="Derived (expression) and observed quantities by name."
+    )
+    components: dict[str, Component] = Field(
+        default_factory=dict, description="What is sized and priced, by name."
+    )
+    thresholds: dict[str, Threshold] = Field(
+        default_factory=dict, description="Levels on drivers, metrics or component outputs."
+    )
+    budget: Budget = Field(default_factory=Budget, description="Cost limits and KPIs.")
+    simulation: Simulation = Field(default_factory=Simulation, description="Monte Carlo settings.")
     policies: dict[str, Policy] = Field(
         default_factory=dict, description="Scaling policies (step rules, HPA, VPA) by name."
     )

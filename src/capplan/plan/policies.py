@@ -80,30 +80,44 @@ MemoryQuantity = Annotated[str, BeforeValidator(str), AfterValidator(_memory)]
 class Resources(Strict):
     """A Kubernetes-style resource pair: ``cpu: 250m``, ``memory: 256Mi``."""
 
-    cpu: CpuQuantity | None = None
-    memory: MemoryQuantity | None = None
+    cpu: CpuQuantity | None = Field(None, description="CPU quantity: 250m, 0.5 or 2.")
+    memory: MemoryQuantity | None = Field(None, description="Memory quantity: 256Mi, 4Gi.")
 
 
 class Deploy(Strict):
     """How a component runs, for Kubernetes manifests and compose files; requests and limits
     default to the component's instance shape."""
 
-    image: str | None = None
-    namespace: str = "default"
+    image: str | None = Field(
+        None, description="Container image (default: a REPLACE_ME placeholder)."
+    )
+    namespace: str = Field("default", description="Kubernetes namespace of the manifests.")
     container: str | None = Field(None, description="Container name (default: component).")
-    requests: Resources | None = None
-    limits: Resources | None = None
+    requests: Resources | None = Field(
+        None, description="Container requests (default: the instance shape)."
+    )
+    limits: Resources | None = Field(
+        None, description="Container limits (default: the instance shape)."
+    )
 
 
 class StepRule(Strict):
     """One direction of a step policy: when ``metric`` has been past ``threshold`` for
     ``for``, change by ``step`` instances (or ``percent``), then wait ``cooldown``."""
 
-    threshold: float = Field(allow_inf_nan=False)
-    for_: Duration = Field("0s", alias="for")
-    step: Annotated[int, Field(ge=1)] | None = None
-    percent: Annotated[float, Field(gt=0, le=1000)] | None = None
-    cooldown: Duration = "5m"
+    threshold: float = Field(allow_inf_nan=False, description="Utilization (percent) to pass.")
+    for_: Duration = Field(
+        "0s", alias="for", description="How long utilization must stay past the threshold."
+    )
+    step: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Instances added or removed (1 when neither step nor percent)."
+    )
+    percent: Annotated[float, Field(gt=0, le=1000)] | None = Field(
+        None, description="Or a percent of the current instances (at least one)."
+    )
+    cooldown: Duration = Field(
+        "5m", description="Time after any scaling action before this rule acts again."
+    )
 
     @model_validator(mode="after")
     def _one_change(self) -> StepRule:
@@ -122,8 +136,8 @@ class StepRule(Strict):
 class _PolicyBase(Strict):
     component: str = Field(description="The (horizontal) component this policy scales.")
     description: str = ""
-    min_replicas: Annotated[int, Field(ge=0)] = 1
-    max_replicas: Annotated[int, Field(ge=1)] = 10
+    min_replicas: Annotated[int, Field(ge=0)] = Field(1, description="Never fewer replicas.")
+    max_replicas: Annotated[int, Field(ge=1)] = Field(10, description="Never more replicas.")
     startup: Duration = Field("60s", description="Time from scale-up decision to serving.")
 
     @model_validator(mode="after")
@@ -141,9 +155,11 @@ class StepPolicy(_PolicyBase):
 
     kind: Literal["step"]
     metric: str = Field(description="Utilization metric (percent) the rules watch.")
-    scale_up: StepRule
-    scale_down: StepRule | None = None
-    evaluation_interval: Duration = "15s"
+    scale_up: StepRule = Field(description="When and by how much to add instances.")
+    scale_down: StepRule | None = Field(
+        None, description="When and by how much to remove them (below the threshold)."
+    )
+    evaluation_interval: Duration = Field("15s", description="How often the rules are checked.")
 
     @model_validator(mode="after")
     def _ordered(self) -> StepPolicy:
@@ -158,22 +174,31 @@ class StepPolicy(_PolicyBase):
 class HpaRule(Strict):
     """One HPA behavior policy: at most ``value`` pods or percent per ``period``."""
 
-    type: Literal["Pods", "Percent"]
-    value: Annotated[int, Field(ge=1)]
-    period: Duration = "15s"
+    type: Literal["Pods", "Percent"] = Field(description="Pods, or Percent of the replicas.")
+    value: Annotated[int, Field(ge=1)] = Field(description="How many pods, or what percent.")
+    period: Duration = Field("15s", description="The window the limit holds over.")
 
 
 class HpaDirection(Strict):
     """HPA behavior for one direction."""
 
-    stabilization_window: Duration | None = None
-    select: Literal["Max", "Min", "Disabled"] = "Max"
-    policies: list[HpaRule] | None = None
+    stabilization_window: Duration | None = Field(
+        None, description="Recommendations considered (default: 0s up, 300s down)."
+    )
+    select: Literal["Max", "Min", "Disabled"] = Field(
+        "Max", description="Policy that wins (Max, Min), or no scaling (Disabled)."
+    )
+    policies: list[HpaRule] | None = Field(
+        None,
+        description="Rate limits (default: max(4 pods, 100%) per 15s up, 100% per 15s down).",
+    )
 
 
 class HpaBehavior(Strict):
-    scale_up: HpaDirection = Field(default_factory=HpaDirection)
-    scale_down: HpaDirection = Field(default_factory=HpaDirection)
+    """HPA ``behavior``: how fast replicas may change, each direction on its own."""
+
+    scale_up: HpaDirection = Field(default_factory=HpaDirection, description="Adding pods.")
+    scale_down: HpaDirection = Field(default_factory=HpaDirection, description="Removing pods.")
 
 
 class HpaPolicy(_PolicyBase):
@@ -183,20 +208,28 @@ class HpaPolicy(_PolicyBase):
     metric: str = Field("cpu_utilization", description="Utilization metric (percent).")
     resource: Literal["cpu", "memory"] = Field("cpu", description="Resource of the metric.")
     target: Annotated[float, Field(gt=0, le=1000)] = Field(80, description="Target utilization %.")
-    tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.1
-    sync_period: Duration = "15s"
-    behavior: HpaBehavior = Field(default_factory=HpaBehavior)
+    tolerance: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.1, description="No change while |metric / target - 1| is within it."
+    )
+    sync_period: Duration = Field("15s", description="How often the controller decides.")
+    behavior: HpaBehavior = Field(
+        default_factory=HpaBehavior, description="Stabilization windows and rate limits."
+    )
 
 
 class VpaPolicy(Strict):
     """A Kubernetes VerticalPodAutoscaler for a component."""
 
     kind: Literal["vpa"]
-    component: str
+    component: str = Field(description="The component whose containers it sizes.")
     description: str = ""
-    mode: Literal["Off", "Initial", "Recreate", "Auto"] = "Auto"
-    min_allowed: Resources | None = None
-    max_allowed: Resources | None = None
+    mode: Literal["Off", "Initial", "Recreate", "Auto"] = Field(
+        "Auto",
+        description="updateMode: Off only recommends, Initial sets new pods, Recreate and "
+        "Auto resize running pods.",
+    )
+    min_allowed: Resources | None = Field(None, description="Lowest requests it may set.")
+    max_allowed: Resources | None = Field(None, description="Highest requests it may set.")
 
 
 Policy = Annotated[StepPolicy | HpaPolicy | VpaPolicy, Field(discriminator="kind")]
