@@ -153,7 +153,7 @@ def render_scenarios(projections: Mapping[str, Projection]) -> RenderableType:
         table.add_column(name, justify="right")
     for row in scenario_summary(projections):
         figure = row["figure"]
-        cells = []
+        cells: list[str | Text] = []
         for name in projections:
             value = row[name]
             if value is None:
@@ -162,6 +162,8 @@ def render_scenarios(projections: Mapping[str, Projection]) -> RenderableType:
                 cells.append(fmt_money(float(value), first.plan.currency))
             elif isinstance(value, int | float) and "alerts" not in figure:
                 cells.append(fmt_number(float(value)))
+            elif figure == "over capacity from" and value != "none":
+                cells.append(Text(str(value), style="bold red"))
             else:
                 cells.append(str(value))
         style = "bold" if figure == "total cost over horizon" else ""
