@@ -57,3 +57,13 @@ def test_forecast_help_lists_every_model_and_aggregation() -> None:
         assert name in text, name
     for aggregation in ("mean", "max", "median", "pNN (p95, p99...)"):
         assert aggregation in text, aggregation
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_has_help(command: str) -> None:
+    import typer
+
+    group = typer.main.get_command(app)
+    sub = group.commands[command]  # type: ignore[attr-defined]
+    bare = [p.name for p in sub.params if p.param_type_name == "option" and not p.help]
+    assert not bare, bare

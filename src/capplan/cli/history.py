@@ -48,9 +48,26 @@ def ingest(
     max_bytes: str | None = prom.max_bytes_option(),
     points_ratio: float | None = prom.points_ratio_option(),
     layout: str = typer.Option("auto", "--layout", help=LAYOUT_HELP),
-    timestamp_column: str | None = typer.Option(None, "--timestamp-column"),
-    series_column: str | None = typer.Option(None, "--series-column"),
-    value_column: str | None = typer.Option(None, "--value-column"),
+    timestamp_column: str | None = typer.Option(
+        None,
+        "--timestamp-column",
+        help="CSV/Parquet column of the times (default: the first named timestamp, time, "
+        "datetime, date, ts or ds).",
+        metavar="NAME",
+    ),
+    series_column: str | None = typer.Option(
+        None,
+        "--series-column",
+        help="Column naming the series in a long table (default: series, series_id, "
+        "unique_id, id, name or metric; none: one series per value column).",
+        metavar="NAME",
+    ),
+    value_column: str | None = typer.Option(
+        None,
+        "--value-column",
+        help="Column of the values in a long table (default: value, y or val).",
+        metavar="NAME",
+    ),
     tz: str | None = typer.Option(None, "--tz", help="Time zone of naive timestamps (UTC)."),
 ) -> None:
     """Load metric history into the store; ingesting the same file twice adds nothing.
