@@ -1,12 +1,13 @@
 # capplan: `make demo` sets up and runs the bundled example; `make test` runs the suite;
-# `make check` runs lint, format check, strict typing and the tests.
+# `make check` runs lint, format check, strict typing, the tests and the docs build;
+# `make docs` builds the documentation site into site/.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_PLAN ?= examples/the_bot.yaml
 
-.PHONY: demo test check lint typecheck bench bench-forecast fuzz format clean system-deps
+.PHONY: demo test check lint typecheck docs bench bench-forecast fuzz format clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck test
+# The documentation site (MkDocs Material) into site/; --strict fails on any warning, a broken
+# link or anchor included.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+check: lint typecheck test docs
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -q --hypothesis-show-statistics
@@ -51,4 +57,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist site src/*.egg-info .mypy_cache .ruff_cache .pytest_cache
