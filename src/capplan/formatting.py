@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["fmt_age", "fmt_money", "fmt_number", "json_float"]
+__all__ = ["fmt_age", "fmt_money", "fmt_number", "json_float", "money_affixes"]
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
@@ -29,8 +29,16 @@ def fmt_money(value: float, currency: str = "USD") -> str:
         return "-"
     whole = abs(value) >= 100 or value == 0
     text = f"{value:,.0f}" if whole else f"{value:,.2f}"
+    prefix, suffix = money_affixes(currency)
+    return f"{prefix}{text}{suffix}"
+
+
+def money_affixes(currency: str = "USD") -> tuple[str, str]:
+    """What :func:`fmt_money` writes before and after a figure: ``("$", "")`` for USD,
+    ``("", " CHF")`` for a currency without a symbol here (a chart axis' tick prefix and
+    suffix)."""
     symbol = _SYMBOLS.get(currency.upper())
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+    return (symbol, "") if symbol else ("", f" {currency}")
 
 
 _AGE_UNITS = (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))

@@ -145,11 +145,12 @@ class Visit:
     requests: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
 
-    def finish(self, name: str) -> None:
-        """Save the full-page screenshot ``tests/artifacts/<name>.png``; fail on any error
-        the page reported and on any request to outside the server."""
+    def finish(self, name: str, full_page: bool = True) -> None:
+        """Save the screenshot ``tests/artifacts/<name>.png`` (the whole page, or what the
+        window shows); fail on any error the page reported and on any request to outside
+        the server."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
         assert not self.outside, "requests outside the server:\n" + "\n".join(self.outside)
         assert not self.errors, "the page reported errors:\n" + "\n".join(self.errors)
 

@@ -2,9 +2,9 @@
 
 The pages are listed from the service itself (its plans and its series), so a new plan or
 series is visited too. Each page must load with no console error, no page (script) error, no
-failed request and no request outside the server, and leaves a full-page screenshot in
-``tests/artifacts/`` (named after its path: ``plan_apm.png``, ``scenarios_apm.png``,
-``forecast_avg_cpu_usage.png``, ``docs.png``, ...).
+failed request and no request outside the server, must say how old its data is, and leaves
+a full-page screenshot in ``tests/artifacts/`` (named after its path: ``plan_apm.png``,
+``scenarios_apm.png``, ``forecast_avg_cpu_usage.png``, ``docs.png``, ...).
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ def test_every_dashboard_page_is_clean(visit: Any, base_url: str) -> None:
     for path in paths:
         seen = visit(path, wait_until="networkidle")
         seen.page.wait_for_function(CHARTS_DRAWN)
+        age = seen.page.locator("#data-age")
+        assert age.count() == 1, f"{path} does not say how old its data is"
+        assert re.search(r"data as of \d{4}-\d\d-\d\d \d\d:\d\d UTC", age.inner_text()), path
         seen.finish(shot_name(path))
 
 
@@ -88,4 +91,4 @@ def test_redoc_offline(visit: Any) -> None:
     assert "capplan" in page.inner_text(".api-content h1")
     assert page.locator("[data-section-id^='operation/']").count() >= 10
     assert any(u.endswith("/static/docs/redoc.standalone.js") for u in seen.requests)
-    seen.finish("redoc")
+    seen.finish("redoc", full_page=False)  # the whole reference is 8,000 pixels long

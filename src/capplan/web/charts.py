@@ -17,10 +17,11 @@ import plotly.io as pio
 
 from capplan.engine.projection import Projection
 from capplan.forecast.run import ForecastRun
+from capplan.formatting import money_affixes
 from capplan.report.plots import SeriesPlot, forecast_traces
 from capplan.web.snapshot import RunwayRow
 
-__all__ = ["cost_chart", "events_chart", "forecast_chart", "scenario_chart"]
+__all__ = ["cost_chart", "events_chart", "forecast_chart", "money_axis", "scenario_chart"]
 
 _SEVERITY_COLOURS = {"info": "#1f77b4", "warning": "#ff7f0e", "critical": "#d62728"}
 
@@ -29,14 +30,41 @@ _SEVERITY_COLOURS = {"info": "#1f77b4", "warning": "#ff7f0e", "critical": "#d627
 _JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
+# Legends go in one row under the plot, so they never cover the title or the right axis.
+_LEGEND = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "y": -0.12,
+    "yanchor": "top",
+    "traceorder": "normal",  # left to right as drawn, stacked bars too
+}
+
+
 def _div(fig: go.Figure, height: int = 380) -> str:
-    fig.update_layout(template="plotly_white", height=height, margin={"t": 50, "b": 40})
+    fig.update_layout(
+        template="plotly_white", height=height, margin={"t": 50, "b": 30}, legend=_LEGEND
+    )
     figure = str(pio.to_json(fig, validate=False)).translate(_JSON_ESCAPES)
     chart = f"chart-{uuid.uuid4().hex}"
     return (
         f'<div id="{chart}" class="plotly-graph-div" data-figure="{chart}-figure"></div>'
         f'<script type="application/json" id="{chart}-figure">{figure}</script>'
     )
+
+
+def money_axis(currency: str, **axis: object) -> dict[str, object]:
+    """A y axis of amounts in ``currency``: ticks and hover labels carry its symbol (``$25k``)
+    or its code (``25k CHF``), and billions are ``B``, not ``G``."""
+    prefix, suffix = money_affixes(currency)
+    return {
+        "tickprefix": prefix,
+        "ticksuffix": suffix,
+        "exponentformat": "B",
+        "separatethousands": True,
+        "rangemode": "tozero",
+        **axis,
+    }
 
 
 def cost_chart(p: Projection) -> str:
@@ -59,9 +87,15 @@ def cost_chart(p: Projection) -> str:
     fig.update_layout(
         barmode="stack",
         title=f"Cost per period ({p.plan.currency})",
-        yaxis={"rangemode": "tozero"},
-        yaxis2={"overlaying": "y", "side": "right", "title": "cumulative", "rangemode": "tozero"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        yaxis=money_axis(p.plan.currency),
+        yaxis2=money_axis(
+            p.plan.currency,
+            overlaying="y",
+            side="right",
+            title="cumulative",
+            tickmode="auto",
+            showgrid=False,
+        ),
     )
     return _div(fig)
 
@@ -94,8 +128,8 @@ def scenario_chart(projections: Mapping[str, Projection]) -> str:
     for name, p in projections.items():
         dates = [p.timeline.date(t).isoformat() for t in range(p.timeline.periods + 1)]
         fig.add_trace(go.Scatter(x=dates, y=np.asarray(p.values["total.cost"]).tolist(), name=name))
-    first = next(iter(projections.values()))
-    fig.update_layout(title=f"Cost per period by scenario ({first.plan.currency})")
+    currency = next(iter(projections.values())).plan.currency
+    fig.update_layout(title=f"Cost per period by scenario ({currency})", yaxis=money_axis(currency))
     return _div(fig)
 
 

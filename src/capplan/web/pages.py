@@ -3,15 +3,23 @@
 Pages are rendered in the app's worker threads within the request budget and cached: a plan
 page and a scenarios page until the plan file changes, a forecast page per snapshot. A page
 already rendered is served straight from the event loop.
+
+Every page says how old its data is ("data as of 2026-12-03 13:05 UTC, 4m 12s ago", the time
+of the forecasts served, and the newest stored sample): the navigation bar holds a marker that
+is filled in as each page is served, so a cached page tells the age at the time it is read.
+Runway rows are coloured only when the crossing is made, past due or plausible soon
+(:meth:`~capplan.web.snapshot.RunwayRow.due`, counted from the time of the forecasts).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -19,18 +27,57 @@ from plotly.offline import get_plotlyjs
 
 from capplan.errors import CapplanError
 from capplan.forecast.run import ForecastRun
-from capplan.formatting import fmt_age, fmt_number
+from capplan.formatting import fmt_age, fmt_money, fmt_number
 from capplan.policy.freshness import iso_time
 from capplan.report.formats import cell, scenario_summary, summary_columns
 from capplan.web.api import state_of
 from capplan.web.charts import cost_chart, events_chart, forecast_chart, scenario_chart
 from capplan.web.errors import ApiError
-from capplan.web.snapshot import Snapshot
+from capplan.web.snapshot import SOON_SECONDS, Snapshot
 from capplan.web.state import AppState
 
 __all__ = ["make_router"]
 
 _HERE = Path(__file__).parent
+AGE_MARK = b"<!--data-age-->"
+
+
+def _when(at: np.datetime64 | None) -> str:
+    """``2026-10-13 11:00`` (UTC), or ``-`` for no time."""
+    if at is None:
+        return "-"
+    return str(np.datetime_as_string(at.astype("datetime64[m]"), unit="m")).replace("T", " ")
+
+
+def _clock(unix: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(unix))
+
+
+def _ago(unix: float, now: float) -> str:
+    return f"{fmt_age(max(0.0, now - unix))} ago"
+
+
+def data_age(snap: Snapshot, now: float) -> str:
+    """The text telling how old the data of ``snap`` is at ``now`` (Unix seconds): when its
+    forecasts were computed and the time of its newest stored sample."""
+    if not snap.forecast_at:
+        return "no data yet: the first refresh has not finished"
+    text = f"data as of {_clock(snap.forecast_at)}, {_ago(snap.forecast_at, now)}"
+    newest = max((s.unix_seconds for s in snap.last_samples), default=None)
+    if newest is not None:
+        text += f" · newest sample {_clock(newest)}, {_ago(newest, now)}"
+    return text
+
+
+def _served(state: AppState, body: bytes) -> HTMLResponse:
+    """A rendered page with the age of the data served filled in."""
+    age = data_age(state.snapshot, time.time())
+    return HTMLResponse(body.replace(AGE_MARK, age.encode(), 1))
+
+
+def _runway_context(snap: Snapshot) -> dict[str, Any]:
+    """What the runway table needs: the time its rows are due from (the forecasts')."""
+    return {"now": snap.forecast_at or time.time(), "soon_days": f"{SOON_SECONDS / 86400:g}"}
 
 
 class _Pages:
@@ -41,6 +88,8 @@ class _Pages:
         self.templates.env.filters["figure"] = fmt_number
         self.templates.env.filters["age"] = fmt_age
         self.templates.env.filters["iso"] = iso_time
+        self.templates.env.filters["when"] = _when
+        self.templates.env.filters["money"] = fmt_money
 
     def render(self, template: str, **context: Any) -> bytes:
         return self.templates.env.get_template(template).render(context).encode()
@@ -67,6 +116,7 @@ class _Pages:
             snapshot=snap,
             reasons=state.problems(),
             stale=[f for f in snap.freshness() if f.stale],
+            **_runway_context(snap),
         )
 
     def plan(self, state: AppState, name: str, scenario: str | None, months: int | None) -> bytes:
@@ -84,7 +134,14 @@ class _Pages:
             rows=rows,
             cost_chart=cost_chart(p),
             events_chart=events_chart(p),
+            source=self.source(state, name),
         )
+
+    @staticmethod
+    def source(state: AppState, name: str) -> str:
+        """``plan file apm.yaml, modified 2026-12-03 13:05 UTC``: what a plan page shows."""
+        entry = state.entry(name)
+        return f"plan file {entry.path.name}, modified {_clock(entry.mtime_ns / 1e9)}"
 
     def scenarios(self, state: AppState, name: str, months: int | None) -> bytes:
         projections = state.scenarios(name, months)
@@ -94,7 +151,9 @@ class _Pages:
             names=list(projections),
             summary=scenario_summary(projections),
             system=next(iter(projections.values())).plan.system,
+            currency=next(iter(projections.values())).plan.currency,
             chart=scenario_chart(projections),
+            source=self.source(state, name),
         )
 
     def forecasts(self, state: AppState) -> bytes:
@@ -105,6 +164,7 @@ class _Pages:
             series=list(snap.run.panel.ids) if snap.run is not None else [],
             snapshot=snap,
             reasons=state.problems(),
+            **_runway_context(snap),
         )
 
     def forecast(self, snap: Snapshot, run: ForecastRun, series: str) -> bytes:
@@ -118,12 +178,13 @@ class _Pages:
             series=series,
             runways=runways,
             chart=forecast_chart(run, series, history, runways),
+            **_runway_context(snap),
         )
 
 
 async def _computed(state: AppState, what: str, build: Callable[[], bytes]) -> HTMLResponse:
     """The page ``build`` makes, rendered in a worker thread (``what`` names it in errors)."""
-    return HTMLResponse(await state.workers.run(what, build))
+    return _served(state, await state.workers.run(what, build))
 
 
 async def _plan_page(
@@ -132,7 +193,7 @@ async def _plan_page(
     """A page of plan ``name``, cached under ``what`` until the plan file changes."""
     hit = state.peek_bytes(name, what)
     if hit is not None:
-        return HTMLResponse(hit)
+        return _served(state, hit)
     return await _computed(state, title, lambda: state.cached_bytes(name, what, build))
 
 
@@ -195,16 +256,17 @@ def make_router() -> APIRouter:
     async def forecast_page(
         request: Request, series: Annotated[str, Query(max_length=2000)]
     ) -> HTMLResponse:
-        snap = state_of(request).snapshot
+        state = state_of(request)
+        snap = state.snapshot
         run = snap.run
         if run is None or not snap.has_series(series):
             raise ApiError(404, "not_found", f"no forecast for series '{series}'")
         key = f"page:{series}"
         hit = snap.peek(key)
         if hit is not None:
-            return HTMLResponse(hit)
+            return _served(state, hit)
         what = f"the forecast page of '{series}'"
         build = partial(pages.forecast, snap, run, series)
-        return await _computed(state_of(request), what, lambda: snap.cached(key, build))
+        return await _computed(state, what, lambda: snap.cached(key, build))
 
     return router

@@ -27,6 +27,7 @@ from capplan.policy.freshness import Freshness, default_max_age, freshness, inst
 from capplan.policy.plan_check import thresholds_on
 
 __all__ = [
+    "SOON_SECONDS",
     "LastSample",
     "RunwayRow",
     "Snapshot",
@@ -40,6 +41,11 @@ __all__ = [
 
 def _iso(t: np.datetime64 | None) -> str | None:
     return None if t is None else str(np.datetime_as_string(t, unit="s")) + "Z"
+
+
+#: A crossing whose earliest plausible time (p10) is this close is due soon: the README's
+#: alert ``capplan_runway_seconds{quantile="0.1"} < 14 * 86400``.
+SOON_SECONDS = 14 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,22 @@ class RunwayRow:
         at: np.datetime64 | None = getattr(self, quantile)
         return at
 
+    def due(self, now: float, soon_seconds: float = SOON_SECONDS) -> str:
+        """How pressing the crossing is at ``now`` (Unix seconds): ``crossed`` (the level
+        already is), ``past`` (its likely time, p50, has gone by: a forecast from data that
+        stopped arriving), ``soon`` (its earliest plausible time, p10, is within
+        ``soon_seconds`` or gone by), ``later`` (within the horizon, not soon) or ``beyond``
+        (not within the horizon)."""
+        if self.crossed_since is not None:
+            return "crossed"
+        if self.p50 is not None and _unix(self.p50) <= now:
+            return "past"
+        if self.p10 is not None and _unix(self.p10) <= now + soon_seconds:
+            return "soon"
+        if self.p10 is not None or self.p50 is not None or self.p90 is not None:
+            return "later"
+        return "beyond"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
@@ -83,6 +105,10 @@ class RunwayRow:
             "crossed_since": _iso(self.crossed_since),
             "message": self.message,
         }
+
+
+def _unix(t: np.datetime64) -> float:
+    return float(t.astype("datetime64[s]").astype(np.int64))
 
 
 def urgency_key(row: RunwayRow) -> tuple[float, float, str, str]:
