@@ -224,8 +224,14 @@ def test_implausible_growth_rates_are_warned_about_with_their_line(tmp_path: Pat
 
 
 def test_an_export_with_nothing_to_write_says_what_the_plan_lacks(tmp_path: Path) -> None:
-    assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
-    result = runner.invoke(app, ["export", "kubernetes", str(tmp_path / "plan.yaml")])
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "system: s\n"
+        "drivers: {users: {initial: 100}}\n"
+        "components:\n"
+        "  api: {kind: horizontal, demand: users, capacity_per_instance: 50}\n"
+    )
+    result = runner.invoke(app, ["export", "kubernetes", str(plan)])
     assert result.exit_code == 0
     assert "nothing to export" in result.stderr
     assert "no autoscaling policies; add one under 'policies:'" in result.stderr
