@@ -384,6 +384,11 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
                 f"Act {when}: {thr.metric} reaches {fmt_number(d['value'])}{thr.unit}, "
                 f"{thr.direction} its {d['level']} level {fmt_number(d['limit'])}{thr.unit}."
             )
+        elif e.kind == "overcommit":
+            recs.append(
+                f"Hosts: {e.message}. Add machines to {e.component} (or give it larger ones), "
+                "or move components off it, before then."
+            )
         elif e.kind in {"budget", "kpi"}:
             recs.append(f"Review costs: {e.message}.")
     for name, comp in plan.components.items():

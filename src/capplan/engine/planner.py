@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Literal
 
 from capplan.engine.evaluate import DEFAULT_CHUNK, evaluate
-from capplan.engine.events import find_events, recommend
+from capplan.engine.events import SEVERITY_RANK, find_events, recommend
+from capplan.engine.hosts import host_events, host_over_capacity, host_values
 from capplan.engine.montecarlo.stream import evaluate_fast
 from capplan.engine.montecarlo.summary import simulate_fast
 from capplan.engine.projection import Projection
@@ -91,13 +92,22 @@ def _run_plan(
         for comp, s in base.sized.items()
         if s.level is not None
     }
+    values = {k: v[0] for k, v in base.values.items()}
+    over_capacity = {comp: s.exceeded[0].tolist() for comp, s in base.sized.items()}
+    if plan.hosts:
+        values.update(host_values(plan, values))
+        over_capacity.update(host_over_capacity(plan, values))
+        events = sorted(
+            [*events, *host_events(plan, values, timeline)],
+            key=lambda e: (e.period, -SEVERITY_RANK[e.severity]),
+        )
     projection = Projection(
         plan=plan,
         scenario=name,
         timeline=timeline,
-        values={k: v[0] for k, v in base.values.items()},
+        values=values,
         levels=levels,
-        over_capacity={comp: s.exceeded[0].tolist() for comp, s in base.sized.items()},
+        over_capacity=over_capacity,
         events=events,
         recommendations=recommend(plan, base, timeline, events),
     )

@@ -79,6 +79,9 @@ class Projection:
                 for k in self.values
                 if k.startswith(prefix) and k[len(prefix) :] not in _COMPONENT_FIELDS
             )
+        for host in plan.hosts:
+            prefix = f"{host}."
+            cols += [k for k in self.values if k.startswith(prefix)]
         cols += [k for k in self.values if k.startswith("total.")]
         return cols
 

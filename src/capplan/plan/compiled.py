@@ -189,13 +189,13 @@ def _driver_specs(plan: Plan, issues: list[Issue]) -> dict[str, dict[str, Driver
 
 def _check_unique_names(plan: Plan, issues: list[Issue]) -> None:
     names_taken: dict[str, str] = {}
-    for group in ("drivers", "metrics", "components"):
+    for group in ("drivers", "metrics", "components", "hosts"):
         for name in getattr(plan, group):
             if name in names_taken:
                 issues.append(
                     Issue(
                         f"'{name}' is already a name under {names_taken[name]}; names of "
-                        "drivers, metrics and components must be unique",
+                        "drivers, metrics, components and hosts must be unique",
                         path=f"{group}.{name}",
                     )
                 )
@@ -370,6 +370,19 @@ def _check_policies(plan: Plan, names: _Names, issues: list[Issue]) -> None:
             )
 
 
+def _check_hosts(plan: Plan, names: _Names, issues: list[Issue]) -> None:
+    for hname, host in plan.hosts.items():
+        for i, comp in enumerate(host.components or []):
+            if comp not in plan.components and comp not in names.unchecked_components:
+                issues.append(
+                    Issue(
+                        f"names component '{comp}', which the plan does not define"
+                        f"{suggest(comp, list(plan.components))}",
+                        path=f"hosts.{hname}.components.{i}",
+                    )
+                )
+
+
 def _check_budget(plan: Plan, names: _Names, issues: list[Issue]) -> None:
     per = plan.budget.per
     defined = set(plan.drivers) | set(plan.metrics) | names.unchecked_values
@@ -421,6 +434,7 @@ def check_plan(
 
     _check_thresholds(plan, names, issues)
     _check_policies(plan, names, issues)
+    _check_hosts(plan, names, issues)
     _check_budget(plan, names, issues)
     return _Checked(issues, expression_issues, drivers, order, outputs, values | observed)
 

@@ -49,6 +49,7 @@ from capplan.plan.drivers import (
     Uncertainty,
 )
 from capplan.plan.fields import Duration, Expr, Finite, NonNeg
+from capplan.plan.hosts import Host
 from capplan.plan.policies import Policy
 from capplan.units import parse_start_date
 
@@ -298,6 +299,11 @@ class Plan(Strict):
     policies: dict[str, Policy] = Field(
         default_factory=dict, description="Scaling policies (step rules, HPA, VPA) by name."
     )
+    hosts: dict[str, Host] = Field(
+        default_factory=dict,
+        description="Machines or node pools components share, by name: the components' "
+        "summed vCPU, memory and storage against theirs (overcommit is a critical event).",
+    )
 
     _source: str = PrivateAttr("<plan>")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -326,7 +332,9 @@ class Plan(Strict):
             )
         return start
 
-    @field_validator("drivers", "metrics", "components", "scenarios", "thresholds", "policies")
+    @field_validator(
+        "drivers", "metrics", "components", "scenarios", "thresholds", "policies", "hosts"
+    )
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:

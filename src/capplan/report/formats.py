@@ -78,6 +78,7 @@ def summary_columns(projection: Projection) -> list[tuple[str, str]]:
             cols.append((f"{name}.cost", f"{name} cost"))
         else:
             cols.append((f"{name}.instances", f"{name} inst."))
+    cols += [(f"{host}.utilization", f"{host} use") for host in plan.hosts]
     cols += [
         ("total.cost", "cost/mo"),
         ("total.cumulative_cost", "cumulative"),
@@ -116,11 +117,14 @@ def cell(projection: Projection, column: str, period: int) -> str:
     """One figure of the compact view, formatted for reading; a component's level or
     instance count is marked ``(over)`` in the periods it is over capacity."""
     name, _, figure = column.rpartition(".")
-    flags = projection.over_capacity.get(name) if figure in {"level", "instances"} else None
+    marked = figure in {"level", "instances", "utilization"}
+    flags = projection.over_capacity.get(name) if marked else None
     mark = OVER_MARK if flags and flags[period] else ""
     if column.endswith(".level"):
         return projection.levels[column[: -len(".level")]][period] + mark
     value = float(projection.values[column][period])
+    if column.endswith("utilization"):
+        return f"{value:.0%}{mark}"
     if mark:
         return fmt_number(value) + mark
     if column.endswith("cost") or column == "total.cost_per_unit":
@@ -217,8 +221,9 @@ def over_capacity_note(p: Projection) -> str | None:
         return None
     return (
         f"(over): over capacity from {over_capacity_text(p)} — demand beyond the largest "
-        "tier or rung, or more instances than max_instances allows; the figures shown are "
-        "the capped ones and the rest of the demand is not served."
+        "tier or rung, more instances than max_instances allows, or components needing more "
+        "than their host has; the figures shown are the capped ones and the rest of the "
+        "demand is not served."
     )
 
 
