@@ -87,6 +87,10 @@ def test_plan(visit: Any) -> None:
     assert page.get_by_text("tier_100k").count() > 0
     charts = _charts(seen, 2)
     assert charts[0]["title"].startswith("Cost per period"), charts[0]
+    badge = page.locator("#over-capacity .badge")
+    assert badge.inner_text() == "platform from 2027-07 (period 18)"
+    assert badge.is_visible()
+    assert page.locator("tr.over").count() == 7
     _finish(seen, "plan_the_bot")
 
 
@@ -103,6 +107,7 @@ def test_scenarios(visit: Any) -> None:
     assert "THE_BOT platform" in page.inner_text("h1")
     assert page.get_by_text("tier_100k").count() > 0
     _charts(seen, 1)
+    assert page.locator("#over-capacity .badge").count() == 3  # two over, one "none"
     _finish(seen, "scenarios_the_bot")
 
 

@@ -111,3 +111,29 @@ def test_request_stats_match_prometheus_client() -> None:
         }
 
     assert parsed(ours.text().decode()) == parsed(generate_latest(registry).decode())
+
+
+def test_over_capacity_metrics(client: TestClient) -> None:
+    """Every component of every scenario: 1 when over capacity within the horizon, with the
+    first period and its start time; 0 (and no period) otherwise."""
+    got = samples(client)
+
+    def by_key(name: str) -> dict[tuple[str, str, str], float]:
+        return {(lb["plan"], lb["scenario"], lb["component"]): v for lb, v in got[name]}
+
+    over = by_key("capplan_over_capacity")
+    first = by_key("capplan_over_capacity_first_period")
+    start = by_key("capplan_over_capacity_start_timestamp_seconds")
+    assert over[("the_bot", "moderate", "platform")] == 1
+    assert over[("the_bot", "aggressive", "platform")] == 1
+    assert over[("the_bot", "conservative", "platform")] == 0
+    assert first[("the_bot", "moderate", "platform")] == 18
+    assert first[("the_bot", "aggressive", "platform")] == 13
+    assert ("the_bot", "conservative", "platform") not in first
+    july_2027 = float(np.datetime64("2027-07-01T00:00:00", "s").astype(np.int64))
+    assert start[("the_bot", "moderate", "platform")] == july_2027
+    assert over[("apm", "base", "apm_service")] == 1  # more instances than max_instances
+    assert first[("apm", "base", "apm_service")] == 0
+    assert over[("apm", "base", "compute")] == 0
+    assert over[("svc", "base", "api")] == 0
+    assert set(first) == set(start) == {k for k, v in over.items() if v == 1}

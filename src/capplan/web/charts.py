@@ -41,9 +41,27 @@ _LEGEND = {
 }
 
 
+# Trace colours without red, which the dashboard keeps for critical and over capacity.
+_COLOURS = [
+    "#1f77b4",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#7f7f7f",
+]
+
+
 def _div(fig: go.Figure, height: int = 380) -> str:
     fig.update_layout(
-        template="plotly_white", height=height, margin={"t": 50, "b": 30}, legend=_LEGEND
+        template="plotly_white",
+        height=height,
+        margin={"t": 50, "b": 30},
+        legend=_LEGEND,
+        colorway=_COLOURS,
     )
     figure = str(pio.to_json(fig, validate=False)).translate(_JSON_ESCAPES)
     chart = f"chart-{uuid.uuid4().hex}"
@@ -67,8 +85,22 @@ def money_axis(currency: str, **axis: object) -> dict[str, object]:
     }
 
 
+def _period_edges(p: Projection, first: int, last: int) -> tuple[str, str]:
+    """Where the bars of periods ``first`` to ``last`` begin and end on a date axis: half way
+    to the neighbouring periods' dates (bars are centred on their dates)."""
+    tl = p.timeline
+    when = [np.datetime64(tl.date(t), "s") for t in range(tl.periods + 1)]
+    step = when[1] - when[0] if len(when) > 1 else np.timedelta64(30 * 86400, "s")
+    before = when[first - 1] if first > 0 else when[first] - step
+    after = when[last + 1] if last < tl.periods else when[last] + step
+    start = when[first] - (when[first] - before) // 2
+    end = when[last] + (after - when[last]) // 2
+    return str(start), str(end)
+
+
 def cost_chart(p: Projection) -> str:
-    """Monthly cost per component, stacked, and the cumulative cost."""
+    """Monthly cost per component, stacked, and the cumulative cost; the periods from the
+    first over capacity on are shaded."""
     dates = [p.timeline.date(t).isoformat() for t in range(p.timeline.periods + 1)]
     fig = go.Figure()
     for name in p.plan.components:
@@ -84,6 +116,21 @@ def cost_chart(p: Projection) -> str:
             line={"color": "#444", "dash": "dot"},
         )
     )
+    over = p.over_capacity_components
+    if over:  # the periods from the first over capacity on, shaded and named
+        x0, x1 = _period_edges(p, min(over.values()), p.timeline.periods)
+        fig.add_vrect(
+            x0=x0,
+            x1=x1,
+            fillcolor="#d62728",
+            opacity=0.08,
+            line_width=0,
+            layer="below",
+            annotation_text="over capacity: " + ", ".join(over),
+            annotation_position="outside top left",
+            annotation_xanchor="left",
+            annotation_font={"color": "#c00"},
+        )
     fig.update_layout(
         barmode="stack",
         title=f"Cost per period ({p.plan.currency})",

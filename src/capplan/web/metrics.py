@@ -10,6 +10,9 @@ a quantile whose crossing is not within the horizon, so ``capplan_runway_seconds
 fires only for crossings due. ``capplan_series_last_sample_timestamp_seconds`` and
 ``capplan_refresh_last_success_timestamp_seconds`` tell "no data" from "no risk":
 ``time() - capplan_series_last_sample_timestamp_seconds > 3600``.
+``capplan_over_capacity{plan,scenario,component}`` is 1 when a component's demand goes
+beyond what the plan can give it (its largest tier or rung, ``max_instances``) within the
+horizon, with the first such period and its start time beside it.
 
 Speed: a scrape reads caches only. The text of the forecast gauges is built once per
 snapshot (the runway lines keep their crossing times and are counted from the scrape), the
@@ -219,7 +222,45 @@ def _plan_families(state: AppState) -> list[Metric]:
                 _add_finite(head, [comp, name], 1.0 - float(util[0]))
         _add_finite(monthly, [name], float(proj.values["total.cost"][0]))
         _add_finite(total, [name], proj.total_cost)
-    return [head, monthly, total]
+    return [head, monthly, total, *_over_capacity_families(state)]
+
+
+def _over_capacity_families(state: AppState) -> list[Metric]:
+    """Over capacity, per plan, scenario and component: whether, from which period and
+    from when (every scenario of every valid plan, over its horizon)."""
+    labels = ["component", "plan", "scenario"]
+    over = GaugeMetricFamily(
+        "capplan_over_capacity",
+        "1 when the component is over capacity in some period of the horizon (demand beyond "
+        "its largest tier or rung, more instances than max_instances, more than its host "
+        "has), else 0.",
+        labels=labels,
+    )
+    period = GaugeMetricFamily(
+        "capplan_over_capacity_first_period",
+        "The first period of the plan (0: its start) in which the component is over capacity.",
+        labels=labels,
+    )
+    start = GaugeMetricFamily(
+        "capplan_over_capacity_start_timestamp_seconds",
+        "Unix time of the start of the first period in which the component is over capacity.",
+        labels=labels,
+    )
+    for name in state.valid_plans():
+        try:
+            projections = state.scenarios(name, None)
+        except CapplanError:
+            continue
+        for scenario, proj in projections.items():
+            firsts = proj.over_capacity_components
+            for comp in proj.over_capacity:
+                first = firsts.get(comp)
+                over.add_metric([comp, name, scenario], 0.0 if first is None else 1.0)
+                if first is not None:
+                    period.add_metric([comp, name, scenario], float(first))
+                    day = np.datetime64(proj.timeline.date(first), "s")
+                    start.add_metric([comp, name, scenario], float(day.astype(np.int64)))
+    return [over, period, start]
 
 
 def runway_seconds(row: RunwayRow, quantile: str, now: float) -> float:

@@ -25,11 +25,18 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from plotly.offline import get_plotlyjs
 
+from capplan.engine.projection import Projection
 from capplan.errors import CapplanError
 from capplan.forecast.run import ForecastRun
-from capplan.formatting import fmt_age, fmt_money, fmt_number
+from capplan.formatting import fmt_age, fmt_money, fmt_number, money_affixes
 from capplan.policy.freshness import iso_time
-from capplan.report.formats import cell, scenario_summary, summary_columns
+from capplan.report.formats import (
+    OVER_MARK,
+    cell,
+    over_capacity_note,
+    scenario_summary,
+    summary_columns,
+)
 from capplan.web.api import state_of
 from capplan.web.charts import cost_chart, events_chart, forecast_chart, scenario_chart
 from capplan.web.errors import ApiError
@@ -40,6 +47,13 @@ __all__ = ["make_router"]
 
 _HERE = Path(__file__).parent
 AGE_MARK = b"<!--data-age-->"
+
+
+def unit_money(value: float, currency: str) -> str:
+    """An amount per unit, with the currency and as many digits as it needs (``$0.00186``:
+    :func:`~capplan.formatting.fmt_money` keeps cents only)."""
+    prefix, suffix = money_affixes(currency)
+    return f"{prefix}{fmt_number(value)}{suffix}"
 
 
 def _when(at: np.datetime64 | None) -> str:
@@ -69,6 +83,15 @@ def data_age(snap: Snapshot, now: float) -> str:
     return text
 
 
+def over_capacity(p: Projection) -> list[dict[str, Any]]:
+    """Each component of ``p`` over capacity within the horizon: its name, and the first
+    period it is (number and label)."""
+    return [
+        {"component": c, "period": t, "label": p.timeline.label(t)}
+        for c, t in p.over_capacity_components.items()
+    ]
+
+
 def _served(state: AppState, body: bytes) -> HTMLResponse:
     """A rendered page with the age of the data served filled in."""
     age = data_age(state.snapshot, time.time())
@@ -90,6 +113,7 @@ class _Pages:
         self.templates.env.filters["iso"] = iso_time
         self.templates.env.filters["when"] = _when
         self.templates.env.filters["money"] = fmt_money
+        self.templates.env.filters["unit_money"] = unit_money
 
     def render(self, template: str, **context: Any) -> bytes:
         return self.templates.env.get_template(template).render(context).encode()
@@ -123,7 +147,10 @@ class _Pages:
         p = state.projection(name, scenario, months)
         cols = summary_columns(p)
         rows = [
-            [str(t), p.timeline.label(t)] + [cell(p, c, t) for c, _ in cols]
+            {
+                "cells": [str(t), p.timeline.label(t)] + [cell(p, c, t) for c, _ in cols],
+                "over": any(flags[t] for flags in p.over_capacity.values()),
+            }
             for t in range(p.timeline.periods + 1)
         ]
         return self.render(
@@ -132,6 +159,9 @@ class _Pages:
             p=p,
             header=["period", "date"] + [h for _, h in cols],
             rows=rows,
+            over=over_capacity(p),
+            over_note=over_capacity_note(p),
+            over_mark=OVER_MARK,
             cost_chart=cost_chart(p),
             events_chart=events_chart(p),
             source=self.source(state, name),
@@ -150,6 +180,7 @@ class _Pages:
             name=name,
             names=list(projections),
             summary=scenario_summary(projections),
+            over={n: over_capacity(p) for n, p in projections.items()},
             system=next(iter(projections.values())).plan.system,
             currency=next(iter(projections.values())).plan.currency,
             chart=scenario_chart(projections),
