@@ -104,13 +104,15 @@ def test_grafana_dashboard() -> None:
 
 
 def test_compose_follows_the_seed_snippets() -> None:
-    services = YAML(typ="safe").load(EXPORTERS.get("compose")(load("freeagentics"))["compose.yaml"])
+    services = YAML(typ="safe").load(
+        EXPORTERS.get("compose")(load("freeagentics"))["compose.capplan.yaml"]
+    )
     # Seed 001's docker-compose backend before scaling: cpus 2.0 / 1.0, memory 4G / 2G.
     assert services["services"]["backend"]["deploy"]["resources"] == {
         "limits": {"cpus": "2", "memory": "4G"},
         "reservations": {"cpus": "1", "memory": "2G"},
     }
-    bot = YAML(typ="safe").load(EXPORTERS.get("compose")(load("the_bot"))["compose.yaml"])
+    bot = YAML(typ="safe").load(EXPORTERS.get("compose")(load("the_bot"))["compose.capplan.yaml"])
     assert bot["services"]["backend"]["deploy"]["replicas"] == 6  # tier_10k at period 0
     assert (compose_memory(4 * 2**30), compose_memory(1.5 * 2**30)) == ("4G", "1536M")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from capplan.errors import UsageError
+from capplan.files import write_atomic
 
 __all__ = [
     "FittingTable",
@@ -35,19 +35,14 @@ PROGRESS_MIN_SERIES = 2_048  # a few seconds of forecasting
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a reader sees the old file or the new, never half."""
+    """Write ``text`` to ``path`` atomically (a reader sees the old file or the new, never
+    half), with the mode the umask gives a new file (0644 under umask 022)."""
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"--output {target} is a directory; give a file name")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
+        write_atomic(target, text)
     except OSError as exc:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 

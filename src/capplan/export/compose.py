@@ -1,6 +1,7 @@
 """Compose ``deploy`` blocks from a plan (``compose`` exporter): replicas and resources.
 
-``compose.yaml`` holds one service per component with CPU or memory (a horizontal component's
+``compose.capplan.yaml`` is an override file, never the team's own ``compose.yaml``: it holds
+one service per component with CPU or memory (a horizontal component's
 instance shape, a ``deploy`` block, or the period-0 figures of a vertical / formula one), and
 one per part of a tiered component's period-0 tier (``backend: {instances: 6}``):
 
@@ -9,9 +10,9 @@ one per part of a tiered component's period-0 tier (``backend: {instances: 6}``)
 
 Limits come from ``deploy.limits``, else the instance shape (or period-0 totals per replica);
 reservations from ``deploy.requests``, else half the limits; replicas from period 0 of the
-plan. It is meant to be merged over the team's own compose file
-(``docker compose -f compose.yaml -f capacity.compose.yaml``); images are not set here unless
-the plan gives ``deploy.image``.
+plan. Compose merges it over the team's own file
+(``docker compose -f compose.yaml -f compose.capplan.yaml up``): the services' other settings
+stay theirs. Images are not set here unless the plan gives ``deploy.image``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from capplan.export.base import EXPORTERS, dump_yaml, header, kebab, plain_numbe
 from capplan.plan.models import HorizontalComponent, Plan, TierComponent
 from capplan.plan.policies import Resources, cpu_cores, memory_bytes
 
-__all__ = ["compose_file", "compose_memory"]
+__all__ = ["COMPOSE_FILE", "compose_file", "compose_memory"]
+
+COMPOSE_FILE = "compose.capplan.yaml"
 
 _GIB = 2**30
 
@@ -120,13 +123,13 @@ def _tier_services(plan: Plan, name: str, projection: Projection) -> dict[str, A
 
 @EXPORTERS.register("compose")
 def compose_file(plan: Plan) -> dict[str, str]:
-    """``compose.yaml``: ``deploy.replicas`` and ``deploy.resources`` per service."""
+    """``compose.capplan.yaml``: ``deploy.replicas`` and ``deploy.resources`` per service."""
     projection = run_plan(plan, months=1)
     services: dict[str, Any] = {}
     skipped = []
     notes = [
-        "Replicas and resources per service at period 0; merge over your compose file:",
-        "  docker compose -f compose.yaml -f <this file> config",
+        "Replicas and resources per service at period 0: an override file, merged over",
+        f"your own compose file: docker compose -f compose.yaml -f {COMPOSE_FILE} up -d",
         "Reservations default to half the limits where the plan gives no requests.",
     ]
     for name, comp in plan.components.items():
@@ -143,4 +146,4 @@ def compose_file(plan: Plan) -> dict[str, str]:
     if skipped:
         notes.append(f"No CPU or memory in the plan (not listed): {', '.join(skipped)}.")
     text = header(plan, "Compose deploy settings", notes) + dump_yaml({"services": services})
-    return {"compose.yaml": text}
+    return {COMPOSE_FILE: text}
