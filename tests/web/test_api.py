@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,6 +100,16 @@ def test_put_plan(client: TestClient, plans_dir: Path) -> None:
     r = client.put("/api/plans/broken", content=BAD_PLAN)
     assert r.status_code == 422
     assert not (plans_dir / "broken.yaml").exists()
+
+
+def test_put_plan_gets_the_umasks_mode(client: TestClient, plans_dir: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        text = (plans_dir / "svc.yaml").read_text()
+        assert client.put("/api/plans/shared_plan", content=text).status_code == 201
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((plans_dir / "shared_plan.yaml").stat().st_mode) == 0o644
 
 
 def test_put_plan_updates_cache(client: TestClient, plans_dir: Path) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -21,6 +19,7 @@ from pathlib import Path
 from capplan.engine.planner import run_plan, run_scenarios
 from capplan.engine.projection import Projection
 from capplan.errors import PlanError
+from capplan.files import write_atomic
 from capplan.plan import Plan, load_plan
 from capplan.plan.loader import parse_plan_text, validate_plan_data
 from capplan.policy.freshness import instant, iso_time
@@ -192,15 +191,7 @@ class AppState:
         target = plan_path(self.plans_dir, name, must_exist=False)
         plan = validate_text(text, f"{name}.yaml")
         existed = name in self.plan_names()
-        self.plans_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, text)  # the umask's mode, as a plan written by hand
         return plan, not existed
 
     # projections and rendered answers ---------------------------------------------------------
