@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from capplan.engine.planner import run_plan, run_scenarios
 from capplan.plan import load_plan
-from capplan.web.charts import cost_chart, money_axis, scenario_chart
+from capplan.web.charts import cost_chart, events_chart, money_axis, scenario_chart
 from capplan.web.pages import data_age
 from capplan.web.snapshot import SOON_SECONDS, LastSample, RunwayRow, Snapshot
 
@@ -150,3 +150,13 @@ def test_scenarios_page_flags_over_capacity(client: TestClient) -> None:
     row = re.search(r'<tr class="over-row">(.*?)</tr>', html, re.S)
     assert row
     assert row.group(1).count('class="over-cell"') == 2
+
+
+def test_a_plan_without_prices_or_events_draws_no_empty_chart() -> None:
+    """The APM checks plan prices nothing and has no event: no blank chart is drawn."""
+    plan = load_plan(ROOT / "examples" / "metrics" / "apm_checks.yaml")
+    p = run_plan(plan)
+    assert not p.events
+    assert cost_chart(p) == ""
+    assert events_chart(p) == ""
+    assert scenario_chart(run_scenarios(plan)) == ""

@@ -100,7 +100,9 @@ def _period_edges(p: Projection, first: int, last: int) -> tuple[str, str]:
 
 def cost_chart(p: Projection) -> str:
     """Monthly cost per component, stacked, and the cumulative cost; the periods from the
-    first over capacity on are shaded."""
+    first over capacity on are shaded. Empty when the plan costs nothing (no prices)."""
+    if not np.any(np.asarray(p.values["total.cost"])):
+        return ""
     dates = [p.timeline.date(t).isoformat() for t in range(p.timeline.periods + 1)]
     fig = go.Figure()
     for name in p.plan.components:
@@ -148,7 +150,10 @@ def cost_chart(p: Projection) -> str:
 
 
 def events_chart(p: Projection) -> str:
-    """Scaling events and alerts over time, one row per component, coloured by severity."""
+    """Scaling events and alerts over time, one row per component, coloured by severity;
+    empty when there is none."""
+    if not p.events:
+        return ""
     fig = go.Figure()
     for severity, colour in _SEVERITY_COLOURS.items():
         events = [e for e in p.events if e.severity == severity]
@@ -170,11 +175,17 @@ def events_chart(p: Projection) -> str:
 
 
 def scenario_chart(projections: Mapping[str, Projection]) -> str:
-    """Monthly cost of every scenario over the horizon."""
+    """Monthly cost of every scenario over the horizon; empty when the plan costs nothing."""
+    if not any(np.any(np.asarray(p.values["total.cost"])) for p in projections.values()):
+        return ""
     fig = go.Figure()
     for name, p in projections.items():
         dates = [p.timeline.date(t).isoformat() for t in range(p.timeline.periods + 1)]
-        fig.add_trace(go.Scatter(x=dates, y=np.asarray(p.values["total.cost"]).tolist(), name=name))
+        fig.add_trace(
+            go.Scatter(
+                x=dates, y=np.asarray(p.values["total.cost"]).tolist(), name=name, showlegend=True
+            )
+        )
     currency = next(iter(projections.values())).plan.currency
     fig.update_layout(title=f"Cost per period by scenario ({currency})", yaxis=money_axis(currency))
     return _div(fig)
