@@ -3,12 +3,15 @@ export or none, and gives every file the mode the umask says."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft7Validator
+from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 import capplan
@@ -191,3 +194,19 @@ def test_all_or_none_when_a_rename_fails(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.undo()
     assert first.read_text() == "old a\n"  # put back
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml"]  # b removed, no temporaries
+
+
+COMPOSE_SPEC = json.loads(
+    (Path(__file__).resolve().parent / "compose-schema" / "compose-spec.json").read_text("utf-8")
+)
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in (ROOT / "examples").glob("*.yaml")))
+def test_the_override_is_a_valid_compose_file(example: str) -> None:
+    """Docker Compose checks each file against the Compose Specification's schema before
+    merging: the override passes it (a service there needs no image)."""
+    files = EXPORTERS.get("compose")(capplan.load_plan(ROOT / "examples" / f"{example}.yaml"))
+    doc = YAML(typ="safe").load(files["compose.capplan.yaml"])
+    check = Draft7Validator(COMPOSE_SPEC)
+    assert [e.message for e in check.iter_errors(doc)] == []
+    assert all(set(service) <= {"image", "deploy"} for service in doc["services"].values())

@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft7Validator
+from typer.testing import CliRunner
 
 import capplan
+import capplan.cli.export  # registers the command
+from capplan.cli.app import app
 from capplan.export import EXPORTERS
 from capplan.export.grafana import legend_format, threshold_steps
 from capplan.export.promql_labels import result_labels
@@ -270,3 +273,13 @@ def test_a_panel_draws_both_thresholds_of_its_metric(tmp_path: Path) -> None:
     ]
     assert "disk_space: critical > 90 for 2m; disk_early: warning > 75" in disk["description"]
     assert errors(DASHBOARD, dashboard) == []
+
+
+def test_nothing_to_chart_says_what_is_missing(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("system: bare\ndrivers:\n  users: {initial: 100}\n")
+    assert EXPORTERS.get("grafana")(capplan.load_plan(plan)) == {}
+    result = CliRunner().invoke(app, ["export", "grafana", str(plan), "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "no observed metrics" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.yaml"]

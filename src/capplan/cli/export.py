@@ -24,7 +24,8 @@ _NOTHING = {
     "(kind hpa or vpa, with the component it scales) for HPA, VPA and Deployment manifests",
     "prometheus-rules": ": the plan has no thresholds to alert on; add one under "
     "'thresholds:' for alerting rules",
-    "grafana": ": the plan has no metrics or thresholds to chart",
+    "grafana": ": the plan has no observed metrics (metrics with no expression) and no "
+    "components to chart",
     "compose": ": the plan has no components to give limits to",
 }
 
