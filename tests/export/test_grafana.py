@@ -141,6 +141,7 @@ def test_runway_headroom_and_cost_panels_use_the_services_gauges() -> None:
         "capplan_headroom_ratio",
         "capplan_plan_monthly_cost",
         "capplan_plan_total_cost",
+        "capplan_over_capacity_start_timestamp_seconds",
     }
     served = (ROOT / "src" / "capplan" / "web" / "metrics.py").read_text("utf-8")
     for name in names:
@@ -157,6 +158,10 @@ def test_runway_headroom_and_cost_panels_use_the_services_gauges() -> None:
     assert headroom["targets"][0]["legendFormat"] == "{{component}}"
     assert headroom["fieldConfig"]["defaults"]["unit"] == "percentunit"
     assert by_title["Monthly cost"]["fieldConfig"]["defaults"]["unit"] == "currencyUSD"
+    over = by_title["Over capacity from"]
+    assert over["targets"][0]["expr"].endswith("* 1000")  # Grafana's dates are milliseconds
+    assert over["targets"][0]["legendFormat"] == "{{component}} ({{scenario}})"
+    assert over["fieldConfig"]["defaults"]["unit"] == "dateTimeFromNow"
 
 
 def test_a_plan_without_observed_metrics_still_charts_its_capacity() -> None:
@@ -171,6 +176,7 @@ def test_a_plan_without_observed_metrics_still_charts_its_capacity() -> None:
         "Headroom per component",
         "Monthly cost",
         "Cost over the horizon",
+        "Over capacity from",
     ]
     assert errors(DASHBOARD, dashboard) == []
 

@@ -21,8 +21,9 @@ Panels:
   ``plan`` variable (the served plan's name, its file name under ``--plans``):
   ``capplan_runway_seconds`` (most likely time to each level as bars, and the earliest
   plausible crossing over time), ``capplan_headroom_ratio`` per component,
-  ``capplan_plan_monthly_cost`` (red past the budget's ``monthly_limit``) and
-  ``capplan_plan_total_cost``.
+  ``capplan_over_capacity_start_timestamp_seconds`` (when a component first outgrows what
+  the plan can give it, per scenario), ``capplan_plan_monthly_cost`` (red past the budget's
+  ``monthly_limit``) and ``capplan_plan_total_cost``.
 """
 
 from __future__ import annotations
@@ -340,6 +341,23 @@ def _plan_panels(plan: Plan, runways: bool) -> list[dict[str, Any]]:
             [{"color": "text", "value": None}],
         )
     )
+    over = _stat(
+        "Over capacity from",
+        "capplan_over_capacity_start_timestamp_seconds: the start of the first period in which "
+        "a component's demand is beyond its largest tier or rung or needs more than "
+        "max_instances, per scenario (none: every component fits the whole horizon).",
+        _target(
+            f"capplan_over_capacity_start_timestamp_seconds{{{where}}} * 1000",
+            "{{component}} ({{scenario}})",
+            instant=True,
+        ),
+        "dateTimeFromNow",
+        [{"color": "red", "value": None}],
+    )
+    over["fieldConfig"]["defaults"]["noValue"] = "none within the horizon"
+    over["options"]["textMode"] = "value_and_name"
+    over["_size"] = (FULL_WIDTH, PANEL_HEIGHT - 2)
+    panels.append(over)
     return panels
 
 
@@ -349,10 +367,12 @@ def _row(title: str) -> dict[str, Any]:
 
 def _lay_out(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Ids and grid positions: rows across the page, stats half a panel wide, other panels
-    two to a line."""
+    two to a line, unless a panel gives its own ``_size`` (width, height)."""
     x = y = line = 0
     for number, panel in enumerate(panels, start=1):
-        if panel["type"] == "row":
+        if "_size" in panel:
+            w, h = panel.pop("_size")
+        elif panel["type"] == "row":
             w, h = FULL_WIDTH, 1
         elif panel["type"] == "stat":
             w, h = PANEL_WIDTH // 2, PANEL_HEIGHT
