@@ -24,11 +24,15 @@ def fmt_number(value: float, digits: int | None = None) -> str:
 
 
 def fmt_money(value: float, currency: str = "USD") -> str:
-    """``3500`` → ``$3,500``; ``2.8`` → ``$2.80``; other currencies are suffixed (``3,500 CHF``)."""
+    """``3500`` → ``$3,500``; ``2.8`` → ``$2.80``; ``0.0035`` → ``$0.0035``; other currencies
+    are suffixed (``3,500 CHF``)."""
     if not math.isfinite(value):
         return "-"
-    whole = abs(value) >= 100 or value == 0
-    text = f"{value:,.0f}" if whole else f"{value:,.2f}"
+    whole = abs(value) >= 100 or abs(value) < 5e-7
+    # cents, but two significant digits below 10 cents: a cost per user of $0.0035 is
+    # not $0.00
+    decimals = 2 if abs(value) >= 0.1 else min(6, 1 - math.floor(math.log10(abs(value) or 1)))
+    text = f"{value:,.0f}" if whole else f"{value:,.{decimals}f}"
     prefix, suffix = money_affixes(currency)
     return f"{prefix}{text}{suffix}"
 
