@@ -2,6 +2,8 @@
 # The system packages the test suite needs, installed with apt when missing:
 #   promtool (Debian package prometheus): checks and unit-tests the generated alerting rules
 #   and backfills the Prometheus server the integration tests start;
+#   amtool (Debian package prometheus-alertmanager): checks the generated Alertmanager
+#   configurations and tests their routes;
 #   chromium (Debian package chromium): the headless browser of the dashboard tests.
 # Run as root it installs them; otherwise it prints the command to run and fails.
 # `make test`, `make check` and `.ci/run` all call it; it does nothing when all are present.
@@ -9,6 +11,7 @@ set -euo pipefail
 
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -19,7 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "The tests need ${missing[*]} (promtool and /usr/bin/chromium), and apt-get is not here to install them." >&2
+  echo "The tests need ${missing[*]} (promtool, amtool and /usr/bin/chromium), and apt-get is not here to install them." >&2
   exit 1
 fi
 echo "Installing ${missing[*]} for the tests..." >&2

@@ -24,7 +24,8 @@ def test_make_test_and_ci_call_the_same_system_packages_script() -> None:
 
 
 def test_without_root_the_script_prints_the_command_and_fails(tmp_path: Path) -> None:
-    """No promtool on the PATH, not root: the exact apt command, exit 1, nothing installed."""
+    """No promtool or amtool on the PATH, not root: the exact apt command, exit 1, nothing
+    installed."""
     fake_id = tmp_path / "id"
     fake_id.write_text("#!/bin/sh\necho 1000\n")
     fake_id.chmod(0o755)
@@ -36,7 +37,7 @@ def test_without_root_the_script_prints_the_command_and_fails(tmp_path: Path) ->
         check=False,
     )
     assert done.returncode == 1
-    assert "The tests need the Debian packages: prometheus" in done.stderr
+    assert "The tests need the Debian packages: prometheus prometheus-alertmanager" in done.stderr
     assert "sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install" in (
         done.stderr
     )

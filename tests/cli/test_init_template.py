@@ -64,6 +64,20 @@ def test_template_shows_deploy_runway_and_query() -> None:
     assert all("expr" not in m for m in observed)  # a query is for an observed metric
 
 
+RECEIVER_KINDS = tags(
+    SCHEMA["$defs"]["Alerting"]["properties"]["receivers"]["additionalProperties"]
+)
+
+
+def test_template_routes_alerts_to_every_kind_of_receiver() -> None:
+    alerting = template()["alerting"]
+    kinds = {r["kind"] for r in alerting["receivers"].values()}
+    assert kinds == RECEIVER_KINDS - {"none"}, f"missing: {RECEIVER_KINDS - kinds - {'none'}}"
+    routed = {r["receiver"] for r in alerting["routes"]}
+    assert routed == set(alerting["receivers"])  # each receiver is reached by some route
+    assert any("component" in m for m in template()["metrics"].values() if isinstance(m, dict))
+
+
 @pytest.fixture(scope="module")
 def init_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("init")

@@ -19,7 +19,7 @@ def readme_lines() -> list[str]:
     text = README.read_text(encoding="utf-8")
     blocks = re.findall(r"```console\n(.*?)```", text, flags=re.S)
     lines = [line for block in blocks for line in block.splitlines()]
-    tools = ("$ capplan", "$ promtool")
+    tools = ("$ capplan", "$ promtool", "$ amtool")
     return [line[2:] for line in lines if line.startswith(tools)]
 
 
@@ -50,6 +50,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 PROMETHEUS = "http://localhost:9090"
+# The tools the README runs besides capplan, and the Debian packages that provide them.
+PACKAGES = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
 
 
 @pytest.mark.parametrize("command", readme_commands())
@@ -57,10 +59,10 @@ def test_readme_command_runs(command: str, workdir: Path, request: pytest.Fixtur
     if PROMETHEUS in command:  # the README's Prometheus is the real one the fixture starts
         command = command.replace(PROMETHEUS, request.getfixturevalue("prometheus_url"))
     tool, *args = shlex.split(command)
-    if tool == "promtool":
-        found = shutil.which("promtool")
+    if tool in PACKAGES:
+        found = shutil.which(tool)
         if found is None:
-            pytest.fail("promtool is not installed: install the Debian package 'prometheus'")
+            pytest.fail(f"{tool} is not installed: install the Debian package '{PACKAGES[tool]}'")
         argv = [found, *args]
     else:
         argv = [sys.executable, "-m", "capplan", *args]

@@ -28,7 +28,7 @@ def rules(example: str) -> dict[str, dict[str, object]]:
     files = EXPORTERS.get("prometheus-rules")(load(example))
     text = next(t for n, t in files.items() if n.endswith(".rules.yml"))
     doc = YAML(typ="safe").load(text)
-    return {r.get("alert") or r["record"]: r for r in doc["groups"][0]["rules"]}
+    return {r.get("alert") or r["record"]: r for g in doc["groups"] for r in g["rules"]}
 
 
 def test_only_observed_metrics_alert() -> None:
@@ -46,21 +46,21 @@ def test_alert_fields() -> None:
     critical = by_name["ConnectionPoolCritical"]
     assert critical["expr"] == "capplan:db_pool_utilization > 80"
     assert critical["for"] == "3m"
-    assert critical["labels"] == {"severity": "critical", "threshold": "connection_pool"}
-    assert "for" not in by_name["ConnectionPoolWarning"]
+    common = {"component": "database_storage", "team": "apm", "threshold": "connection_pool"}
+    assert critical["labels"] == {"severity": "critical", **common}
+    assert by_name["ConnectionPoolWarning"]["for"] == "5m"  # alerting.for: no level gives one
     emergency = by_name["ConnectionPoolEmergency"]["labels"]
-    assert emergency == {
-        "severity": "critical",
-        "level": "emergency",
-        "threshold": "connection_pool",
-    }
+    assert emergency == {"severity": "critical", "level": "emergency", **common}
     pod = by_name["PodCpuWarning"]
     assert pod["expr"] == "capplan:pod_cpu_utilization > 85"
     assert pod["labels"]["service"] == "apm-service"  # metric labels
     disk = by_name["DiskSpaceCritical"]
     assert disk["labels"]["team"] == "apm"  # threshold labels
     assert disk["annotations"]["runbook_url"] == "https://runbooks.example.com/apm/disk-space"
-    assert "{{ $value | humanize }}%" in disk["annotations"]["summary"]
+    summary = disk["annotations"]["summary"]
+    assert summary == (
+        'disk_usage critical on {{ $labels.instance }}: {{ $value | printf "%.4g" }}% (above 90%)'
+    )
     runway = by_name["DiskSpaceRunway"]
     assert runway["expr"] == "predict_linear(capplan:disk_usage[6h], 86400) > 90"
     assert runway["for"] == "1h"

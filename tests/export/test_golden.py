@@ -24,7 +24,13 @@ UPDATE = os.environ.get("CAPPLAN_UPDATE_GOLDEN") == "1"
 
 
 def test_every_kind_is_registered() -> None:
-    assert EXPORTERS.names() == ["compose", "grafana", "kubernetes", "prometheus-rules"]
+    assert EXPORTERS.names() == [
+        "alertmanager",
+        "compose",
+        "grafana",
+        "kubernetes",
+        "prometheus-rules",
+    ]
 
 
 @pytest.mark.parametrize("kind", EXPORTERS.names())

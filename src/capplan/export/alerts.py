@@ -1,5 +1,12 @@
 """The alerts a plan's thresholds give: one :class:`AlertSpec` per level of each threshold on
-an observed metric, and one per runway, with its PromQL expression, labels and annotations.
+an observed metric, and one per runway, with its PromQL expression, ``for``, labels and
+annotations; and the warnings a rules export prints (a metric with no ``query``).
+
+Every alert has a ``for``: the level's, else the threshold's, else the plan's
+``alerting.for`` (5m), so that no alert fires on one sample. Annotations show the value in the
+metric's unit (``{{ $value | printf "%.4g" }}%``) and, when the metric's series keep their
+``instance`` label (a bare selector, or a query that keeps it, see ``promql_labels``), the
+instance.
 
 Both the rules file (``prometheus``) and its unit tests (``promtool_tests``) are written from
 these specs.
@@ -8,17 +15,63 @@ these specs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import promql_parser as pq
+
+from capplan.errors import Issue
 from capplan.export.base import camel, observed_metrics, plain_number
+from capplan.export.promql_labels import result_labels
 from capplan.plan.models import Plan, Threshold
 from capplan.units import duration_seconds
 
-__all__ = ["VALUE_TEMPLATE", "AlertSpec", "alert_specs", "selector"]
+__all__ = [
+    "INSTANCE_TEMPLATE",
+    "AlertSpec",
+    "ValueFormat",
+    "alert_specs",
+    "metrics_without_query",
+    "rule_warnings",
+    "selector",
+    "value_format",
+]
 
-#: The annotation text Prometheus replaces with the alert's value, humanized.
-VALUE_TEMPLATE = "{{ $value | humanize }}"
+#: The annotation text Prometheus replaces with the alert's instance label.
+INSTANCE_TEMPLATE = "{{ $labels.instance }}"
 
 _SEVERITY = {"warning": "warning", "critical": "critical", "emergency": "critical"}
+
+
+@dataclass(frozen=True)
+class ValueFormat:
+    """How an annotation shows ``$value``: a Prometheus template function (``humanize``,
+    ``humanizeDuration``, ``humanize1024``) or a ``printf`` format, and a unit suffix."""
+
+    function: str
+    suffix: str = ""
+
+    @property
+    def template(self) -> str:
+        return f"{{{{ $value | {self.function} }}}}{self.suffix}"
+
+
+def value_format(unit: str) -> ValueFormat:
+    """The format of a value in ``unit``: ``%`` and ratios with 4 significant digits,
+    milliseconds whole, seconds as a duration, bytes with binary prefixes, others with SI
+    prefixes (Prometheus' ``humanize``)."""
+    text = unit.strip()
+    key = text.lower()
+    if key == "%":
+        return ValueFormat('printf "%.4g"', "%")
+    if key in ("ratio", "fraction", ""):
+        return ValueFormat('printf "%.4g"', f" {text}" if text else "")
+    if key == "ms":
+        return ValueFormat('printf "%.0f"', " ms")
+    if key in ("s", "seconds"):
+        return ValueFormat("humanizeDuration")
+    if key in ("b", "bytes"):
+        return ValueFormat("humanize1024", "B")
+    return ValueFormat("humanize", f" {text}")
 
 
 @dataclass(frozen=True)
@@ -31,16 +84,19 @@ class AlertSpec:
     selector: str
     direction: str  # "above" or "below"
     value: float  # the level (or, for a runway, the highest level)
-    for_text: str | None
+    for_text: str
     labels: dict[str, str]
     annotations: dict[str, str]
+    value_format: ValueFormat
+    instance: bool  # the series keep their instance label
+    group: str | None  # the metric's component
     runway_window: str | None = None
     runway_horizon: str | None = None
     expr: str = field(default="")
 
     @property
     def for_seconds(self) -> float:
-        return duration_seconds(self.for_text) if self.for_text else 0.0
+        return duration_seconds(self.for_text)
 
     @property
     def is_runway(self) -> bool:
@@ -52,8 +108,28 @@ def selector(plan: Plan, metric: str) -> str:
     return f"capplan:{metric}" if plan.metrics[metric].query else metric
 
 
+def _keeps_instance(plan: Plan, metric: str) -> bool:
+    """Whether the metric's series carry ``instance``: a bare selector's do (Prometheus adds
+    it to every scraped series), as do a query's that keeps its selectors' labels; an
+    aggregation keeps it only ``by (instance)``."""
+    query = plan.metrics[metric].query
+    if not query:
+        return True
+    labels = result_labels(query.strip())
+    return labels is None or "instance" in labels
+
+
+def _parse_error(query: str) -> str | None:
+    """Why ``query`` does not parse as PromQL, or None when it does."""
+    try:
+        pq.parse(query)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
 def _unit(threshold: Threshold, plan: Plan) -> str:
-    return threshold.unit or plan.metrics[threshold.metric].unit
+    return (threshold.unit or plan.metrics[threshold.metric].unit).strip()
 
 
 def _with_unit(value: str, unit: str) -> str:
@@ -63,30 +139,43 @@ def _with_unit(value: str, unit: str) -> str:
 
 
 def _labels(plan: Plan, name: str, threshold: Threshold, extra: dict[str, str]) -> dict[str, str]:
-    labels = {**plan.metrics[threshold.metric].labels, **threshold.labels}
+    metric = plan.metrics[threshold.metric]
+    labels = dict(plan.alerting.labels)
+    if metric.component:
+        labels["component"] = metric.component
+    labels.update({**metric.labels, **threshold.labels})
     labels.update(extra)
     labels["threshold"] = name
     return dict(sorted(labels.items()))
 
 
+def _where(instance: bool) -> str:
+    return f" on {INSTANCE_TEMPLATE}" if instance else ""
+
+
 def _level_spec(
-    plan: Plan, name: str, th: Threshold, level: str, value: float, for_text: str | None
+    plan: Plan, name: str, th: Threshold, level: str, value: float, for_text: str
 ) -> AlertSpec:
     sel = selector(plan, th.metric)
     op = ">" if th.direction == "above" else "<"
     unit = _unit(th, plan)
+    fmt = value_format(unit)
+    instance = _keeps_instance(plan, th.metric)
     extra = {"severity": _SEVERITY[level]}
     if level == "emergency":
         extra["level"] = "emergency"
     word = "above" if th.direction == "above" else "below"
     limit = _with_unit(plain_number(value), unit)
-    current = _with_unit(VALUE_TEMPLATE, unit)
-    held = f" for {for_text}" if for_text else ""
-    description = f"{th.metric} is {current}, {word} the {level} level of {limit}{held}."
+    current = fmt.template
+    where = _where(instance)
+    description = (
+        f"{th.metric}{where} is {current}, {word} the {level} level of {limit} "
+        f"for {for_text} or more."
+    )
     if th.description:
         description += f" {th.description}"
     annotations = {
-        "summary": f"{th.metric} {level}: {current} ({word} {limit})",
+        "summary": f"{th.metric} {level}{where}: {current} ({word} {limit})",
         "description": description,
     }
     if th.runbook_url:
@@ -101,6 +190,9 @@ def _level_spec(
         for_text=for_text,
         labels=_labels(plan, name, th, extra),
         annotations=annotations,
+        value_format=fmt,
+        instance=instance,
+        group=plan.metrics[th.metric].component,
         expr=f"{sel} {op} {plain_number(value)}",
     )
 
@@ -115,11 +207,13 @@ def _runway_spec(plan: Plan, name: str, th: Threshold) -> AlertSpec:
     limit = _with_unit(plain_number(highest.value), unit)
     word = "above" if th.direction == "above" else "below"
     horizon = int(duration_seconds(rule.horizon))
+    instance = _keeps_instance(plan, th.metric)
+    where = _where(instance)
     annotations = {
-        "summary": f"{th.metric} is on course to go {word} {limit} within {rule.horizon}",
+        "summary": f"{th.metric}{where} is on course to go {word} {limit} within {rule.horizon}",
         "description": (
-            f"The linear trend of {th.metric} over the last {rule.window} crosses the {level} "
-            f"level of {limit} within {rule.horizon}."
+            f"The linear trend of {th.metric}{where} over the last {rule.window} crosses the "
+            f"{level} level of {limit} within {rule.horizon}."
         ),
     }
     if th.runbook_url:
@@ -134,6 +228,9 @@ def _runway_spec(plan: Plan, name: str, th: Threshold) -> AlertSpec:
         for_text=rule.for_,
         labels=_labels(plan, name, th, {"severity": rule.severity}),
         annotations=annotations,
+        value_format=value_format(unit),
+        instance=instance,
+        group=plan.metrics[th.metric].component,
         runway_window=rule.window,
         runway_horizon=rule.horizon,
         expr=f"predict_linear({sel}[{rule.window}], {horizon}) {op} {plain_number(highest.value)}",
@@ -143,6 +240,7 @@ def _runway_spec(plan: Plan, name: str, th: Threshold) -> AlertSpec:
 def alert_specs(plan: Plan) -> list[AlertSpec]:
     """Every alert the plan's thresholds on observed metrics give, in plan order."""
     observed = observed_metrics(plan)
+    default_for = plan.alerting.for_
     specs: list[AlertSpec] = []
     for name, th in plan.thresholds.items():
         if th.metric not in observed:
@@ -150,7 +248,53 @@ def alert_specs(plan: Plan) -> list[AlertSpec]:
         for level, lv in th.levels():
             if level == "target":
                 continue
-            specs.append(_level_spec(plan, name, th, level, lv.value, lv.for_ or th.for_))
+            for_text = lv.for_ or th.for_ or default_for
+            specs.append(_level_spec(plan, name, th, level, lv.value, for_text))
         if th.runway is not None:
             specs.append(_runway_spec(plan, name, th))
     return specs
+
+
+def metrics_without_query(plan: Plan) -> list[str]:
+    """The observed metrics that have alerts but no ``query`` (plan order)."""
+    alerted = {s.metric for s in alert_specs(plan)}
+    return [n for n, m in observed_metrics(plan).items() if n in alerted and not m.query]
+
+
+def rule_warnings(plan: Plan) -> list[Issue]:
+    """What a rules export should warn of, each with its plan file, line and field: metrics
+    whose alerts select a bare series name, and queries the PromQL parser cannot read."""
+    found: list[tuple[str, str]] = []
+    for name in metrics_without_query(plan):
+        found.append(
+            (
+                f"metrics.{name}",
+                f"has no query: its alerts select the bare series '{name}', which exists only "
+                "if an exporter or a recording rule writes a series of that name; give the "
+                "PromQL that measures it as its query",
+            )
+        )
+    alerted = {s.metric for s in alert_specs(plan)}
+    for name, metric in observed_metrics(plan).items():
+        if name in alerted and metric.query and (error := _parse_error(metric.query)):
+            found.append(
+                (
+                    f"metrics.{name}.query",
+                    f"does not parse as PromQL ({error}); `promtool check rules` on the "
+                    "rules file tells whether Prometheus reads it",
+                )
+            )
+    return [
+        Issue(message, path=path, file=plan.source, line=plan.line_of(path))
+        for path, message in found
+    ]
+
+
+def rule_notes(plan: Plan) -> list[str]:
+    """The same warnings, for the rules file's header (the plan's file name, not its path)."""
+    notes = []
+    source = Path(plan.source).name
+    for issue in rule_warnings(plan):
+        where = f"{source}:{issue.line}" if issue.line else source
+        notes.append(f"WARNING {issue.path} ({where}) {issue.message}.")
+    return notes

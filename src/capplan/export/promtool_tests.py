@@ -1,16 +1,21 @@
 """``promtool test rules`` unit tests for the generated alerting rules.
 
-One test group per alert. A level alert gets an input series that sits on the safe side of
-the level for 10 minutes, then crosses it and stays past it (promtool's expanding notation,
-``'50+0x10 190+0x40'``); it is checked at an ``eval_time`` before its ``for`` has elapsed (no
-alert) and after (the alert, with its exact labels and annotations). The annotations are
-rendered here the way Prometheus renders ``{{ $value | humanize }}`` (``humanize`` below ports
-Prometheus' template function). A runway alert gets a linearly rising (falling, for direction
-below) input that starts on the safe side but whose trend crosses the level within the horizon.
+One test group per alert, checking its ``for:``. A level alert gets an input series that sits
+on the safe side of the level for 10 minutes, then crosses it at minute 11 and stays past it
+(promtool's expanding notation, ``'50+0x10 190+0x40'``). It is checked one evaluation before
+its ``for`` has elapsed since the crossing (no alert: pending only), and at the first
+evaluation after (the alert, with its exact labels and annotations). The annotations are
+rendered here the way Prometheus renders the value formats of ``alerts`` (``humanize``,
+``humanizeDuration``, ``humanize1024`` and ``printf`` below port Prometheus' template
+functions), and ``{{ $labels.instance }}`` as the input's instance. A runway alert gets a
+linearly rising (falling, for direction below) input that starts on the safe side but whose
+trend crosses the level within the horizon; ``predict_linear`` has two samples from minute 1,
+so it fires at 1m + ``for`` and not one evaluation before.
 
 The input series is the alert's selector itself: ``capplan:<metric>`` when the metric has a
 query (its recording rule's raw input is absent, so the recording rule yields nothing and does
-not overwrite the fed series), else the metric's name.
+not overwrite the fed series), else the metric's name; with an ``instance`` label when the
+metric's series keep one.
 """
 
 from __future__ import annotations
@@ -18,12 +23,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from capplan.export.alerts import VALUE_TEMPLATE, AlertSpec
+from capplan.export.alerts import INSTANCE_TEMPLATE, AlertSpec, ValueFormat
 from capplan.export.base import dump_yaml, header, plain_number
 from capplan.plan.models import Plan
 from capplan.units import duration_seconds
 
-__all__ = ["humanize", "rules_test_file"]
+__all__ = [
+    "TEST_INSTANCE",
+    "humanize",
+    "humanize_1024",
+    "humanize_duration",
+    "render_value",
+    "rules_test_file",
+]
+
+#: The instance label of the input series of the metrics whose series keep one.
+TEST_INSTANCE = "node-1:9100"
 
 
 def _go_g4(value: float) -> str:
@@ -51,6 +66,60 @@ def humanize(value: float) -> str:
     return f"{_go_g4(value)}{prefix}"
 
 
+def humanize_1024(value: float) -> str:
+    """Prometheus' ``humanize1024``: binary prefixes (ki, Mi, Gi ...), 4 significant digits."""
+    if abs(value) <= 1 or math.isnan(value) or math.isinf(value):
+        return _go_g4(value)
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
+        if abs(value) < 1024:
+            break
+        prefix = p
+        value /= 1024
+    return f"{_go_g4(value)}{prefix}"
+
+
+def humanize_duration(value: float) -> str:
+    """Prometheus' ``humanizeDuration``: seconds as ``1d 2h 3m 4s``, below 1 s with SI
+    prefixes (``250ms``)."""
+    if math.isnan(value) or math.isinf(value):
+        return _go_g4(value)
+    if value == 0:
+        return f"{_go_g4(value)}s"
+    if abs(value) >= 1:
+        sign = "-" if value < 0 else ""
+        whole = int(abs(value))
+        seconds, minutes = whole % 60, (whole // 60) % 60
+        hours, days = (whole // 3600) % 24, whole // 86400
+        if days:
+            return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
+        if hours:
+            return f"{sign}{hours}h {minutes}m {seconds}s"
+        if minutes:
+            return f"{sign}{minutes}m {seconds}s"
+        return f"{sign}{_go_g4(abs(value))}s"
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(value) >= 1:
+            break
+        prefix = p
+        value *= 1000
+    return f"{_go_g4(value)}{prefix}s"
+
+
+def render_value(fmt: ValueFormat, value: float) -> str:
+    """``fmt.template`` as Prometheus renders it for ``$value`` = ``value``."""
+    if fmt.function.startswith("printf "):
+        text = fmt.function.removeprefix("printf ").strip('"') % value
+    else:
+        text = {
+            "humanize": humanize,
+            "humanize1024": humanize_1024,
+            "humanizeDuration": humanize_duration,
+        }[fmt.function](value)
+    return text + fmt.suffix
+
+
 def _safe_and_crossing(spec: AlertSpec) -> tuple[float, float]:
     """A value on the safe side of the level and one past it (halving / doubling)."""
     v = spec.value
@@ -58,26 +127,35 @@ def _safe_and_crossing(spec: AlertSpec) -> tuple[float, float]:
     return (low, high) if spec.direction == "above" else (high, low)
 
 
-def _minutes(text: str | None) -> int:
-    return math.ceil(duration_seconds(text) / 60) if text else 0
+def _minutes(text: str) -> int:
+    """Evaluations (of 1m) from an alert's first true one to its firing one."""
+    return math.ceil(duration_seconds(text) / 60)
+
+
+def _series(spec: AlertSpec) -> str:
+    return f'{spec.selector}{{instance="{TEST_INSTANCE}"}}' if spec.instance else spec.selector
 
 
 def _expected(spec: AlertSpec, value: float | None) -> dict[str, Any]:
-    annotations = {
-        key: text.replace(VALUE_TEMPLATE, humanize(value)) if value is not None else text
-        for key, text in spec.annotations.items()
-    }
-    return {"exp_labels": dict(spec.labels), "exp_annotations": annotations}
+    annotations = {}
+    for key, text in spec.annotations.items():
+        if value is not None:
+            text = text.replace(spec.value_format.template, render_value(spec.value_format, value))
+        annotations[key] = text.replace(INSTANCE_TEMPLATE, TEST_INSTANCE)
+    labels = dict(spec.labels)
+    if spec.instance:
+        labels["instance"] = TEST_INSTANCE
+    return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": annotations}
 
 
 def _level_test(spec: AlertSpec) -> dict[str, Any]:
     safe, crossing = _safe_and_crossing(spec)
-    wait = _minutes(spec.for_text)
-    before = 10 + wait  # the series crosses at 11m; the alert fires at 11m + for
-    after = before + 5
-    values = f"{plain_number(safe)}+0x10 {plain_number(crossing)}+0x{after + 10 - 11}"
-    name = f"{spec.name}: past {plain_number(spec.value)} for {spec.for_text or '0s'}"
-    return _case(name, spec, values, before, after, _expected(spec, crossing))
+    crossed = 11  # the minute the series crosses the level: the alert is pending from here
+    fires = crossed + _minutes(spec.for_text)
+    before = fires - 1 if fires > crossed else crossed - 1
+    values = f"{plain_number(safe)}+0x10 {plain_number(crossing)}+0x{fires + 10 - crossed}"
+    name = f"{spec.name}: past {plain_number(spec.value)} for {spec.for_text}"
+    return _case(name, spec, values, before, fires, _expected(spec, crossing))
 
 
 def _runway_test(spec: AlertSpec) -> dict[str, Any]:
@@ -86,27 +164,25 @@ def _runway_test(spec: AlertSpec) -> dict[str, Any]:
     # A slope whose trend crosses the level well within the horizon from the first minute.
     needed = 2 * abs(spec.value - safe) / max(horizon_minutes, 1)
     slope = 10.0 ** math.ceil(math.log10(needed)) if needed > 0 else 1.0
-    wait = _minutes(spec.for_text)
-    before = wait  # predict_linear needs two samples: pending from 1m, firing at 1m + for
-    after = wait + 6
+    fires = 1 + _minutes(spec.for_text)  # predict_linear needs two samples: pending from 1m
     sign = "+" if spec.direction == "above" else "-"
-    values = f"{plain_number(safe)}{sign}{plain_number(slope)}x{after + 10}"
+    values = f"{plain_number(safe)}{sign}{plain_number(slope)}x{fires + 10}"
     name = f"{spec.name}: trend crosses {plain_number(spec.value)} within {spec.runway_horizon}"
-    return _case(name, spec, values, before, after, _expected(spec, None))
+    return _case(name, spec, values, fires - 1, fires, _expected(spec, None))
 
 
 def _case(
-    name: str, spec: AlertSpec, values: str, before: int, after: int, expected: dict[str, Any]
+    name: str, spec: AlertSpec, values: str, before: int, fires: int, expected: dict[str, Any]
 ) -> dict[str, Any]:
-    """One promtool test: the input series, no alert at ``before`` minutes, the expected one
-    at ``after``."""
+    """One promtool test: the input series, no alert at ``before`` minutes (its ``for`` not
+    yet elapsed), the expected one at ``fires``."""
     return {
         "name": name,
         "interval": "1m",
-        "input_series": [{"series": spec.selector, "values": values}],
+        "input_series": [{"series": _series(spec), "values": values}],
         "alert_rule_test": [
             {"eval_time": f"{before}m", "alertname": spec.name, "exp_alerts": []},
-            {"eval_time": f"{after}m", "alertname": spec.name, "exp_alerts": [expected]},
+            {"eval_time": f"{fires}m", "alertname": spec.name, "exp_alerts": [expected]},
         ],
     }
 
@@ -119,5 +195,8 @@ def rules_test_file(plan: Plan, rules_file: str, specs: list[AlertSpec]) -> str:
         "evaluation_interval": "1m",
         "tests": tests,
     }
-    notes = [f"Unit tests of {rules_file}: promtool test rules <this file>"]
+    notes = [
+        f"Unit tests of {rules_file}: promtool test rules <this file>",
+        "Each alert: none one evaluation before its for: has elapsed, the alert once it has.",
+    ]
     return header(plan, "promtool rule tests", notes) + dump_yaml(doc)

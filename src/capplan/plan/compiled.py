@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from capplan.errors import ExpressionError, Issue, PlanError, PlanValidationError
+from capplan.plan.alerting import alerting_issues
 from capplan.plan.base import suggest
 from capplan.plan.expressions import Expression, compile_expression
 from capplan.plan.models import (
@@ -436,6 +437,9 @@ def check_plan(
     _check_policies(plan, names, issues)
     _check_hosts(plan, names, issues)
     _check_budget(plan, names, issues)
+    components = [*plan.components, *names.unchecked_components]
+    metric_components = {n: m.component for n, m in plan.metrics.items() if m.component}
+    issues += alerting_issues(plan.alerting, components, metric_components)
     return _Checked(issues, expression_issues, drivers, order, outputs, values | observed)
 
 

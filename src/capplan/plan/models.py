@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from capplan.errors import UsageError, line_for
+from capplan.plan.alerting import Alerting
 from capplan.plan.base import Strict, suggest
 from capplan.plan.components import (
     Component,
@@ -54,6 +55,7 @@ from capplan.plan.policies import Policy
 from capplan.units import parse_start_date
 
 __all__ = [
+    "Alerting",
     "AnnualGrowth",
     "Budget",
     "Component",
@@ -116,6 +118,11 @@ class Metric(Strict):
     )
     labels: dict[str, str] = Field(
         default_factory=dict, description="Labels added to its alert rules."
+    )
+    component: str | None = Field(
+        None,
+        description="The component an observed metric measures: its alert rules are grouped "
+        "under it.",
     )
     bounds: tuple[Finite | None, Finite | None] | None = Field(
         None,
@@ -296,6 +303,11 @@ class Plan(Strict):
     )
     budget: Budget = Field(default_factory=Budget, description="Cost limits and KPIs.")
     simulation: Simulation = Field(default_factory=Simulation, description="Monte Carlo settings.")
+    alerting: Alerting = Field(
+        default_factory=Alerting,
+        description="Defaults of the generated alert rules (for, labels) and where "
+        "Alertmanager sends the alerts (receivers, routes).",
+    )
     policies: dict[str, Policy] = Field(
         default_factory=dict, description="Scaling policies (step rules, HPA, VPA) by name."
     )

@@ -24,6 +24,7 @@ _KEY_NAMES = {
     "thresholds": "threshold",
     "policies": "policy",
     "scenarios": "scenario",
+    "receivers": "receiver",
 }
 
 
