@@ -146,3 +146,60 @@ def test_trace_from_the_store(trace: Path, tmp_path: Path) -> None:
     both = runner.invoke(app, ["simulate", APM, "--trace", str(trace), "--store", str(store)])
     assert both.exit_code == 2
     assert "--trace FILE or --store STORE" in both.stderr
+
+
+def write_wide(path: Path, columns: dict[str, np.ndarray]) -> Path:
+    """A wide CSV trace, one column per series, one row every 15 s."""
+    n = len(next(iter(columns.values())))
+    stamps = START + (np.arange(n) * 15).astype("timedelta64[s]")
+    rows = [
+        ",".join([f"{s}Z", *(f"{columns[c][i]:.4f}" for c in columns)])
+        for i, s in enumerate(stamps)
+    ]
+    path.write_text("timestamp," + ",".join(columns) + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_multi_metric_hpa_follows_the_busiest_metric(tmp_path: Path) -> None:
+    # apm-service pods request 1 core and 2 GiB; the HPA targets CPU 70% and memory 80%.
+    # 2.8 cores on 4 pods is CPU's target; memory (4 GiB, 50%) alone would want 3 pods.
+    # Step 10: memory 9 GiB wants ceil(9 / 1.6) = 6 (100% per 15 s allows 8): 6 pods.
+    # Step 40: memory 3 GiB wants 2, CPU ceil(2.8 / 0.7) = 4; after the 300 s window
+    # (step 59) the count goes to 4 (50% per 60 s would allow 3).
+    memory = np.r_[np.full(10, 4.0), np.full(30, 9.0), np.full(60, 3.0)]
+    path = write_wide(tmp_path / "usage.csv", {"cpu": np.full(100, 2.8), "memory": memory})
+    result = runner.invoke(app, ["simulate", APM, "--trace", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["trace"]["series"] is None  # no load trace: every series is a metric's
+    assert doc["trace"]["metrics"] == {"cpu": "cpu", "memory": "memory"}
+    assert list(doc["policies"]) == ["apm_service_hpa"]  # the step policy needs a load trace
+    hpa = doc["policies"]["apm_service_hpa"]
+    assert (hpa["scale_ups"], hpa["scale_downs"], hpa["max_replicas"]) == (1, 1, 6)
+    assert hpa["mean_replicas"] == pytest.approx((10 * 4 + 49 * 6 + 41 * 4) / 100)
+    assert set(hpa["metrics"]) == {"cpu", "memory"}
+    assert hpa["metrics"]["cpu"]["critical"] == 100.0  # the pod_cpu threshold's critical level
+    table = runner.invoke(app, ["simulate", APM, "--trace", str(path)])
+    assert table.exit_code == 0, table.stderr
+    assert "memory: p95 utilization (%)" in table.stdout
+
+
+def test_keda_queue_depth_trace_scales_to_zero_and_back(tmp_path: Path) -> None:
+    bot = str(Path(APM).with_name("the_bot.yaml"))
+    depth = np.r_[np.zeros(10), np.full(40, 100.0), np.zeros(40)]
+    path = write_wide(tmp_path / "depth.csv", {"queue_depth": depth})
+    sets = ["--set", "policies.celery_queue.min_replicas=0"]
+    sets += ["--set", "policies.celery_queue.activation=5"]
+    result = runner.invoke(app, ["simulate", bot, "--trace", str(path), "-f", "json", *sets])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert list(doc["policies"]) == ["celery_queue"]  # the backend HPA has no trace here
+    queue = doc["policies"]["celery_queue"]
+    assert queue["kind"] == "queue"
+    # 0 workers; step 10 (a 30 s poll): active, 1 worker, ready 60 s later (step 14), when the
+    # HPA asks for ceil(100 / 25) = 4; the last active poll is step 48, the cooldown (300 s)
+    # ends at step 68: zero workers.
+    assert (queue["scale_ups"], queue["scale_downs"], queue["max_replicas"]) == (2, 1, 4)
+    assert queue["instance_hours"] == pytest.approx((4 * 1 + 54 * 4) * 15 / 3600)
+    csv_out = runner.invoke(app, ["simulate", bot, "--trace", str(path), "-f", "csv", *sets])
+    assert ["kind", "queue"] in list(csv.reader(io.StringIO(csv_out.stdout)))

@@ -133,12 +133,16 @@ def test_cli_prints_files_with_headers() -> None:
 def test_cli_writes_a_directory(tmp_path: Path) -> None:
     out = tmp_path / "k8s"
     args = ["export", "kubernetes", str(ROOT / "examples" / "apm.yaml"), "--output", str(out)]
-    result = runner.invoke(app, [*args, "--set", "policies.apm_service_hpa.target=60"])
+    result = runner.invoke(app, [*args, "--set", "policies.apm_service_hpa.metrics.0.target=60"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
+        "apm-service.deployment.yaml",
         "apm-service.hpa.yaml",
-        "apm-service.resources.yaml",
+        "apm-service.pdb.yaml",
         "apm-service.vpa.yaml",
+        "postgres-replica.hpa.yaml",
+        "postgres-replica.pdb.yaml",
+        "postgres-replica.statefulset.yaml",
     ]
     assert "averageUtilization: 60\n" in (out / "apm-service.hpa.yaml").read_text()
 

@@ -10,11 +10,11 @@ import pytest
 from capplan.errors import DataError, UsageError
 from capplan.plan import load_plan
 from capplan.plan.policies import HpaPolicy, StepPolicy
-from capplan.policy.autoscale import (
-    HOURS_PER_MONTH,
+from capplan.policy.autoscale import HOURS_PER_MONTH, simulate
+from capplan.policy.plan_sim import (
     critical_level,
+    default_policies,
     scaling_policies,
-    simulate,
     simulate_plan,
 )
 from capplan.policy.sim_common import compile_hpa, compile_step, initial_replicas
@@ -327,7 +327,13 @@ def test_negative_or_non_finite_demand_is_an_error() -> None:
 
 def test_simulate_plan_runs_every_scaling_policy_of_apm() -> None:
     plan = load_plan(APM)
-    assert list(scaling_policies(plan)) == ["apm_service_hpa", "apm_service_step"]
+    assert list(scaling_policies(plan)) == [
+        "apm_service_hpa",
+        "apm_service_step",
+        "db_read_replicas",
+    ]
+    # the read replicas' external metric has no trace here: not run by default
+    assert default_policies(plan, None) == ["apm_service_hpa", "apm_service_step"]
     assert critical_level(plan, scaling_policies(plan)["apm_service_hpa"]) == 100.0
     d = 4 + 3 * np.sin(np.arange(2000) / 200)
     results = simulate_plan(plan, d)
@@ -341,7 +347,7 @@ def test_simulate_plan_unknown_policy_lists_the_available_ones() -> None:
     plan = load_plan(APM)
     with pytest.raises(UsageError, match=r"unknown policy 'apm_service_hp'.*did you mean"):
         simulate_plan(plan, [1.0], policies=["apm_service_hp"])
-    with pytest.raises(UsageError, match="available: apm_service_hpa, apm_service_step"):
+    with pytest.raises(UsageError, match="available: apm_service_hpa, apm_service_step, db_"):
         simulate_plan(plan, [1.0], policies=["apm_service_vpa"])
 
 

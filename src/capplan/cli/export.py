@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -15,15 +16,17 @@ from capplan.errors import UsageError
 from capplan.export import EXPORTERS
 from capplan.export.alerts import rule_warnings
 from capplan.export.base import MARKER, is_generated
+from capplan.export.kubernetes import KubernetesOptions, kubernetes_export
 from capplan.files import write_files
+from capplan.plan.models import Plan
 
 __all__ = ["export"]
 
 
 # Why an exporter wrote nothing, and what the plan needs for it.
 _NOTHING = {
-    "kubernetes": ": the plan has no autoscaling policies; add one under 'policies:' "
-    "(kind hpa or vpa, with the component it scales) for HPA, VPA and Deployment manifests",
+    "kubernetes": ": the plan has no hpa, queue or vpa policies; add one under 'policies:' "
+    "(with the component it scales) for HPA, KEDA ScaledObject, VPA and workload manifests",
     "prometheus-rules": ": the plan has no thresholds on observed metrics to alert on; add "
     "one under 'thresholds:' on a metric with no expression (and a query) for alerting rules",
     "alertmanager": ": the plan has no alert receivers; add 'alerting:' with 'receivers:' "
@@ -51,6 +54,35 @@ def export(
         "capplan' header).",
     ),
     sets: list[str] | None = typer.Option(None, "--set", help=SET_HELP),
+    scenario: str | None = typer.Option(
+        None, "--scenario", "-s", help="kubernetes: the scenario the replicas are read in."
+    ),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="kubernetes: the period (2027-03) whose replicas are written and checked "
+        "against the autoscalers' bounds (default: the plan's first).",
+        metavar="PERIOD",
+    ),
+    placeholder_image: str | None = typer.Option(
+        None,
+        "--placeholder-image",
+        help="kubernetes: the image of workloads whose plan gives no deploy.image (else "
+        "they are an error).",
+        metavar="IMAGE",
+    ),
+    patch: bool = typer.Option(
+        False,
+        "--patch",
+        help="kubernetes: strategic-merge patches of your own workloads and a kustomize "
+        "Component instead of whole workloads.",
+    ),
+    only: list[str] | None = typer.Option(
+        None,
+        "--policy",
+        help="kubernetes: export this policy (repeatable; default: all).",
+        metavar="NAME",
+    ),
 ) -> None:
     """Generate Prometheus rules (+ promtool tests), an Alertmanager configuration, a Grafana
     dashboard, Kubernetes HPA/VPA manifests or a compose override file from a plan.
@@ -62,6 +94,14 @@ def export(
     Example: `capplan export prometheus-rules examples/apm.yaml --output rules/`
     """
     exporter = EXPORTERS.get(kind)
+    options = KubernetesOptions(scenario, at, placeholder_image, patch, tuple(only or ()))
+    if kind == "kubernetes":
+        exporter = _kubernetes(options)
+    elif options != KubernetesOptions():
+        raise UsageError(
+            "--scenario, --at, --placeholder-image, --patch and --policy are options of the "
+            "kubernetes export"
+        )
     plan = _load(plan_file, sets)
     files = exporter(plan)
     if kind == "prometheus-rules":
@@ -87,6 +127,20 @@ def export(
         ) from None
     for target in targets:
         err_console.print(f"Wrote {target}", soft_wrap=True, markup=False)
+
+
+def _kubernetes(options: KubernetesOptions) -> Callable[[Plan], dict[str, str]]:
+    """The kubernetes exporter with ``options``, printing its warnings and notes."""
+
+    def run(plan: Plan) -> dict[str, str]:
+        result = kubernetes_export(plan, options)
+        for warning in result.warnings:
+            err_console.print(f"warning: {warning}", soft_wrap=True, markup=False)
+        for note in result.notes:
+            err_console.print(f"note: {note}", soft_wrap=True, markup=False)
+        return result.files
+
+    return run
 
 
 def _check_targets(targets: list[Path], force: bool) -> None:

@@ -14,21 +14,20 @@ import typer
 from plotly.subplots import make_subplots
 from rich.table import Table
 
-from capplan._types import AnyArray, Array
+from capplan._types import AnyArray
 from capplan.cli.app import SET_HELP, _load, app
 from capplan.cli.errors import handle_errors
-from capplan.cli.forecasting import load_history
 from capplan.cli.output import emit, err_console, write_text
-from capplan.data import MetricFrame, to_panel
-from capplan.errors import DataError, UsageError
+from capplan.cli.trace_files import load_trace, load_traces
+from capplan.errors import UsageError
 from capplan.formatting import fmt_number
-from capplan.policy.autoscale import SimulationResult, simulate_plan
+from capplan.policy.autoscale import SimulationResult
+from capplan.policy.plan_sim import scaling_policies, simulate_plan
+from capplan.policy.traces import trace_keys
 
 __all__ = ["MAX_PLOT_POINTS", "load_trace", "simulate_command", "simulation_html"]
 
 MAX_PLOT_POINTS = 5000
-_VALUE_COLUMNS = ("value", "y", "val")
-_SERIES_COLUMNS = ("series", "series_id", "unique_id", "id", "name", "metric", "metric_name")
 _ROWS: tuple[tuple[str, str], ...] = (
     ("kind", "kind"),
     ("critical level (%)", "critical"),
@@ -44,101 +43,6 @@ _ROWS: tuple[tuple[str, str], ...] = (
     ("mean utilization (%)", "mean_utilization"),
     ("p95 utilization (%)", "p95_utilization"),
 )
-
-
-def _negative_cell(path: Path, series: str) -> tuple[int | None, str | None]:
-    """Line and column of the first negative value of ``series`` in a CSV file (best effort:
-    the metric readers keep no line numbers once a file is read)."""
-    if not path.name.lower().endswith((".csv", ".tsv")):
-        return None, None
-    base = series.split("{", 1)[0]
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        sample = fh.readline()
-        fh.seek(0)
-        delimiter = max(",;\t|", key=sample.count)
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = [h.strip() for h in next(reader, [])]
-        lower = [h.lower() for h in header]
-        if base in header:
-            col, key = header.index(base), None
-        else:
-            col = next((lower.index(v) for v in _VALUE_COLUMNS if v in lower), -1)
-            key = next((lower.index(s) for s in _SERIES_COLUMNS if s in lower), None)
-        if col < 0:
-            return None, None
-        for row in reader:
-            if len(row) <= col or (key is not None and row[key].strip() != base):
-                continue
-            try:
-                value = float(row[col])
-            except ValueError:
-                continue
-            if value < 0:
-                return reader.line_num, header[col]
-    return None, None
-
-
-def load_trace(
-    path: Path | None,
-    series: str | None,
-    step: str,
-    agg: str,
-    fill: str | None,
-    store: Path | None = None,
-) -> tuple[Array, int, np.datetime64, str]:
-    """Demand per step from a metric file: (values, step seconds, first time, series id).
-
-    The trace is read from ``path``, else from the metric ``store`` (``--series`` picks the
-    series). Errors name the file: several series without ``--series``, a negative value
-    (with its line and column in a CSV file, and its time), a gap (its time range) unless
-    ``fill`` is ``hold`` (carry the last value over the gap).
-    """
-    if fill not in (None, "hold"):
-        raise UsageError(f"unknown --fill '{fill}'; available: hold")
-    if (path is None) == (store is None):
-        raise UsageError("give the load trace with --trace FILE or --store STORE (not both)")
-    frame: MetricFrame = load_history([path] if path else None, store, series, None)
-    source = str(path or store)
-    if frame.n_series == 0:
-        raise UsageError(f"{source} holds no series")
-    if frame.n_series != 1:
-        shown = ", ".join(frame.names[:10]) + (", ..." if frame.n_series > 10 else "")
-        raise UsageError(
-            f"{source} holds {frame.n_series} series ({shown}); choose one with --series"
-        )
-    name = frame.names[0]
-    negative = frame.values < 0
-    if negative.any():
-        i = int(np.argmax(negative))
-        line, column = _negative_cell(path, name) if path else (None, None)
-        raise DataError(
-            f"demand must be >= 0, got {frame.values[i]:g} at {frame.timestamps[i]}Z",
-            file=source,
-            row=line,
-            column=column,
-            series=name,
-        )
-    panel = to_panel(frame, step, agg, counters="rate")
-    values = panel.values[0].copy()
-    stamps = panel.timestamps(0)
-    empty = panel.counts[0] == 0
-    if empty.any():
-        if fill is None:
-            first = int(np.argmax(empty))
-            after = np.flatnonzero(~empty[first:])
-            last = first + (int(after[0]) if after.size else len(empty) - first) - 1
-            raise DataError(
-                f"the trace has a gap: no data from {stamps[first]}Z to "
-                f"{stamps[last] + np.timedelta64(panel.step_seconds, 's')}Z "
-                f"({last - first + 1} steps of {panel.step_seconds}s; {int(empty.sum())} empty "
-                "steps in all); fill gaps with --fill hold or use a longer --step",
-                file=source,
-                series=name,
-            )
-        idx = np.where(empty, 0, np.arange(len(values)))
-        np.maximum.accumulate(idx, out=idx)
-        values = values[idx]
-    return values, panel.step_seconds, stamps[0], name
 
 
 def _cell(key: str, value: Any, result: SimulationResult, currency: str) -> str:
@@ -174,7 +78,25 @@ def _table(results: list[SimulationResult], title: str, currency: str) -> Table:
             value = r.kind if key == "kind" else r.summary.to_dict()[key]
             cells.append(_cell(key, value, r, currency))
         table.add_row(label, *cells)
+    for key in _metric_keys(results):
+        for label, figure in (("p95 utilization (%)", "p95_utilization"),
+                              ("time above critical", "seconds_above_critical")):  # fmt: skip
+            cells = []
+            for r in results:
+                value = r.summary.metrics.get(key, {}).get(figure)
+                cells.append("" if value is None else _cell(figure, _finite(value), r, currency))
+            table.add_row(f"{key}: {label}", *cells)
     return table
+
+
+def _metric_keys(results: list[SimulationResult]) -> list[str]:
+    """The metrics of the results that have several (cpu, memory...), in order."""
+    keys = [k for r in results if len(r.summary.metrics) > 1 for k in r.summary.metrics]
+    return list(dict.fromkeys(keys))
+
+
+def _finite(value: float) -> float | None:
+    return value if np.isfinite(value) else None
 
 
 def _json(results: list[SimulationResult], trace: dict[str, Any]) -> str:
@@ -192,7 +114,12 @@ def _csv(results: list[SimulationResult]) -> str:
     writer.writerow(["kind", *[r.kind for r in results]])
     dicts = [r.summary.to_dict() for r in results]
     for key in dicts[0]:
-        writer.writerow([key, *["" if d[key] is None else d[key] for d in dicts]])
+        if key != "metrics":
+            writer.writerow([key, *["" if d[key] is None else d[key] for d in dicts]])
+    for key in _metric_keys(results):
+        for figure in ("critical", "seconds_above_critical", "mean_utilization", "p95_utilization"):
+            cells = [d["metrics"].get(key, {}).get(figure) for d in dicts]
+            writer.writerow([f"{key}.{figure}", *["" if c is None else c for c in cells]])
     return buf.getvalue()
 
 
@@ -260,12 +187,18 @@ def simulate_command(
         None,
         "--trace",
         help="Load trace (CSV, Parquet or Prometheus text), in the unit of the "
-        "component's capacity_per_instance (RPS, cores...).",
+        "component's capacity_per_instance (RPS, cores...); series named cpu, memory or "
+        "after a policy's metric are that metric's traces.",
     ),
     store: Path | None = typer.Option(None, "--store", help="Read the trace from this store."),
-    series: str | None = typer.Option(None, "--series", help="Series of the trace to use."),
+    series: str | None = typer.Option(
+        None, "--series", help="The load series, when the trace holds several."
+    ),
     policies: list[str] | None = typer.Option(
-        None, "--policy", help="Policy to simulate (repeatable; default: every step/hpa policy)."
+        None,
+        "--policy",
+        help="Policy to simulate (repeatable; default: every step policy and HPA on CPU or "
+        "memory, and the pods, external and queue policies whose metrics have a series).",
     ),
     step: str = typer.Option("15s", "--step", help="Simulation step the trace is regularized to."),
     agg: str = typer.Option("mean", "--agg", help="Aggregation onto the step: mean, max, p95..."),
@@ -275,29 +208,43 @@ def simulate_command(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
     plot: Path | None = typer.Option(None, "--plot", help="Write an HTML chart (offline)."),
 ) -> None:
-    """Simulate the plan's autoscaling policies on a load trace and compare them side by side:
-    time above the critical level, instance-hours, cost, scaling actions, oscillations.
+    """Simulate the plan's autoscaling policies (step rules, HPAs on one or several metrics,
+    KEDA queue scalers) on a load trace and compare them side by side: time above the
+    critical level, instance-hours, cost, scaling actions, oscillations.
 
     Example: `capplan simulate examples/apm.yaml --trace cpu.csv --plot sim.html`
     """
     if fmt not in ("table", "csv", "json"):
         raise UsageError(f"unknown --format '{fmt}'; available: csv, json, table")
     loaded = _load(plan_file, sets)
-    demand, step_s, start, name = load_trace(trace, series, step, agg, fill, store)
-    results = simulate_plan(loaded, demand, step_seconds=step_s, start=start, policies=policies)
+    available = scaling_policies(loaded)
+    keys = [k for n, p in available.items() if not policies or n in policies for k in trace_keys(p)]
+    traces = load_traces(trace, series, step, agg, fill, store, keys)
+    results = simulate_plan(
+        loaded,
+        traces.load,
+        series=traces.series,
+        step_seconds=traces.step_seconds,
+        start=traces.start,
+        policies=policies,
+    )
+    steps = len(results[0].demand)
+    start = traces.start
+    name = ", ".join(traces.names.values())
     info = {
         "file": str(trace or store),
-        "series": name,
+        "series": traces.names.get("load"),
+        "metrics": {k: v for k, v in traces.names.items() if k != "load"},
         "start": f"{start}Z",
-        "steps": len(demand),
-        "step_seconds": step_s,
+        "steps": steps,
+        "step_seconds": traces.step_seconds,
     }
     if fmt == "json":
         emit(_json(results, info), output)
     elif fmt == "csv":
         emit(_csv(results), output)
     else:
-        title = f"{loaded.system}: {len(demand):,} steps of {step_s}s from {start}Z ({name})"
+        title = f"{loaded.system}: {steps:,} steps of {traces.step_seconds}s from {start}Z ({name})"
         emit(_table(results, title, loaded.currency), output)
     if plot is not None:
         write_text(plot, simulation_html(results, f"capplan simulate — {loaded.system}"))

@@ -28,6 +28,7 @@ from capplan.plan.models import (
     TierComponent,
     VerticalComponent,
 )
+from capplan.plan.policies import HpaPolicy, Policy, QueuePolicy, StepPolicy, split_target
 from capplan.sizing.ladder import Ladder, ladder_table
 from capplan.sizing.tiers import TierTable, tier_table
 from capplan.units import parse_start_date
@@ -335,40 +336,120 @@ def _check_thresholds(plan: Plan, names: _Names, issues: list[Issue]) -> None:
             )
 
 
+def _tier_parts(component: TierComponent) -> dict[str, set[str]]:
+    """Each part of a tiers component's allocations, with the resources some tier gives it."""
+    parts: dict[str, set[str]] = {}
+    for tier in component.tiers:
+        for part, amounts in tier.allocations.items():
+            parts.setdefault(part, set()).update(amounts)
+    return parts
+
+
+def _check_policy_target(
+    plan: Plan, pname: str, policy: Policy, names: _Names, issues: list[Issue]
+) -> None:
+    cname, part = split_target(policy.component)
+    scaled = plan.components.get(cname)
+    where = f"policies.{pname}.component"
+    if scaled is None:
+        if cname not in names.unchecked_components:
+            issues.append(
+                Issue(
+                    f"names component '{cname}', which the plan does not define"
+                    f"{suggest(cname, list(plan.components))}",
+                    path=where,
+                )
+            )
+        return
+    replicas = policy.kind != "vpa"
+    if part is None:
+        if isinstance(scaled, TierComponent):
+            known = sorted(_tier_parts(scaled))
+            issues.append(
+                Issue(
+                    f"'{cname}' is a tiers component: name the part this policy scales, "
+                    f"{' or '.join(f'{cname}.{p}' for p in known) or 'a part of its allocations'}",
+                    path=where,
+                )
+            )
+        return
+    if not isinstance(scaled, TierComponent):
+        issues.append(
+            Issue(
+                f"'{cname}.{part}' names a part, but only a tiers component has parts; "
+                f"'{cname}' is kind '{scaled.kind}'",
+                path=where,
+            )
+        )
+        return
+    parts = _tier_parts(scaled)
+    if part not in parts:
+        issues.append(
+            Issue(
+                f"'{cname}' has no part '{part}' in its tiers' allocations"
+                f"{suggest(part, list(parts))}; parts: {', '.join(sorted(parts))}",
+                path=where,
+            )
+        )
+    elif replicas and "instances" not in parts[part]:
+        issues.append(
+            Issue(
+                f"a {policy.kind} policy scales replicas, but no tier of '{cname}' gives "
+                f"'{part}' instances; add instances to its allocations",
+                path=where,
+            )
+        )
+
+
+def _policy_metrics(pname: str, policy: Policy) -> list[tuple[str, str]]:
+    """(metric, field path) of every plan metric a policy reads."""
+    if isinstance(policy, HpaPolicy):
+        if policy.metrics is None:
+            return [(policy.metric, f"policies.{pname}.metric")]
+        return [
+            (m.metric, f"policies.{pname}.metrics.{i}.metric")
+            for i, m in enumerate(policy.metrics)
+            if m.metric is not None
+        ]
+    if isinstance(policy, StepPolicy | QueuePolicy):
+        return [(policy.metric, f"policies.{pname}.metric")]
+    return []
+
+
 def _check_policies(plan: Plan, names: _Names, issues: list[Issue]) -> None:
     quantities = names.values | names.observed
     for pname, policy in plan.policies.items():
-        scaled = plan.components.get(policy.component)
-        where = f"policies.{pname}.component"
-        if scaled is None and policy.component not in names.unchecked_components:
+        _check_policy_target(plan, pname, policy, names, issues)
+        for watched, path in _policy_metrics(pname, policy):
+            if watched not in quantities and not names.known(watched):
+                issues.append(
+                    Issue(
+                        f"names metric '{watched}', which the plan does not define"
+                        f"{suggest(watched, sorted(quantities))}; define it under 'metrics'",
+                        path=path,
+                    )
+                )
+    for cname, comp in plan.components.items():
+        if comp.deploy is None or not comp.deploy.parts:
+            continue
+        if not isinstance(comp, TierComponent):
             issues.append(
                 Issue(
-                    f"names component '{policy.component}', which the plan does not define"
-                    f"{suggest(policy.component, list(plan.components))}",
-                    path=where,
+                    f"only a tiers component has parts; '{cname}' is kind '{comp.kind}'",
+                    path=f"components.{cname}.deploy.parts",
                 )
             )
-        elif (
-            scaled is not None
-            and policy.kind != "vpa"
-            and not isinstance(scaled, HorizontalComponent)
-        ):
-            issues.append(
-                Issue(
-                    f"a {policy.kind} policy scales instances, so '{policy.component}' must be a "
-                    f"horizontal component, got kind '{scaled.kind}'",
-                    path=where,
+            continue
+        known = _tier_parts(comp)
+        for part in comp.deploy.parts:
+            if part not in known:
+                issues.append(
+                    Issue(
+                        f"'{cname}' has no part '{part}' in its tiers' allocations"
+                        f"{suggest(part, list(known))}; parts: {', '.join(sorted(known))}",
+                        path=f"components.{cname}.deploy.parts.{part}",
+                    )
                 )
-            )
-        watched = getattr(policy, "metric", None)
-        if watched is not None and watched not in quantities and not names.known(watched):
-            issues.append(
-                Issue(
-                    f"names metric '{watched}', which the plan does not define"
-                    f"{suggest(watched, sorted(quantities))}; define it under 'metrics'",
-                    path=f"policies.{pname}.metric",
-                )
-            )
 
 
 def _check_hosts(plan: Plan, names: _Names, issues: list[Issue]) -> None:

@@ -1,4 +1,5 @@
-"""Scaling policies (step rules, Kubernetes HPA and VPA) and deployment settings in a plan.
+"""Scaling policies in a plan: step rules, Kubernetes HPAs (one or several metrics), KEDA
+queue-depth scalers and VPAs, each on a component or a part of a tiers component.
 
 Defaults are Kubernetes' own: HPA tolerance 0.1, 15 s sync, scale-up policies max(4 pods,
 100%) per 15 s with no stabilization, scale-down 100% per 15 s after a 300 s stabilization.
@@ -6,12 +7,20 @@ Defaults are Kubernetes' own: HPA tolerance 0.1, 15 s sync, scale-up policies ma
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from capplan.plan.base import Strict
+from capplan.plan.deploy import (
+    CPU_QUANTITY,
+    MEMORY_QUANTITY,
+    Deploy,
+    PartDeploy,
+    Resources,
+    cpu_cores,
+    memory_bytes,
+)
 from capplan.plan.fields import Duration
 
 __all__ = [
@@ -20,85 +29,21 @@ __all__ = [
     "Deploy",
     "HpaBehavior",
     "HpaDirection",
+    "HpaMetric",
     "HpaPolicy",
     "HpaRule",
+    "PartDeploy",
     "Policy",
+    "QueuePolicy",
+    "ReplicaPolicy",
     "Resources",
     "StepPolicy",
     "StepRule",
     "VpaPolicy",
     "cpu_cores",
     "memory_bytes",
+    "split_target",
 ]
-
-CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(m)?$")
-MEMORY_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$")
-_MEMORY_UNITS = {
-    None: 1,
-    "K": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-}
-
-
-def cpu_cores(quantity: str) -> float:
-    """Kubernetes CPU quantity → cores: ``250m`` → 0.25, ``2`` → 2.0."""
-    match = CPU_QUANTITY.match(str(quantity).strip())
-    if not match:
-        raise ValueError(f"'{quantity}' is not a CPU quantity; expected e.g. 250m, 0.5 or 2")
-    value = float(match.group(1))
-    return value / 1000 if match.group(3) else value
-
-
-def memory_bytes(quantity: str) -> float:
-    """Kubernetes memory quantity → bytes: ``256Mi`` → 268435456."""
-    match = MEMORY_QUANTITY.match(str(quantity).strip())
-    if not match:
-        raise ValueError(f"'{quantity}' is not a memory quantity; expected e.g. 256Mi, 4Gi or 1G")
-    return float(match.group(1)) * _MEMORY_UNITS[match.group(3)]
-
-
-def _cpu(text: Any) -> str:
-    cpu_cores(str(text))
-    return str(text).strip()
-
-
-def _memory(text: Any) -> str:
-    memory_bytes(str(text))
-    return str(text).strip()
-
-
-CpuQuantity = Annotated[str, BeforeValidator(str), AfterValidator(_cpu)]
-MemoryQuantity = Annotated[str, BeforeValidator(str), AfterValidator(_memory)]
-
-
-class Resources(Strict):
-    """A Kubernetes-style resource pair: ``cpu: 250m``, ``memory: 256Mi``."""
-
-    cpu: CpuQuantity | None = Field(None, description="CPU quantity: 250m, 0.5 or 2.")
-    memory: MemoryQuantity | None = Field(None, description="Memory quantity: 256Mi, 4Gi.")
-
-
-class Deploy(Strict):
-    """How a component runs, for Kubernetes manifests and compose files; requests and limits
-    default to the component's instance shape."""
-
-    image: str | None = Field(
-        None, description="Container image (default: a REPLACE_ME placeholder)."
-    )
-    namespace: str = Field("default", description="Kubernetes namespace of the manifests.")
-    container: str | None = Field(None, description="Container name (default: component).")
-    requests: Resources | None = Field(
-        None, description="Container requests (default: the instance shape)."
-    )
-    limits: Resources | None = Field(
-        None, description="Container limits (default: the instance shape)."
-    )
 
 
 class StepRule(Strict):
@@ -133,8 +78,23 @@ class StepRule(Strict):
         return ("step", float(self.step or 1))
 
 
+def split_target(name: str) -> tuple[str, str | None]:
+    """A policy's ``component`` as (component, part): ``platform.backend`` → (platform,
+    backend), ``api`` → (api, None)."""
+    component, _, part = name.partition(".")
+    return component, part or None
+
+
+Resource = Literal["cpu", "memory"]
+_BOTH: tuple[Resource, ...] = ("cpu", "memory")
+_COMPONENT_HELP = (
+    "The component it scales, or a part of a tiers component: platform.backend for the "
+    "backend allocation of the tiers component platform."
+)
+
+
 class _PolicyBase(Strict):
-    component: str = Field(description="The (horizontal) component this policy scales.")
+    component: str = Field(description=_COMPONENT_HELP)
     description: str = ""
     min_replicas: Annotated[int, Field(ge=0)] = Field(1, description="Never fewer replicas.")
     max_replicas: Annotated[int, Field(ge=1)] = Field(10, description="Never more replicas.")
@@ -201,13 +161,93 @@ class HpaBehavior(Strict):
     scale_down: HpaDirection = Field(default_factory=HpaDirection, description="Removing pods.")
 
 
+class HpaMetric(Strict):
+    """One metric of an HPA. The controller computes the replicas each metric wants and takes
+    the largest: ``ceil(ready × value / target)`` for a resource or pods metric (the value is
+    the ready pods' average), ``ceil(value / average)`` for an external average target,
+    ``ceil(ready × value / total)`` for an external total; each one is the current count
+    while ``|value / target - 1|`` is within the tolerance."""
+
+    type: Literal["resource", "pods", "external"] = Field(
+        "resource",
+        description="resource: CPU or memory utilization of the pods' requests; pods: a "
+        "per-pod custom metric; external: a metric of something else (a queue, a database).",
+    )
+    resource: Literal["cpu", "memory"] | None = Field(
+        None, description="The resource of a resource metric (default cpu)."
+    )
+    target: Annotated[float, Field(gt=0, le=1000)] | None = Field(
+        None, description="Target utilization of a resource metric, percent of the requests."
+    )
+    metric: str | None = Field(
+        None,
+        description="The plan metric: the custom or external metric's name (required for "
+        "pods and external), the utilization whose critical level a resource metric is "
+        "simulated against.",
+    )
+    average: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="Target value per pod (pods: required; external: AverageValue)."
+    )
+    total: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="Target value of an external metric as a whole (Value)."
+    )
+    selector: dict[str, str] = Field(
+        default_factory=dict, description="Labels selecting the external metric's series."
+    )
+
+    @model_validator(mode="after")
+    def _fields_of_type(self) -> HpaMetric:
+        given = {name for name in ("resource", "target", "average", "total") if getattr(self, name)}
+        if self.type == "resource":
+            allowed, needed = {"resource", "target"}, "target"
+        elif self.type == "pods":
+            allowed, needed = {"average"}, "average"
+        else:
+            allowed, needed = {"average", "total"}, ""
+        extra = sorted(given - allowed)
+        if extra:
+            raise ValueError(
+                f"a {self.type} metric takes {' and '.join(sorted(allowed))}, not "
+                f"{', '.join(extra)}"
+            )
+        if needed and needed not in given:
+            raise ValueError(f"a {self.type} metric needs '{needed}'")
+        if self.type == "external" and (self.average is None) == (self.total is None):
+            raise ValueError("an external metric needs 'average' (per pod) or 'total', not both")
+        if self.type != "resource" and not self.metric:
+            raise ValueError(f"a {self.type} metric needs 'metric', the plan metric it reads")
+        if self.selector and self.type != "external":
+            raise ValueError("'selector' selects an external metric's series")
+        return self
+
+    @property
+    def key(self) -> str:
+        """What it reads in a simulation trace: the resource (cpu, memory), else the metric."""
+        if self.type == "resource":
+            return self.resource or "cpu"
+        assert self.metric is not None
+        return self.metric
+
+
 class HpaPolicy(_PolicyBase):
-    """A Kubernetes HorizontalPodAutoscaler: ``desired = ceil(current × metric / target)``."""
+    """A Kubernetes HorizontalPodAutoscaler: ``desired = ceil(current × metric / target)``,
+    the largest over its metrics."""
 
     kind: Literal["hpa"]
-    metric: str = Field("cpu_utilization", description="Utilization metric (percent).")
-    resource: Literal["cpu", "memory"] = Field("cpu", description="Resource of the metric.")
-    target: Annotated[float, Field(gt=0, le=1000)] = Field(80, description="Target utilization %.")
+    metric: str = Field(
+        "cpu_utilization", description="Utilization metric (percent) of the single-metric form."
+    )
+    resource: Literal["cpu", "memory"] = Field(
+        "cpu", description="Resource of the single-metric form."
+    )
+    target: Annotated[float, Field(gt=0, le=1000)] = Field(
+        80, description="Target utilization % of the single-metric form."
+    )
+    metrics: Annotated[list[HpaMetric], Field(min_length=1)] | None = Field(
+        None,
+        description="Several metrics (instead of metric, resource and target): the "
+        "controller follows the one that wants the most replicas.",
+    )
     tolerance: Annotated[float, Field(ge=0, lt=1)] = Field(
         0.1, description="No change while |metric / target - 1| is within it."
     )
@@ -216,20 +256,89 @@ class HpaPolicy(_PolicyBase):
         default_factory=HpaBehavior, description="Stabilization windows and rate limits."
     )
 
+    @model_validator(mode="after")
+    def _one_form(self) -> HpaPolicy:
+        if self.metrics is None:
+            return self
+        single = sorted({"metric", "resource", "target"} & self.model_fields_set)
+        if single:
+            raise ValueError(
+                f"give 'metrics' or the single-metric {', '.join(single)}, not both; move "
+                f"{', '.join(single)} into an entry of 'metrics'"
+            )
+        keys = [m.key for m in self.metrics]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"metrics name {', '.join(twice)} more than once")
+        return self
+
+    def hpa_metrics(self) -> list[HpaMetric]:
+        """Its metrics: the ``metrics`` list, or the single-metric form as one entry."""
+        if self.metrics is not None:
+            return list(self.metrics)
+        return [
+            HpaMetric(
+                type="resource", resource=self.resource, target=self.target, metric=self.metric
+            )
+        ]
+
+
+class QueuePolicy(_PolicyBase):
+    """A KEDA ScaledObject on a queue's depth: ``ceil(depth / target)`` replicas within
+    [min, max] (through the HPA KEDA creates); below the activation threshold for ``cooldown``
+    it scales to ``min_replicas``, zero included, and back to one above it."""
+
+    kind: Literal["queue"]
+    min_replicas: Annotated[int, Field(ge=0)] = Field(
+        0, description="Never fewer replicas; 0 lets it scale to zero when idle."
+    )
+    max_replicas: Annotated[int, Field(ge=1)] = Field(100, description="Never more replicas.")
+    metric: str = Field(description="The plan metric of the queue depth (its query is KEDA's).")
+    target: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+        description="Queue items per replica (KEDA's threshold)."
+    )
+    activation: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        0, description="Active above this depth: scale from zero above it, to zero at or below."
+    )
+    polling_interval: Duration = Field("30s", description="How often KEDA checks activity.")
+    cooldown: Duration = Field(
+        "300s", description="Time since the last activity before scaling to zero."
+    )
+    server_address: str = Field(
+        "http://prometheus-operated.monitoring.svc:9090",
+        description="The Prometheus KEDA queries (the prometheus trigger's serverAddress).",
+    )
+    tolerance: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.1,
+        description="The HPA's: no change while |depth / (replicas × target) - 1| is within it.",
+    )
+    sync_period: Duration = Field("15s", description="How often the HPA decides.")
+    behavior: HpaBehavior = Field(
+        default_factory=HpaBehavior,
+        description="The HPA's stabilization windows and rate limits (KEDA's advanced "
+        "horizontalPodAutoscalerConfig).",
+    )
+
 
 class VpaPolicy(Strict):
     """A Kubernetes VerticalPodAutoscaler for a component."""
 
     kind: Literal["vpa"]
-    component: str = Field(description="The component whose containers it sizes.")
+    component: str = Field(description=_COMPONENT_HELP)
     description: str = ""
     mode: Literal["Off", "Initial", "Recreate", "Auto"] = Field(
         "Auto",
         description="updateMode: Off only recommends, Initial sets new pods, Recreate and "
         "Auto resize running pods.",
     )
+    controlled_resources: Annotated[list[Resource], Field(min_length=1)] = Field(
+        default_factory=lambda: list(_BOTH),
+        description="The resources it sets (memory only leaves CPU to an HPA).",
+    )
     min_allowed: Resources | None = Field(None, description="Lowest requests it may set.")
     max_allowed: Resources | None = Field(None, description="Highest requests it may set.")
 
 
-Policy = Annotated[StepPolicy | HpaPolicy | VpaPolicy, Field(discriminator="kind")]
+Policy = Annotated[StepPolicy | HpaPolicy | QueuePolicy | VpaPolicy, Field(discriminator="kind")]
+ReplicaPolicy = StepPolicy | HpaPolicy | QueuePolicy
+"""The policies that set a replica count (the VPA sets requests)."""

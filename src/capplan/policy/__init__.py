@@ -1,15 +1,13 @@
 """Policies over metric history: threshold evaluation (Prometheus ``for:`` semantics), the
-freshness of the data, and autoscaler simulation (step rules and the Kubernetes HPA)."""
+freshness of the data, and autoscaler simulation (step rules, the Kubernetes HPA with one or
+several metrics, KEDA queue-depth scalers)."""
 
 from capplan.policy.autoscale import (
     ScalingActions,
     ScalingPolicy,
     SimulationResult,
     SimulationSummary,
-    critical_level,
-    scaling_policies,
     simulate,
-    simulate_plan,
 )
 from capplan.policy.freshness import Freshness, default_max_age, freshness
 from capplan.policy.plan_check import (
@@ -18,6 +16,12 @@ from capplan.policy.plan_check import (
     CheckStatus,
     ReportStatus,
     check_plan,
+)
+from capplan.policy.plan_sim import (
+    critical_level,
+    critical_levels,
+    scaling_policies,
+    simulate_plan,
 )
 from capplan.policy.thresholds import (
     AlertInterval,
@@ -44,6 +48,7 @@ __all__ = [
     "ThresholdEvaluation",
     "check_plan",
     "critical_level",
+    "critical_levels",
     "default_max_age",
     "evaluate_level",
     "evaluate_threshold",

@@ -11,33 +11,59 @@ The pod model: a scale-up requests pods that become ready (serve load) ``startup
 rounded up to whole steps; a scale-down is immediate and removes pods that are still starting
 first (newest first), then ready ones. ``replicas`` (what is requested, and paid for) and
 ``ready`` (what serves) are therefore different while pods start.
+
+An HPA reads one or more *channels* (its metrics), each a demand row of the engines' 2-D
+demand (channel × decision). With ``r`` ready pods and ``now`` requested, a channel wants
+the current count while its ratio is within the tolerance, else:
+
+* ``ready`` (resource and pods metrics): ratio ``d / (r × per)``, wants ``ceil(d / per)``;
+* ``requested`` (external average targets, KEDA): ratio ``d / (now × per)``, wants
+  ``ceil(d / per)``;
+* ``total`` (external total targets): ratio ``d / per``, wants ``ceil(r × d / per)``;
+
+each clamped to [min, max]; the recommendation is the largest (the controller's
+``computeReplicasForMetrics``), and the current count when no pod is ready. A KEDA scaler
+that may scale to zero adds :class:`ZeroScaling`: every ``poll`` decisions it checks
+activity (the first channel above ``activation``); at zero replicas an active check scales to
+``min_r`` (one), and with replicas an inactive check ``cooldown`` decisions or more after the
+last active one scales to zero. That check comes before the HPA at the same decision; scaling
+to and from zero is KEDA's, not the HPA's, and is no scale event for the HPA's rate limits.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from capplan._types import Array, IntArray
-from capplan.plan.policies import HpaPolicy, HpaRule, StepPolicy
+from capplan.plan.policies import HpaMetric, HpaPolicy, HpaRule, QueuePolicy, StepPolicy
 from capplan.units import duration_seconds
 
 __all__ = [
     "DEFAULT_SCALE_DOWN_RULES",
     "DEFAULT_SCALE_UP_RULES",
     "END",
+    "EPS",
     "NEVER",
+    "Channel",
     "EventLog",
     "HpaParams",
     "Pods",
     "StepParams",
+    "ZeroScaling",
     "compile_hpa",
+    "compile_queue",
     "compile_step",
     "hpa_decide",
+    "hpa_initial",
     "hpa_raw_desired",
+    "hpa_recommend",
     "initial_replicas",
+    "metric_channel",
     "rate_limit",
     "record_event",
     "step_change",
@@ -51,7 +77,8 @@ DEFAULT_SCALE_UP_RULES: tuple[tuple[str, int, float], ...] = (
 DEFAULT_SCALE_DOWN_RULES: tuple[tuple[str, int, float], ...] = (("Percent", 100, 15.0),)
 """Kubernetes' default scale-down behavior: 100% per 15 s."""
 DEFAULT_SCALE_DOWN_WINDOW = 300.0
-_EPS = 1e-9
+EPS = 1e-9
+"""Slack for float comparisons: a ratio of exactly 1.1 is within a 0.1 tolerance."""
 
 #: Step indexes meaning "long before the trace" and "after its end" in event bookkeeping.
 NEVER = -(10**12)
@@ -147,6 +174,24 @@ class StepParams:
 
 
 @dataclass(frozen=True)
+class Channel:
+    """One metric an HPA reads: how its ratio is formed (see the module docstring) and the
+    demand one replica carries at the target (``per``; the whole target for ``total``)."""
+
+    kind: Literal["ready", "requested", "total"]
+    per: float
+
+
+@dataclass(frozen=True)
+class ZeroScaling:
+    """KEDA's scaling to and from zero, in decisions (see the module docstring)."""
+
+    poll: int
+    activation: float
+    cooldown: int
+
+
+@dataclass(frozen=True)
 class HpaParams:
     """An HPA in decision units; rules are (type, value, period in decisions as a float)."""
 
@@ -154,7 +199,7 @@ class HpaParams:
     startup_steps: int
     min_r: int
     max_r: int
-    per_replica: float
+    channels: tuple[Channel, ...]
     tolerance: float
     up_window: int
     down_window: int
@@ -164,6 +209,12 @@ class HpaParams:
     down_rules: tuple[tuple[str, int, float], ...]
     longest_period: float = 1.0
     """The longest rate-limit period (decisions): older scale events are forgotten."""
+    zero: ZeroScaling | None = None
+
+    @property
+    def per_replica(self) -> float:
+        """The first channel's demand per replica at the target."""
+        return self.channels[0].per
 
 
 def _steps(seconds: float, step: int) -> int:
@@ -171,13 +222,13 @@ def _steps(seconds: float, step: int) -> int:
 
 
 def _ceil_steps(seconds: float, unit: float) -> int:
-    return max(0, math.ceil(seconds / unit - _EPS))
+    return max(0, math.ceil(seconds / unit - EPS))
 
 
 def _change(amount: tuple[str, float], current: int) -> int:
     kind, value = amount
     if kind == "percent":
-        return max(1, math.ceil(value / 100.0 * current - _EPS))
+        return max(1, math.ceil(value / 100.0 * current - EPS))
     return int(value)
 
 
@@ -217,8 +268,28 @@ def _rules(
     return tuple((r.type, r.value, duration_seconds(r.period) / interval) for r in rules)
 
 
-def compile_hpa(policy: HpaPolicy, step: int, capacity: float) -> HpaParams:
-    """Decision-unit parameters of an HPA for a trace of ``step`` seconds."""
+def metric_channel(metric: HpaMetric, capacity: float) -> Channel:
+    """The channel of an HPA metric; ``capacity`` is what one pod serves at 100% of a
+    resource metric (its request, in the trace's unit)."""
+    if metric.type == "resource":
+        assert metric.target is not None
+        return Channel("ready", metric.target / 100.0 * capacity)
+    if metric.type == "pods":
+        assert metric.average is not None
+        return Channel("ready", metric.average)
+    if metric.average is not None:
+        return Channel("requested", metric.average)
+    assert metric.total is not None
+    return Channel("total", metric.total)
+
+
+def _hpa_params(
+    policy: HpaPolicy | QueuePolicy,
+    step: int,
+    min_r: int,
+    channels: tuple[Channel, ...],
+    zero: tuple[float, float, float] | None = None,
+) -> HpaParams:
     k = _steps(duration_seconds(policy.sync_period), step)
     interval = float(k * step)
     up, down = policy.behavior.scale_up, policy.behavior.scale_down
@@ -230,36 +301,122 @@ def compile_hpa(policy: HpaPolicy, step: int, capacity: float) -> HpaParams:
     )
     up_rules = _rules(up.policies, DEFAULT_SCALE_UP_RULES, interval)
     down_rules = _rules(down.policies, DEFAULT_SCALE_DOWN_RULES, interval)
+    zero_params = None
+    if zero is not None:
+        poll_s, activation, cooldown_s = zero
+        zero_params = ZeroScaling(
+            poll=max(1, round(poll_s / interval)),
+            activation=activation,
+            cooldown=_ceil_steps(cooldown_s, interval),
+        )
     return HpaParams(
         k=k,
         startup_steps=_ceil_steps(duration_seconds(policy.startup), step),
-        min_r=policy.min_replicas,
+        min_r=min_r,
         max_r=policy.max_replicas,
-        per_replica=policy.target / 100.0 * capacity,
-        tolerance=policy.tolerance + _EPS,  # |ratio - 1| <= 0.1 also at 1.1 in floats
+        channels=channels,
+        tolerance=policy.tolerance + EPS,  # |ratio - 1| <= 0.1 also at 1.1 in floats
         # records within (now - window, now]: ceil(window / interval) decisions, at least now
-        up_window=max(1, math.ceil(up_w / interval - _EPS)),
-        down_window=max(1, math.ceil(down_w / interval - _EPS)),
+        up_window=max(1, math.ceil(up_w / interval - EPS)),
+        down_window=max(1, math.ceil(down_w / interval - EPS)),
         up_select=up.select,
         down_select=down.select,
         up_rules=up_rules,
         down_rules=down_rules,
         longest_period=max([p for _, _, p in up_rules + down_rules], default=1.0),
+        zero=zero_params,
     )
 
 
-def hpa_raw_desired(demand: Array, params: HpaParams) -> IntArray:
-    """``ceil(ready × utilization / target)`` = ``ceil(demand / (capacity × target))`` at every
-    decision, clamped to [min, max] (what the HPA wants when outside the tolerance band)."""
-    raw = np.ceil(demand / params.per_replica - _EPS)
+def compile_hpa(
+    policy: HpaPolicy,
+    step: int,
+    capacity: float,
+    channels: Sequence[Channel] | None = None,
+) -> HpaParams:
+    """Decision-unit parameters of an HPA for a trace of ``step`` seconds: its metrics'
+    channels (``capacity`` per pod for every resource metric), unless given."""
+    chans = (
+        tuple(channels)
+        if channels is not None
+        else tuple(metric_channel(m, capacity) for m in policy.hpa_metrics())
+    )
+    return _hpa_params(policy, step, policy.min_replicas, chans)
+
+
+def compile_queue(policy: QueuePolicy, step: int) -> HpaParams:
+    """Decision-unit parameters of a KEDA queue scaler: the HPA KEDA creates (an external
+    average target, at least one replica) and, with ``min_replicas`` 0, scaling to zero."""
+    zero = None
+    if policy.min_replicas == 0:
+        zero = (
+            duration_seconds(policy.polling_interval),
+            policy.activation,
+            duration_seconds(policy.cooldown),
+        )
+    channel = (Channel("requested", policy.target),)
+    return _hpa_params(policy, step, max(policy.min_replicas, 1), channel, zero)
+
+
+def hpa_raw_desired(demand: Array, params: HpaParams, channel: int = 0) -> IntArray | None:
+    """``ceil(demand / per)`` of a ``ready`` or ``requested`` channel at every decision,
+    clamped to [min, max] (what it wants outside the tolerance band); None for ``total``."""
+    per = params.channels[channel].per
+    if params.channels[channel].kind == "total":
+        return None
+    raw = np.ceil(demand / per - EPS)
     out: IntArray = np.clip(raw, params.min_r, params.max_r).astype(np.int64)
     return out
+
+
+def hpa_recommend(
+    params: HpaParams,
+    demand: Array,
+    raws: Sequence[IntArray | None],
+    j: int,
+    ready: int,
+    now: int,
+) -> int:
+    """The recommendation at decision ``j`` (``demand`` is channel × decision): the largest
+    of the channels' wishes, the current count when no pod is ready."""
+    if ready == 0:
+        return now
+    best = 0
+    tol = params.tolerance
+    for c, ch in enumerate(params.channels):
+        d = float(demand[c, j])
+        raw = raws[c]
+        if raw is None:  # total
+            if abs(d - ch.per) <= tol * ch.per:
+                want = now
+            else:
+                ceil = math.ceil(ready * d / ch.per - EPS)
+                want = min(max(ceil, params.min_r), params.max_r)
+        else:
+            cap = (ready if ch.kind == "ready" else now) * ch.per
+            want = now if abs(d - cap) <= tol * cap else int(raw[j])
+        best = want if c == 0 else max(best, want)
+    return best
+
+
+def hpa_initial(demand: Array, params: HpaParams) -> int:
+    """Replicas at the start: the fewest that keep each ``ready`` or ``requested`` channel's
+    first demand at its target, clamped to [min, max]; zero for a KEDA scaler that may scale
+    to zero when the first check finds no activity."""
+    if params.zero is not None and not float(demand[0, 0]) > params.zero.activation:
+        return 0
+    wanted = [
+        initial_replicas(float(demand[c, 0]), ch.per, params.min_r, params.max_r)
+        for c, ch in enumerate(params.channels)
+        if ch.kind != "total"
+    ]
+    return max(wanted, default=params.min_r)
 
 
 def initial_replicas(demand0: float, per_replica: float, min_r: int, max_r: int) -> int:
     """Replicas at the start: the fewest that keep the first demand at the policy's target
     (HPA) or under its scale-up threshold (step policy), clamped to [min, max]."""
-    wanted = math.ceil(demand0 / per_replica - _EPS) if per_replica > 0 else min_r
+    wanted = math.ceil(demand0 / per_replica - EPS) if per_replica > 0 else min_r
     return int(min(max(wanted, min_r), max_r))
 
 
@@ -280,8 +437,8 @@ def rate_limit(
     rules = params.up_rules if up else params.down_rules
     best: int | None = None
     for kind, value, period in rules:
-        added = sum(c for d, c in up_events if decision - d < period - _EPS)
-        deleted = sum(c for d, c in down_events if decision - d < period - _EPS)
+        added = sum(c for d, c in up_events if decision - d < period - EPS)
+        deleted = sum(c for d, c in down_events if decision - d < period - EPS)
         start = current - added + deleted
         if up:
             proposed = start + value if kind == "Pods" else math.ceil(start * (1 + value / 100))

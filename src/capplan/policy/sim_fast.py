@@ -29,11 +29,13 @@ import numpy as np
 from capplan._types import Array, BoolArray, IntArray
 from capplan.policy.sim_common import (
     END,
+    EPS,
     NEVER,
     EventLog,
     HpaParams,
     Pods,
     StepParams,
+    ZeroScaling,
     hpa_decide,
     hpa_raw_desired,
     record_event,
@@ -204,60 +206,125 @@ def _first_window_none(hit: BoolArray, window: int) -> int:
     return last + 1 if len(hit) - last > window else -1
 
 
+def _recommend_chunk(
+    dem: Array,
+    raws: list[IntArray | None],
+    params: HpaParams,
+    m: int,
+    end: int,
+    r: IntArray | int,
+    now: int,
+    out: IntArray,
+) -> None:
+    """Write the recommendations of decisions ``m..end-1`` into ``out`` (the vectorized
+    :func:`~capplan.policy.sim_common.hpa_recommend`)."""
+    tol = params.tolerance
+    for c, ch in enumerate(params.channels):
+        d = dem[c, m:end]
+        raw = raws[c]
+        if raw is None:  # total
+            keep = np.abs(d - ch.per) <= tol * ch.per
+            want = np.clip(np.ceil(r * d / ch.per - EPS), params.min_r, params.max_r)
+            want = want.astype(np.int64)
+        else:
+            cap = (r if ch.kind == "ready" else now) * ch.per
+            keep = np.abs(d - cap) <= tol * cap
+            want = raw[m:end]
+        if c == 0:
+            np.copyto(out, want)
+            out[keep] = now
+        else:
+            np.maximum(out, np.where(keep, now, want), out=out)
+    if isinstance(r, np.ndarray):
+        out[r == 0] = now
+    elif r == 0:
+        out[:] = now
+
+
+def _zero_event(
+    dem: Array, zero: ZeroScaling, m: int, end: int, now: int, last_active: int
+) -> tuple[int, BoolArray, IntArray]:
+    """The first decision (relative to ``m``; ``end - m`` when none) where KEDA scales to or
+    from zero, the active checks of the chunk and their positions."""
+    pos = np.arange(m, end, dtype=np.int64)
+    active = (pos % zero.poll == 0) & (dem[0, m:end] > zero.activation)
+    if now == 0:
+        cand = active
+    else:
+        seen = np.maximum.accumulate(np.where(active, pos, NEVER))
+        cand = (pos % zero.poll == 0) & ~active
+        cand &= pos - np.maximum(seen, last_active) >= zero.cooldown
+    hit = int(np.argmax(cand)) if cand.size else 0
+    return (hit if cand.size and cand[hit] else end - m), active, pos
+
+
+def _last_active(active: BoolArray | None, pos: IntArray | None, upto: int, carry: int) -> int:
+    """The last active check at or before relative position ``upto``, else ``carry``."""
+    if active is None or pos is None:
+        return carry
+    seen = np.flatnonzero(active[: upto + 1])
+    return int(pos[seen[-1]]) if seen.size else carry
+
+
 def fast_hpa(demand: Array, params: HpaParams, replicas: int) -> EventLog:
     """Event-driven twin of :func:`~capplan.policy.sim_reference.reference_hpa`."""
+    dem = np.atleast_2d(demand)
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)
-    raw = hpa_raw_desired(demand, params)
-    n, k = len(demand), params.k
+    raws = [hpa_raw_desired(dem[c], params, c) for c in range(len(params.channels))]
+    n, k = dem.shape[1], params.k
     wu, wd = params.up_window, params.down_window
     pad = max(wu, wd) - 1
     hist = np.empty(pad + n, dtype=np.int64)
     hist[:pad] = replicas
     up_ev: list[tuple[int, int]] = []
     down_ev: list[tuple[int, int]] = []
-    tol, per = params.tolerance, params.per_replica
     can_up = params.up_select != "Disabled"
     can_down = params.down_select != "Disabled"
+    zero = params.zero
+    last_active = NEVER
     m, size = 0, _FIRST_CHUNK
     while m < n:
         pods.advance(m * k)
         now = pods.requested
         end = min(n, m + size)
         r = _ready(pods, m, end, k)
-        rc = r * per
-        keep = np.abs(demand[m:end] - rc) <= tol * rc
-        if isinstance(r, np.ndarray):
-            keep |= r == 0
-        elif r == 0:
-            keep[:] = True
         rec = hist[pad + m : pad + end]
-        np.copyto(rec, raw[m:end])
-        rec[keep] = now
-        if now == 0 or not (can_up or can_down):
-            m, size = end, min(size * _GROWTH, _MAX_CHUNK)
-            continue
+        _recommend_chunk(dem, raws, params, m, end, r, now, rec)
+        zfirst, active, pos = end - m, None, None
+        if zero is not None:
+            zfirst, active, pos = _zero_event(dem, zero, m, end, now, last_active)
         first = end - m  # first candidate decision (relative), end - m when none
-        if can_up:
-            if wu == 1:
-                above = rec > now
-                u = int(np.argmax(above))
-                first = u if above[u] else first
-            else:
-                u = _first_window_none(hist[pad + m - wu + 1 : pad + end] <= now, wu)
-                first = u if u >= 0 else first
-        if can_down and first > 0:
-            if wd == 1:
-                below = rec[:first] < now
-                v = int(np.argmax(below))
-                first = v if below[v] else first
-            elif (rec[:first] < now).any():  # the window includes the decision itself
-                v = _first_window_none(hist[pad + m - wd + 1 : pad + m + first] >= now, wd)
-                first = v if v >= 0 else first
+        if now > 0 and (can_up or can_down):
+            if can_up:
+                if wu == 1:
+                    above = rec > now
+                    u = int(np.argmax(above))
+                    first = u if above[u] else first
+                else:
+                    u = _first_window_none(hist[pad + m - wu + 1 : pad + end] <= now, wu)
+                    first = u if u >= 0 else first
+            if can_down and first > 0:
+                if wd == 1:
+                    below = rec[:first] < now
+                    v = int(np.argmax(below))
+                    first = v if below[v] else first
+                elif (rec[:first] < now).any():  # the window includes the decision itself
+                    v = _first_window_none(hist[pad + m - wd + 1 : pad + m + first] >= now, wd)
+                    first = v if v >= 0 else first
+        if zfirst < end - m and zfirst <= first:  # KEDA's check comes first
+            j = m + zfirst
+            last_active = _last_active(active, pos, zfirst, last_active)
+            pods.advance(j * k)
+            pods.scale(j, j * k, params.min_r if now == 0 else 0)
+            m, size = j + 1, _FIRST_CHUNK
+            continue
         if first == end - m:
+            last_active = _last_active(active, pos, end - m - 1, last_active)
             m, size = end, min(size * _GROWTH, _MAX_CHUNK)
             continue
         j = m + first
+        last_active = _last_active(active, pos, first, last_active)
         i = pad + j
         up_rec = int(hist[i]) if wu == 1 else int(hist[i - wu + 1 : i + 1].min())
         down_rec = int(hist[i - wd + 1 : i + 1].max())

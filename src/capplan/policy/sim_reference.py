@@ -7,6 +7,8 @@ random traces, the benchmark measures the speed-up against them).
 
 from __future__ import annotations
 
+import numpy as np
+
 from capplan._types import Array
 from capplan.policy.sim_common import (
     END,
@@ -17,6 +19,7 @@ from capplan.policy.sim_common import (
     StepParams,
     hpa_decide,
     hpa_raw_desired,
+    hpa_recommend,
     record_event,
     step_change,
 )
@@ -61,22 +64,33 @@ def reference_step(demand: Array, params: StepParams, replicas: int) -> EventLog
 
 
 def reference_hpa(demand: Array, params: HpaParams, replicas: int) -> EventLog:
-    """Simulate an HPA sync by sync; ``demand`` is sampled at decisions."""
+    """Simulate an HPA (and a KEDA scaler's scaling to and from zero) sync by sync;
+    ``demand`` is sampled at decisions, one row per channel (or a 1-D array for one)."""
+    dem = np.atleast_2d(demand)
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)
-    raw = hpa_raw_desired(demand, params)
+    raws = [hpa_raw_desired(dem[c], params, c) for c in range(len(params.channels))]
     pad = max(params.up_window, params.down_window) - 1
     history: list[int] = [replicas] * pad
     up_ev: list[tuple[int, int]] = []
     down_ev: list[tuple[int, int]] = []
-    for j in range(len(demand)):
+    zero = params.zero
+    last_active = NEVER
+    for j in range(dem.shape[1]):
         step = j * params.k
         pods.advance(step)
         r, now = pods.ready, pods.requested
-        rc = r * params.per_replica
-        d = float(demand[j])
-        desired = now if r == 0 or abs(d - rc) <= params.tolerance * rc else int(raw[j])
-        history.append(desired)
+        history.append(hpa_recommend(params, dem, raws, j, r, now))
+        if zero is not None and j % zero.poll == 0:
+            active = float(dem[0, j]) > zero.activation
+            if active:
+                last_active = j
+            if now == 0 and active:
+                pods.scale(j, step, params.min_r)
+                continue
+            if now > 0 and not active and j - last_active >= zero.cooldown:
+                pods.scale(j, step, 0)
+                continue
         i = pad + j
         up_rec = min(history[i - params.up_window + 1 : i + 1])
         down_rec = max(history[i - params.down_window + 1 : i + 1])
