@@ -105,7 +105,8 @@ def test_generated_reference_says_where_each_object_is_used() -> None:
     assert "policies.<policy>.behavior.scale_down.policies[]" in paths["HpaRule"]
     text = plan_reference()
     assert "At `policies.<policy>`, with `kind: hpa`." in text
-    assert "| `target` | number (> 0, ≤ 1000) | `80` | Target utilization %. |" in text
+    assert '| `kind` | `"hpa"` | required |  |' in text
+    assert "| `horizon` | integer (≥ 1) | `12` | Number of periods projected. |" in text
     assert next(iter(schema_objects(SCHEMA))) == ROOT_OBJECT
 
 

@@ -234,5 +234,5 @@ def test_an_export_with_nothing_to_write_says_what_the_plan_lacks(tmp_path: Path
     result = runner.invoke(app, ["export", "kubernetes", str(plan)])
     assert result.exit_code == 0
     assert "nothing to export" in result.stderr
-    assert "no autoscaling policies; add one under 'policies:'" in result.stderr
+    assert "no hpa, queue or vpa policies; add one under 'policies:'" in result.stderr
     assert result.stdout == ""
