@@ -105,3 +105,12 @@ def test_bad_hosts_are_errors_naming_the_field(
         run_plan(make_plan(hosts))
     issues = info.value.issues
     assert any(i.path == path and expected in i.message for i in issues), issues
+
+
+def test_export_compose_notes_the_overcommit() -> None:
+    from capplan.export.compose import COMPOSE_FILE, compose_file
+
+    text = compose_file(load_plan(EXAMPLES / "freeagentics.yaml"))[COMPOSE_FILE]
+    [note] = [line for line in text.splitlines() if "OVERCOMMIT" in line]
+    assert note.startswith("# OVERCOMMIT: compose_host is overcommitted in 2026-01 (period 0)")
+    assert "12 vCPU of 8 (150%)" in note

@@ -145,5 +145,10 @@ def compose_file(plan: Plan) -> dict[str, str]:
             services[kebab(name)] = service
     if skipped:
         notes.append(f"No CPU or memory in the plan (not listed): {', '.join(skipped)}.")
+    notes += [
+        f"OVERCOMMIT: {e.message}."
+        for e in projection.events
+        if e.kind == "overcommit" and e.period == 0
+    ]
     text = header(plan, "Compose deploy settings", notes) + dump_yaml({"services": services})
     return {COMPOSE_FILE: text}
