@@ -329,8 +329,24 @@ def test_check_plan_exit_codes() -> None:
 
 
 def test_emergency_counts_as_critical() -> None:
-    data = {**PLAN, "thresholds": {"cpu_hot": {"metric": "cpu", "critical": 90, "emergency": 99}}}
+    data = {
+        **PLAN,
+        "thresholds": {"cpu_hot": {"metric": "cpu", "critical": 90, "emergency": 99}},
+        "alerting": {"for": "0s"},  # levels with no for: fire at once
+    }
     rep = check_plan(validate_plan_data(data, "plan.yaml", {}), frame(cpu_a=[100.0]), now=NOW)
     (result,) = rep.results
     assert (result.status, result.level) == ("critical", "emergency")
     assert rep.exit_code == 2
+
+
+def test_levels_without_a_for_wait_for_alerting_for_as_their_alert_rules_do() -> None:
+    """check agrees with the generated rules: a level that gives no for: (nor its threshold)
+    holds for alerting.for (5m by default) before it counts as firing."""
+    data = {**PLAN, "thresholds": {"cpu_hot": {"metric": "cpu", "critical": 90}}}
+    plan = validate_plan_data(data, "plan.yaml", {})
+    (short,) = check_plan(plan, frame(cpu_a=[95, 95, 95]), now=NOW).results  # 2 minutes
+    assert (short.status, short.pending) == ("ok", "critical")
+    later = NOW + np.timedelta64(4, "m")
+    (longer,) = check_plan(plan, frame(cpu_a=[95] * 7), now=later).results  # 6 minutes
+    assert longer.status == "critical"

@@ -191,8 +191,8 @@ class Alerting(Strict):
     for_: Duration = Field(
         "5m",
         alias="for",
-        description="The for: of alert rules whose level and threshold give none: a condition "
-        "must hold this long before it fires.",
+        description="How long a condition must hold before it fires where neither its level "
+        "nor its threshold says: the alert rules' for:, and what check waits.",
     )
     labels: dict[str, str] = Field(
         default_factory=dict,

@@ -160,7 +160,7 @@ class Level(Strict):
         None,
         alias="for",
         description="How long the condition must hold before the level fires (default: the "
-        "threshold's for, else at once).",
+        "threshold's for, else alerting.for).",
     )
 
     @model_validator(mode="before")

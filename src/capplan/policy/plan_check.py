@@ -232,8 +232,17 @@ def _observed(plan: Plan) -> dict[str, tuple[Threshold, str, str] | None]:
         if metric is None or metric.expr is not None:
             out[name] = None
         else:
-            out[name] = (thr, metric.series or thr.metric, thr.unit or metric.unit)
+            out[name] = (
+                _alerting_for(plan, thr),
+                metric.series or thr.metric,
+                thr.unit or metric.unit,
+            )
     return out
+
+
+def _alerting_for(plan: Plan, thr: Threshold) -> Threshold:
+    """The threshold as its alert rules see it: ``alerting.for`` when it gives no ``for``."""
+    return thr if thr.for_ is not None else thr.model_copy(update={"for_": plan.alerting.for_})
 
 
 def _histories(
@@ -302,7 +311,7 @@ def check_plan(
                 )
             )
             continue
-        _, glob, unit = spec
+        thr, glob, unit = spec
         if not matched[name]:
             results.append(
                 CheckResult(
