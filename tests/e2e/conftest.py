@@ -116,9 +116,11 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium under Playwright (a fresh temp profile per launch)."""
+    """Debian's headless Chromium under Playwright (a fresh temp profile per launch). Per
+    module: Playwright's sync API keeps an event loop running in this thread while it is
+    open, and tests elsewhere that call ``asyncio.run`` must not meet it."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
