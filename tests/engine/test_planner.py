@@ -357,6 +357,30 @@ def test_budget_kpi_and_cost_spike_events() -> None:
     assert all(e.severity == "warning" and e in projection.alerts for e in [*spikes, budget, kpi])
 
 
+def test_budget_warning_at_80_percent_of_the_limit() -> None:
+    # costs: 100, 300, 300, 300, 900, 900, 900
+    projection = run_plan(make_plan(components=TIERS, budget={"monthly_limit": 1000}))
+    [warning] = of_kind(projection, "budget_warning")
+    assert (warning.period, warning.severity) == (4, "info")
+    assert "monthly cost $900 reaches 90% of the budget of $1,000 in 2026-05" in warning.message
+    assert not of_kind(projection, "budget")
+    quiet = make_plan(components=TIERS, budget={"monthly_limit": 1000, "warn_at": None})
+    assert not of_kind(run_plan(quiet), "budget_warning")
+
+
+def test_cost_spike_against_the_trailing_average() -> None:
+    # costs: 100, 300, 300, 300, 900, 900, 900; period 5's $900 is 1.8x the average of
+    # 300, 300 and 900 before it, but no jump from period 4's $900
+    previous = run_plan(make_plan(components=TIERS))
+    assert [e.period for e in of_kind(previous, "cost_spike")] == [1, 4]
+    budget = {"spike_against": "average", "spike_window": 3}
+    average = run_plan(make_plan(components=TIERS, budget=budget))
+    spikes = of_kind(average, "cost_spike")
+    assert [e.period for e in spikes] == [1, 4, 5]
+    assert "from the 3-month average of $500 to $900 (x1.80) in 2026-06" in spikes[2].message
+    assert spikes[0].detail == {"from": 100.0, "to": 300.0, "against": "average"}
+
+
 def test_no_cost_spike_below_the_ratio() -> None:
     plan = make_plan(components=TIERS, budget={"spike_ratio": 3.5})
     assert not of_kind(run_plan(plan), "cost_spike")

@@ -291,6 +291,22 @@ def _budget_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
     cost = ev.values["total.cost"][0]
     cur = plan.currency
     budget = plan.budget
+    if budget.monthly_limit is not None and budget.warn_at is not None:
+        near = (cost >= budget.warn_at * budget.monthly_limit) & (cost <= budget.monthly_limit)
+        if near.any():
+            t = int(np.argmax(near))
+            events.append(
+                Event(
+                    t,
+                    _date(tl, t),
+                    "budget_warning",
+                    "info",
+                    f"monthly cost {fmt_money(cost[t], cur)} reaches "
+                    f"{cost[t] / budget.monthly_limit:.0%} of the budget of "
+                    f"{fmt_money(budget.monthly_limit, cur)} in {_label(tl, t)} (period {t})",
+                    detail={"limit": budget.monthly_limit, "value": float(cost[t])},
+                )
+            )
     if budget.monthly_limit is not None:
         over = cost > budget.monthly_limit
         if over.any():
@@ -323,17 +339,33 @@ def _budget_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
                     detail={"limit": budget.max_cost_per_unit, "value": float(per_unit[t])},
                 )
             )
+    return events + _spike_events(plan, cost, tl)
+
+
+def _spike_events(plan: Plan, cost: np.ndarray, tl: Timeline) -> list[Event]:
+    """A month whose cost exceeds the previous month's (or the trailing average of the
+    window before it) by the spike ratio."""
+    budget, cur = plan.budget, plan.currency
+    average = budget.spike_against == "average"
+    events = []
     for t in range(1, tl.periods + 1):
-        if cost[t - 1] > 0 and cost[t] > budget.spike_ratio * cost[t - 1]:
+        before = cost[max(0, t - budget.spike_window) : t] if average else cost[t - 1 : t]
+        basis = float(before.mean())
+        if basis > 0 and cost[t] > budget.spike_ratio * basis:
+            against = (
+                f"the {len(before)}-month average of {fmt_money(basis, cur)}"
+                if average
+                else fmt_money(basis, cur)
+            )
             events.append(
                 Event(
                     t,
                     _date(tl, t),
                     "cost_spike",
                     "warning",
-                    f"monthly cost jumps from {fmt_money(cost[t - 1], cur)} to "
-                    f"{fmt_money(cost[t], cur)} (x{cost[t] / cost[t - 1]:.2f}) in {_label(tl, t)}",
-                    detail={"from": float(cost[t - 1]), "to": float(cost[t])},
+                    f"monthly cost jumps from {against} to {fmt_money(cost[t], cur)} "
+                    f"(x{cost[t] / basis:.2f}) in {_label(tl, t)}",
+                    detail={"from": basis, "to": float(cost[t]), "against": budget.spike_against},
                 )
             )
     return events
@@ -389,7 +421,7 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
                 f"Hosts: {e.message}. Add machines to {e.component} (or give it larger ones), "
                 "or move components off it, before then."
             )
-        elif e.kind in {"budget", "kpi"}:
+        elif e.kind in {"budget", "budget_warning", "kpi"}:
             recs.append(f"Review costs: {e.message}.")
     for name, comp in plan.components.items():
         s = ev.sized[name]

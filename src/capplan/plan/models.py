@@ -245,8 +245,21 @@ class Budget(Strict):
     monthly_limit: NonNeg | None = Field(
         None, description="Flag a month whose cost is above this amount."
     )
+    warn_at: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        0.8,
+        description="With monthly_limit: an early warning for the first month whose cost "
+        "reaches this share of the limit (0.8: at 80% of the budget); null for none.",
+    )
     spike_ratio: Annotated[float, Field(gt=1)] = Field(
-        1.5, description="Flag a month whose cost exceeds the previous month's by this factor."
+        1.5, description="Flag a month whose cost exceeds the spike_against figure by this factor."
+    )
+    spike_against: Literal["previous", "average"] = Field(
+        "previous",
+        description="What a month's cost is compared with for a spike: the previous month's, "
+        "or the average of the spike_window months before it.",
+    )
+    spike_window: Annotated[int, Field(ge=1, le=120)] = Field(
+        3, description="Months in the trailing average when spike_against is average."
     )
 
 
