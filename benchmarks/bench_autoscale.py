@@ -4,8 +4,11 @@ Requirement checked: *one year at 15 s steps simulates in under 1 s per policy*.
 synthetic CPU demand in cores: a diurnal wave, a weekly wave and noise. Each policy kind is
 simulated with :func:`capplan.policy.autoscale.simulate` (the event-driven engine, including
 the per-step replicas / ready / utilization arrays and the summary): the Kubernetes HPA with
-its defaults, the HPA of ``examples/apm.yaml`` (50% per 60 s down), and a step policy (the
-runbook's one pod at a time, 70% / 30%, 1 min cooldown).
+its defaults, the HPA of ``examples/apm.yaml`` (50% per 60 s down), the same on two metrics
+(CPU 70% and memory 80%, memory a slower wave of its own), a step policy (the runbook's one
+pod at a time, 70% / 30%, 1 min cooldown), and a KEDA queue policy (25 items per replica,
+scaling to zero after 5 idle minutes) on a queue-depth trace: a day's work, a nightly batch,
+empty hours between.
 
 Baseline, measured in the same run: the step-by-step reference loop
 (:mod:`capplan.policy.sim_reference`, one Python iteration per decision) on the first
@@ -15,7 +18,9 @@ Times are wall-clock medians of ``--repeats`` runs, with the process CPU time al
 
 The engine's cost is proportional to the number of scaling actions (tens of microseconds
 each), not to the number of steps: ``--noise 1.5`` makes the policies act every few minutes
-all year (10-20x more actions) and shows where the event-driven approach stops paying off.
+all year (10-20x more actions) and shows where the event-driven approach stops paying off;
+``--bursty-queue`` does the same to the queue policy (bursts every few minutes all day: the
+scaler acts every few syncs, and the engine scans those hours decision by decision).
 
 Run with ``.venv/bin/python benchmarks/bench_autoscale.py`` (``--help`` for the options).
 """
@@ -30,10 +35,11 @@ import argparse
 import statistics
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
-from capplan.plan.policies import HpaPolicy, StepPolicy
+from capplan.plan.policies import HpaPolicy, QueuePolicy, StepPolicy
 from capplan.policy.autoscale import Engine, ScalingPolicy, simulate
 
 YEAR_STEPS = 365 * 24 * 240  # 2,102,400 steps of 15 s
@@ -51,8 +57,90 @@ def synthetic_trace(n: int, seed: int = 0, noise: float = 0.3) -> np.ndarray:
     return out
 
 
+def memory_trace(n: int, seed: int = 1) -> np.ndarray:
+    """Memory in GiB: 6-12 GiB over the day, later than CPU, with less noise."""
+    t = np.arange(n) * 15.0
+    rng = np.random.default_rng(seed)
+    out: np.ndarray = np.maximum(9 + 3 * np.sin(2 * np.pi * (t / 86400.0 - 0.4)), 0.0)
+    return out + np.abs(rng.normal(0, 0.1, n))
+
+
+def queue_trace(n: int, seed: int = 2, bursty: bool = False) -> np.ndarray:
+    """Queue depth. By default a day's work: 40-400 items from 06:00 to 23:00 following the
+    day (6% noise), a nightly batch of 5,000 at 02:00 drained in 30 minutes, empty otherwise
+    (the scaler goes to zero). ``bursty``: bursts of 100-1,000 items a few times an hour from
+    06:00 to 22:00, each drained 15% a step, so that the scaler acts most of the day."""
+    t = np.arange(n) * 15.0
+    rng = np.random.default_rng(seed)
+    hour = (t % 86400.0) / 3600
+    if not bursty:
+        day = (hour >= 6) & (hour < 23)
+        diurnal = np.where(day, 220 + 180 * np.sin(2 * np.pi * (hour - 10) / 24), 0.0)
+        batch = np.where((hour >= 2) & (hour < 2.5), 5000 * (1 - (hour - 2) / 0.5), 0.0)
+        out: np.ndarray = np.floor(np.maximum(diurnal * (1 + rng.normal(0, 0.06, n)) + batch, 0))
+        return out
+    day = (hour >= 6) & (hour < 22)
+    arrivals = np.where(day & (rng.random(n) < 1 / 80), rng.uniform(100, 1000, n), 0.0)
+    depth = np.zeros(n)
+    level = 0.0
+    for i in range(n):  # each step drains 15% of the backlog
+        level = level * 0.85 + arrivals[i]
+        depth[i] = level
+    return np.floor(depth)
+
+
+APM_BEHAVIOR = {
+    "scale_down": {
+        "stabilization_window": "300s",
+        "policies": [{"type": "Percent", "value": 50, "period": "60s"}],
+    },
+    "scale_up": {
+        "stabilization_window": "0s",
+        "policies": [{"type": "Percent", "value": 100, "period": "15s"}],
+    },
+}
+
+
+def cases(
+    demand: np.ndarray, bursty: bool = False
+) -> dict[str, tuple[ScalingPolicy, dict[str, Any]]]:
+    """The policies timed, each with the traces of its metrics."""
+    load = {"demand": demand, "capacity_per_instance": 1.0}
+    two = {
+        "series": {"cpu": demand, "memory": memory_trace(len(demand))},
+        "requests": {"cpu": 1.0, "memory": 1.0},
+    }
+    depth = {"series": {"queue_depth": queue_trace(len(demand), bursty=bursty)}}
+    two_metrics = HpaPolicy.model_validate(
+        {
+            "kind": "hpa",
+            "component": "api",
+            "min_replicas": 2,
+            "max_replicas": 20,
+            "metrics": [{"resource": "cpu", "target": 70}, {"resource": "memory", "target": 80}],
+            "behavior": APM_BEHAVIOR,
+        }
+    )
+    queue = QueuePolicy.model_validate(
+        {
+            "kind": "queue",
+            "component": "worker",
+            "metric": "queue_depth",
+            "target": 25,
+            "activation": 5,
+            "max_replicas": 40,
+        }
+    )
+    named = policies()
+    return {
+        **{name: (policy, load) for name, policy in named.items()},
+        "hpa (cpu 70% + memory 80%)": (two_metrics, two),
+        "queue (KEDA, 25 per replica)": (queue, depth),
+    }
+
+
 def policies() -> dict[str, ScalingPolicy]:
-    """The policies timed: one per kind, plus the APM example's HPA behavior."""
+    """The single-metric policies timed: one per kind, plus the APM example's HPA behavior."""
     return {
         "hpa (k8s defaults)": HpaPolicy(
             kind="hpa", component="api", target=70, min_replicas=2, max_replicas=20
@@ -64,16 +152,7 @@ def policies() -> dict[str, ScalingPolicy]:
                 "target": 70,
                 "min_replicas": 2,
                 "max_replicas": 20,
-                "behavior": {
-                    "scale_down": {
-                        "stabilization_window": "300s",
-                        "policies": [{"type": "Percent", "value": 50, "period": "60s"}],
-                    },
-                    "scale_up": {
-                        "stabilization_window": "0s",
-                        "policies": [{"type": "Percent", "value": 100, "period": "15s"}],
-                    },
-                },
+                "behavior": APM_BEHAVIOR,
             }
         ),
         "step (70%/30%, 1 pod, 1m)": StepPolicy.model_validate(
@@ -90,14 +169,24 @@ def policies() -> dict[str, ScalingPolicy]:
     }
 
 
+def head(traces: dict[str, Any], steps: int) -> dict[str, Any]:
+    """The traces cut to their first ``steps``."""
+    out = dict(traces)
+    if "demand" in out:
+        out["demand"] = out["demand"][:steps]
+    if "series" in out:
+        out["series"] = {k: v[:steps] for k, v in out["series"].items()}
+    return out
+
+
 def timed(
-    policy: ScalingPolicy, demand: np.ndarray, engine: Engine, repeats: int
+    policy: ScalingPolicy, traces: dict[str, Any], engine: Engine, repeats: int
 ) -> tuple[float, float, int]:
     """Median wall and CPU seconds of ``simulate``, and the number of scaling actions."""
     walls, cpus, actions = [], [], 0
     for _ in range(repeats):
         c0, w0 = time.process_time(), time.perf_counter()
-        result = simulate(policy, demand, capacity_per_instance=1.0, engine=engine)
+        result = simulate(policy, engine=engine, **traces)
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
         actions = len(result.actions)
@@ -112,25 +201,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--noise", type=float, default=0.3, help="noise sd in cores (more noise, more actions)"
     )
+    parser.add_argument(
+        "--bursty-queue", action="store_true", help="queue bursts every few minutes all day"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
 
     demand = synthetic_trace(args.steps, noise=args.noise)
-    head = demand[: args.slice]
+    sliced = min(args.slice, args.steps)
     print(
         f"trace: {args.steps:,} steps of 15 s, noise sd {args.noise:g} cores; reference timed "
-        f"on {len(head):,} steps and scaled"
+        f"on {sliced:,} steps and scaled"
     )
     print(f"{PINNING}; one thread per BLAS/OpenMP pool")
     print(f"target: < {TARGET_SECONDS:g} s per policy (wall clock)\n")
     heads = ("policy", "actions", "wall s", "cpu s", "reference s (scaled)", "ratio", "verdict")
     rows = []
     failed = False
-    for name, policy in policies().items():
-        simulate(policy, demand[:10_000], capacity_per_instance=1.0)  # warm-up
-        wall, cpu, actions = timed(policy, demand, "fast", args.repeats)
-        ref_wall, _, _ = timed(policy, head, "reference", 1)
-        ref_scaled = ref_wall * args.steps / len(head)
+    for name, (policy, traces) in cases(demand, args.bursty_queue).items():
+        simulate(policy, **head(traces, 10_000))  # warm-up
+        wall, cpu, actions = timed(policy, traces, "fast", args.repeats)
+        ref_wall, _, _ = timed(policy, head(traces, sliced), "reference", 1)
+        ref_scaled = ref_wall * args.steps / sliced
         ok = wall < TARGET_SECONDS
         failed |= not ok
         rows.append(

@@ -240,9 +240,7 @@ class HpaPolicy(_PolicyBase):
     resource: Literal["cpu", "memory"] = Field(
         "cpu", description="Resource of the single-metric form."
     )
-    target: Annotated[float, Field(gt=0, le=1000)] = Field(
-        80, description="Target utilization % of the single-metric form."
-    )
+    target: Annotated[float, Field(gt=0, le=1000)] = Field(80, description="Target utilization %.")
     metrics: Annotated[list[HpaMetric], Field(min_length=1)] | None = Field(
         None,
         description="Several metrics (instead of metric, resource and target): the "

@@ -19,10 +19,20 @@ ramp a few per action). The result is exactly that of the step-by-step reference
   the scale-up window is ``<= current`` (min > current): the first such decision is found from
   the gaps between the marked decisions. At that candidate the exact stabilized value and the
   rate limits (from the kept scale events) are computed in Python; a candidate blocked by the
-  rate limits is skipped and the search resumes at the next decision.
+  rate limits is skipped and the search resumes at the next decision. Several metrics are
+  several channels: the recommendation is the largest of theirs, computed for the chunk at
+  once. KEDA's scaling to and from zero is searched the same way: the first poll that finds
+  the queue active at zero replicas, or idle for the cooldown with replicas.
+* Dense stretches: when actions come on (nearly) consecutive decisions (a step policy's rules a
+  few decisions apart, an HPA's scale-down cascade as a falling metric leaves the
+  stabilization window), a chunk per action costs more than the decisions themselves, so the
+  engines scan decision by decision, as the reference does, until 32 decisions pass without
+  an action.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +48,7 @@ from capplan.policy.sim_common import (
     ZeroScaling,
     hpa_decide,
     hpa_raw_desired,
+    hpa_recommend,
     record_event,
     step_change,
 )
@@ -49,6 +60,8 @@ _GROWTH = 4
 _MAX_CHUNK = 1 << 18
 _DENSE_GAP = 32  # step policies: actions closer than this switch to a per-decision scan
 _SCAN = 32  # ... which lasts until this many decisions pass without an action
+_HPA_DENSE_GAP = 2  # HPAs: actions this close (a scale-down cascade) switch to the scan
+_HPA_SCAN = 32  # ... until this many decisions pass without an action
 
 
 def _ready(pods: Pods, m: int, end: int, k: int) -> IntArray | int:
@@ -266,6 +279,70 @@ def _last_active(active: BoolArray | None, pos: IntArray | None, upto: int, carr
     return int(pos[seen[-1]]) if seen.size else carry
 
 
+@dataclass
+class _HpaRun:
+    """What the HPA engine carries between its chunks and scans."""
+
+    dem: Array
+    raws: list[IntArray | None]
+    params: HpaParams
+    pods: Pods
+    hist: IntArray
+    pad: int
+    up_ev: list[tuple[int, int]] = field(default_factory=list)
+    down_ev: list[tuple[int, int]] = field(default_factory=list)
+    last_active: int = NEVER
+
+
+def _scan_hpa(run: _HpaRun, m: int) -> tuple[int, int]:
+    """Decision-by-decision scan from ``m`` (the reference loop, with the window of recent
+    recommendations kept in a Python list) while actions come closer than ``_SCAN`` decisions
+    apart; returns the next decision and the last action's (``NEVER`` if none)."""
+    params, pods, hist, pad, dem, raws = run.params, run.pods, run.hist, run.pad, run.dem, run.raws
+    n, k = dem.shape[1], params.k
+    wu, wd = params.up_window, params.down_window
+    width = max(wu, wd)
+    zero = params.zero
+    window: list[int] = hist[pad + m - width + 1 : pad + m].tolist()
+    stop, last, j = min(n, m + _HPA_SCAN), NEVER, m
+    while j < stop:
+        step = j * k
+        if pods.pending and pods.pending[0][0] <= step:
+            pods.advance(step)
+        r, now = pods.ready, pods.requested
+        rec = hpa_recommend(params, dem, raws, j, r, now)
+        hist[pad + j] = rec
+        window.append(rec)
+        if len(window) > width:
+            del window[0]
+        new = now
+        if zero is not None and j % zero.poll == 0:
+            active = float(dem[0, j]) > zero.activation
+            if active:
+                run.last_active = j
+            if now == 0 and active:
+                new = params.min_r
+            elif now > 0 and not active and j - run.last_active >= zero.cooldown:
+                new = 0
+            if new != now:
+                pods.scale(j, step, new)
+                last, stop = j, min(n, j + 1 + _HPA_SCAN)
+                j += 1
+                continue
+        if now > 0:
+            up_rec = rec if wu == 1 else min(window[-wu:])
+            down_rec = rec if wd == 1 else max(window[-wd:])
+            wanted = min(max(now, up_rec), down_rec)
+            if wanted != now:
+                new = hpa_decide(wanted, now, j, params, run.up_ev, run.down_ev)
+            if new != now:
+                record_event(new, now, j, params, run.up_ev, run.down_ev)
+                pods.scale(j, step, new)
+                last, stop = j, min(n, j + 1 + _HPA_SCAN)
+        j += 1
+    return j, last
+
+
 def fast_hpa(demand: Array, params: HpaParams, replicas: int) -> EventLog:
     """Event-driven twin of :func:`~capplan.policy.sim_reference.reference_hpa`."""
     dem = np.atleast_2d(demand)
@@ -277,14 +354,20 @@ def fast_hpa(demand: Array, params: HpaParams, replicas: int) -> EventLog:
     pad = max(wu, wd) - 1
     hist = np.empty(pad + n, dtype=np.int64)
     hist[:pad] = replicas
-    up_ev: list[tuple[int, int]] = []
-    down_ev: list[tuple[int, int]] = []
+    run = _HpaRun(dem, raws, params, pods, hist, pad)
+    up_ev, down_ev = run.up_ev, run.down_ev
     can_up = params.up_select != "Disabled"
     can_down = params.down_select != "Disabled"
     zero = params.zero
-    last_active = NEVER
     m, size = 0, _FIRST_CHUNK
+    last_action, dense = NEVER, False
     while m < n:
+        if dense:
+            m, last = _scan_hpa(run, m)
+            last_action = max(last_action, last)
+            dense, size = False, _FIRST_CHUNK
+            continue
+        last_active = run.last_active
         pods.advance(m * k)
         now = pods.requested
         end = min(n, m + size)
@@ -314,17 +397,18 @@ def fast_hpa(demand: Array, params: HpaParams, replicas: int) -> EventLog:
                     first = v if v >= 0 else first
         if zfirst < end - m and zfirst <= first:  # KEDA's check comes first
             j = m + zfirst
-            last_active = _last_active(active, pos, zfirst, last_active)
+            run.last_active = _last_active(active, pos, zfirst, last_active)
             pods.advance(j * k)
             pods.scale(j, j * k, params.min_r if now == 0 else 0)
+            dense, last_action = j - last_action <= _HPA_DENSE_GAP, j
             m, size = j + 1, _FIRST_CHUNK
             continue
         if first == end - m:
-            last_active = _last_active(active, pos, end - m - 1, last_active)
+            run.last_active = _last_active(active, pos, end - m - 1, last_active)
             m, size = end, min(size * _GROWTH, _MAX_CHUNK)
             continue
         j = m + first
-        last_active = _last_active(active, pos, first, last_active)
+        run.last_active = _last_active(active, pos, first, last_active)
         i = pad + j
         up_rec = int(hist[i]) if wu == 1 else int(hist[i - wu + 1 : i + 1].min())
         down_rec = int(hist[i - wd + 1 : i + 1].max())
@@ -333,6 +417,7 @@ def fast_hpa(demand: Array, params: HpaParams, replicas: int) -> EventLog:
             record_event(new, now, j, params, up_ev, down_ev)
             pods.advance(j * k)
             pods.scale(j, j * k, new)
+            dense, last_action = j - last_action <= _HPA_DENSE_GAP, j
             size = _FIRST_CHUNK
         # else: blocked by the rate limits; look again from the next decision
         m = j + 1
