@@ -4,9 +4,9 @@ A component's ``deploy`` names its workload (a Deployment or a StatefulSet), its
 namespace, container, pod labels, and the container's requests and limits. A tiers
 component runs one workload per part of its allocations (``backend``, ``celery``); each part's
 settings are under ``deploy.parts.<part>``, with the namespace of the component's block unless
-the part gives its own. Requests and limits default to the instance shape (a horizontal
-component) or to a part's allocation per instance (``vcpu`` and ``memory_gb`` divided by
-``instances``) when the allocation gives them.
+the part gives its own. Requests and limits default to a horizontal component's instance
+shape; a part, which has no instance shape, has the ones its settings give (see
+:mod:`capplan.plan.workloads`).
 """
 
 from __future__ import annotations
@@ -124,6 +124,10 @@ class PartDeploy(_Workload):
     """How one part of a tiers component runs (``deploy.parts.backend``)."""
 
     namespace: str | None = Field(None, description="Namespace (default: the component's).")
+    requests: Resources | None = Field(
+        None, description="Container requests (a part has no instance shape to default to)."
+    )
+    limits: Resources | None = Field(None, description="Container limits (none by default).")
 
 
 class Deploy(_Workload):
