@@ -1,6 +1,7 @@
 """The ``capplan`` command line."""
 
 from capplan.cli import check as _check  # noqa: F401  (registers its commands)
+from capplan.cli import compare as _compare  # noqa: F401  (registers its commands)
 from capplan.cli import export as _export  # noqa: F401  (registers its commands)
 from capplan.cli import forecasting as _forecasting  # noqa: F401  (registers its commands)
 from capplan.cli import history as _history  # noqa: F401  (registers its commands)

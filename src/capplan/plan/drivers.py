@@ -11,6 +11,7 @@ from pydantic import (
     model_validator,
 )
 
+from capplan.plan.actuals import ActualSource
 from capplan.plan.base import Strict
 from capplan.plan.fields import Finite, Fraction, NonNeg, PeriodRef, Positive
 
@@ -179,6 +180,11 @@ class Driver(Strict):
     steps: list[Step] = Field(default_factory=list, description="One-off changes from a period on.")
     scenarios: dict[str, DriverOverride] = Field(
         default_factory=dict, description="Per-scenario changes to initial, growth or steps."
+    )
+    actual: ActualSource | None = Field(
+        None,
+        description="Where its observed values live, for compare (default: the series named "
+        "after the driver, averaged per period).",
     )
 
 

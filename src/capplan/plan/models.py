@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from capplan.errors import UsageError, line_for
+from capplan.plan.actuals import ActualSource
 from capplan.plan.alerting import Alerting
 from capplan.plan.base import Strict, suggest
 from capplan.plan.components import (
@@ -129,6 +130,11 @@ class Metric(Strict):
         description="The range the metric can take, [lower, upper] (null for none); forecasts "
         "and their intervals are clipped to it. Default: [0, 100] for unit %, else >= 0 "
         "unless allow_negative.",
+    )
+    actual: ActualSource | None = Field(
+        None,
+        description="Where the observed values of a derived metric live, for compare "
+        "(default: its series or query, else the series named after it).",
     )
 
     @model_validator(mode="after")
