@@ -280,7 +280,17 @@ def test_patch_mode_needs_no_image_and_removes_replicas() -> None:
     assert patch["spec"]["replicas"] is None
     assert "  replicas: null\n" in files["celery.patch.yaml"]
     assert patch["metadata"] == {"name": "celery", "namespace": "the-bot"}
-    assert patch["spec"]["template"]["spec"]["containers"] == [{"name": "celery"}]
+    assert "template" not in patch["spec"]  # celery has no requests: nothing to merge
+    backend = YAML(typ="safe").load(files["backend.patch.yaml"])["spec"]["template"]
+    assert backend["spec"]["containers"] == [
+        {
+            "name": "backend",
+            "resources": {
+                "requests": {"cpu": "1", "memory": "512Mi"},
+                "limits": {"cpu": "2", "memory": "1Gi"},
+            },
+        }
+    ]
     component = YAML(typ="safe").load(files["kustomization.yaml"])
     assert component["kind"] == "Component"
     assert component["apiVersion"] == "kustomize.config.k8s.io/v1alpha1"

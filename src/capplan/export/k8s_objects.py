@@ -218,10 +218,9 @@ def workload_patch(wl: Workload, replicas: int | None, autoscaled: bool) -> dict
         spec["replicas"] = None
     elif replicas is not None:
         spec["replicas"] = replicas
-    container: dict[str, Any] = {"name": wl.container}
-    if resources := _resources(wl):
-        container["resources"] = resources
-    spec["template"] = {"spec": {"containers": [container]}}
+    if resources := _resources(wl):  # (a container with a name only would be added, not merged)
+        container = {"name": wl.container, "resources": resources}
+        spec["template"] = {"spec": {"containers": [container]}}
     return {
         "apiVersion": "apps/v1",
         "kind": wl.kind,

@@ -350,7 +350,9 @@ def _workload_files(
         pdb_notes = [f"{wl.name} is autoscaled by {name}: drains evict one pod at a time."]
         files[f"{wl.name}.pdb.yaml"] = _doc(plan, "PodDisruptionBudget", pdb_notes, pdb_object(wl))
         workload_notes.append(
-            f"No replicas: {name} sets them; an apply must not reset what it chose."
+            f"replicas: null removes them: {name} sets them; an apply must not reset what it chose."
+            if options.patch
+            else f"No replicas: {name} sets them; an apply must not reset what it chose."
         )
     if group.vpas:
         vname, vpa = group.vpas[0]
