@@ -30,6 +30,7 @@ from capplan.cli.output import emit, err_console
 from capplan.data.prometheus import PrometheusOptions, pull_plan_metrics
 from capplan.errors import CapplanError, UsageError
 from capplan.formatting import fmt_age, fmt_number
+from capplan.notify import LINK_HELP, SEND_CONFIG_HELP, URL_HELP, Targets, load_targets, send
 from capplan.policy.freshness import parse_instant, parse_max_age, wall_clock
 from capplan.policy.plan_check import CheckReport, CheckResult, check_plan
 from capplan.units import duration_seconds, format_duration
@@ -164,6 +165,38 @@ def _render(rep: CheckReport, timeline: bool, since: str | None) -> RenderableTy
     return Group(*parts)
 
 
+def _level_value(r: CheckResult) -> str:
+    ev = r.evaluation
+    thr = next((lv for lv in ev.levels if lv.level == r.level), None) if ev else None
+    if thr is None:
+        return ""
+    sign = ">" if ev is not None and ev.direction == "above" else "<"
+    return f" ({r.level} {sign} {fmt_number(thr.value)}{r.unit})"
+
+
+def notification(rep: CheckReport, system: str, link: str | None) -> tuple[str, str]:
+    """The title and body of the message ``--notify`` sends: every threshold not ok."""
+    title = f"capplan check: {rep.status.upper()} - {system}"
+    lines = []
+    for r in rep.checked:
+        if r.status == "ok":
+            continue
+        where = r.series or r.metric
+        if r.status in ("warning", "critical") and r.evaluation is not None:
+            value = f"{fmt_number(r.evaluation.last_value)}{r.unit}"
+            lines.append(
+                f"{r.threshold} {r.status} on {where}: {value}{_level_value(r)}, "
+                f"firing since {_time(r.since)} UTC"
+            )
+        else:
+            lines.append(f"{r.threshold} {r.status} on {where}: {r.message}")
+    if rep.now is not None:
+        lines.append(f"As of {_time(rep.now)} UTC.")
+    if link:
+        lines.append(f"Details: {link}")
+    return title, "\n".join(lines)
+
+
 def _since_seconds(since: str | None) -> float | None:
     if since is None:
         return None
@@ -186,6 +219,8 @@ def _run(
     options: PrometheusOptions | None = None,
     now_text: str | None = None,
     max_age: str | None = None,
+    targets: Targets | None = None,
+    link: str | None = None,
 ) -> int:
     if fmt not in ("table", "json"):
         raise UsageError(f"unknown --format '{fmt}'; available: json, table")
@@ -213,6 +248,10 @@ def _run(
         emit(json.dumps(rep.to_dict(timeline), indent=2, allow_nan=False) + "\n", output)
     else:
         emit(_render(rep, timeline, since), output)
+    if targets and rep.status != "ok":
+        title, body = notification(rep, plan.system, link)
+        sent = send(targets, title, body)
+        err_console.print(f"notified {sent} target{'s' if sent != 1 else ''}")
     return rep.exit_code
 
 
@@ -247,6 +286,18 @@ def check_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     timeline: bool = typer.Option(False, "--timeline", help="Also show the alert timeline."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    notify: list[str] | None = typer.Option(
+        None,
+        "--notify",
+        metavar="URL",
+        help="When the status is not ok, send the thresholds not ok to this " + URL_HELP,
+    ),
+    notify_config: list[Path] | None = typer.Option(
+        None, "--notify-config", metavar="FILE", help=SEND_CONFIG_HELP
+    ),
+    link: str | None = typer.Option(
+        None, "--link", metavar="URL", envvar="CAPPLAN_LINK", help=LINK_HELP
+    ),
     prometheus: str | None = prom.url_option(
         "Pull the plan metrics' queries from this Prometheus (not with files or --store)."
     ),
@@ -275,6 +326,7 @@ def check_command(
         prometheus = None  # another source given: the URL from the environment is not asked for
     try:
         options = prom.options_from(locals())
+        targets = load_targets(notify or [], notify_config or [])
         code = _run(
             plan_file,
             files,
@@ -288,6 +340,8 @@ def check_command(
             options,
             now_text,
             max_age,
+            targets,
+            link,
         )
     except CapplanError as exc:
         report(exc)

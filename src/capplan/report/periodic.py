@@ -409,23 +409,36 @@ def _budget(projection: Projection, today: dt.date) -> BudgetSummary:
 
 
 def _review(
-    plan: Plan, frame: MetricFrame, now: np.datetime64
+    plan: Plan, frame: MetricFrame, today: dt.date
 ) -> tuple[list[dict[str, Any]] | None, str | None]:
-    """Plan vs actual from :mod:`capplan.review` when it is installed and offers
-    ``compare_plan(plan, frame, now=...)`` with ``rows()``; else a note why not."""
+    """Plan vs actual (``capplan compare``) when this capplan has it: one row per figure
+    compared, with its one-line summary; else a note why there is none."""
+    module = None
+    for name in ("capplan.review", "capplan.compare"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "compare_plan"):
+            break
+        module = None
+    if module is None:
+        return None, "Plan vs actual is not available in this version of capplan."
     try:
-        review = importlib.import_module("capplan.review")
-    except ImportError:
-        return None, "plan vs actual: not available in this version of capplan"
-    compare = getattr(review, "compare_plan", None)
-    if compare is None:
-        return None, "plan vs actual: capplan.review offers no compare_plan"
-    try:
-        result = compare(plan, frame, now=now)
-        rows = result.rows() if hasattr(result, "rows") else list(result)
-    except (CapplanError, TypeError, ValueError) as exc:
-        return None, f"plan vs actual: {exc}"
-    return [dict(r) for r in rows], None
+        result = module.compare_plan(plan, frame, today=today)
+    except CapplanError as exc:
+        return None, f"Plan vs actual: {exc}"
+    rows = [
+        {
+            "figure": str(getattr(f, "name", "")),
+            "kind": str(getattr(f, "kind", "")),
+            "summary": str(getattr(f, "summary", "")),
+        }
+        for f in getattr(result, "figures", [])
+    ]
+    if not rows:
+        return None, "Plan vs actual: no figure of the plan has actuals in the history."
+    return rows, None
 
 
 def _watches(plan: Plan) -> bool:
@@ -528,5 +541,5 @@ def periodic_report(
             if e.kind in _SCALING_KINDS and e.date.strftime("%Y-%m") == month
         )
         report.budget = _budget(projection, today)
-        report.review, report.review_note = _review(plan, upto, now)
+        report.review, report.review_note = _review(plan, upto, today)
     return report

@@ -9,6 +9,7 @@ the thresholds on it; monthly, the plan's cost per month against ``budget.monthl
 from __future__ import annotations
 
 import html
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -33,12 +34,13 @@ th, td { border: 1px solid #ddd; padding: 3px 6px; text-align: left; vertical-al
 th { background: #f4f4f4; } td.num { text-align: right; white-space: nowrap; }
 .status-ok { color: #2a7a2a; } .status-warning, .status-stale { color: #b36b00; }
 .status-critical { color: #c00; } .warning { color: #b00; font-weight: bold; }
-.chart { width: 100%; height: 300px; break-inside: avoid; page-break-inside: avoid; }
+.chart { width: 100%; break-inside: avoid; page-break-inside: avoid; }
 .meta { color: #555; margin: 2px 0; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; }
                tr { break-inside: avoid; } }
 """
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}$")
 _NUMERIC = {"samples", "average", "peak", "p95", "previous", "firings", "time firing", "amount"}
 
 
@@ -55,16 +57,20 @@ def _figure_html(fig: go.Figure, chart_id: str) -> str:
         margin={"t": 40, "b": 30, "l": 50, "r": 20},
         legend={"orientation": "h", "x": 0, "y": -0.15, "yanchor": "top"},
     )
-    return str(
-        pio.to_html(
-            fig,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=chart_id,
-            default_height="300px",
-            default_width="100%",
-            config={"displaylogo": False, "responsive": True, "staticPlot": False},
+    return (
+        '<div class="chart">'
+        + str(
+            pio.to_html(
+                fig,
+                full_html=False,
+                include_plotlyjs=False,
+                div_id=chart_id,
+                default_height="300px",
+                default_width="100%",
+                config={"displaylogo": False, "responsive": True, "staticPlot": False},
+            )
         )
+        + "</div>"
     )
 
 
@@ -113,12 +119,13 @@ def _cost_chart(rep: PeriodicReport, chart_id: str) -> str:
             y=limit,
             line={"color": "#d62728", "dash": "dash"},
             annotation_text=f"monthly limit {limit:,.0f}",
+            annotation_position="top left",
         )
         fig.add_hline(
             y=0.8 * limit,
             line={"color": "#ff7f0e", "dash": "dot"},
             annotation_text="80% of the limit",
-            annotation_position="bottom right",
+            annotation_position="bottom left",
         )
     fig.update_layout(
         title=f"Planned cost per period ({p.plan.currency}); this month in orange", showlegend=False
@@ -127,7 +134,7 @@ def _cost_chart(rep: PeriodicReport, chart_id: str) -> str:
 
 
 def _cell(value: str, heading: str) -> str:
-    cls = ' class="num"' if heading in _NUMERIC else ""
+    cls = ' class="num"' if heading in _NUMERIC or _DAY.match(value) else ""
     if heading == "now" and value in ("ok", "warning", "critical", "stale"):
         return f'<td class="status-{value}">{html.escape(value)}</td>'
     return f"<td{cls}>{html.escape(value)}</td>"
