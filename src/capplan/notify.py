@@ -62,7 +62,7 @@ def _secrets(url: str) -> set[str]:
         if value:
             out |= {value, unquote(value)}
     if parts.scheme not in ("json", "jsons", "form", "forms", "xml", "xmls", "http", "https"):
-        host = (parts.hostname or "").strip()
+        host = parts.netloc.rsplit("@", 1)[-1].rsplit(":", 1)[0].strip()  # case kept
         if host and host not in _PLAIN:
             out.add(host)
     for segment in parts.path.split("/"):
