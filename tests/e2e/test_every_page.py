@@ -30,7 +30,7 @@ def dashboard_paths(base_url: str) -> list[str]:
     assert ids, series
     paths = ["/"]
     for name in names:
-        paths += [f"/plans/{name}", f"/plans/{name}/scenarios"]
+        paths += [f"/plans/{name}", f"/plans/{name}/scenarios", f"/plans/{name}/compare"]
     paths.append("/forecasts")
     paths += [f"/forecasts/view?series={s}" for s in ids]
     return paths
@@ -38,14 +38,16 @@ def dashboard_paths(base_url: str) -> list[str]:
 
 def shot_name(path: str) -> str:
     """The screenshot name of a page: ``/`` → ``index``, ``/plans/a`` → ``plan_a``,
-    ``/plans/a/scenarios`` → ``scenarios_a``, ``/forecasts/view?series=s`` → ``forecast_s``."""
+    ``/plans/a/scenarios`` → ``scenarios_a``, ``/plans/a/compare`` → ``compare_a``,
+    ``/forecasts/view?series=s`` → ``forecast_s``."""
     if path == "/":
         return "index"
     if path.startswith("/forecasts/view?series="):
         return "forecast_" + re.sub(r"\W+", "_", path.partition("=")[2])
     parts = path.strip("/").split("/")
     if parts[0] == "plans":
-        return ("scenarios_" if parts[-1] == "scenarios" else "plan_") + parts[1]
+        prefix = {"scenarios": "scenarios_", "compare": "compare_"}.get(parts[-1], "plan_")
+        return prefix + parts[1]
     return "_".join(parts)
 
 
@@ -53,6 +55,7 @@ def test_shot_names() -> None:
     assert shot_name("/") == "index"
     assert shot_name("/plans/the_bot") == "plan_the_bot"
     assert shot_name("/plans/the_bot/scenarios") == "scenarios_the_bot"
+    assert shot_name("/plans/the_bot/compare") == "compare_the_bot"
     assert shot_name("/forecasts") == "forecasts"
     assert shot_name("/forecasts/view?series=avg_cpu_usage") == "forecast_avg_cpu_usage"
     assert shot_name("/docs") == "docs"

@@ -7,6 +7,7 @@ answer already computed is served from its cache straight from the event loop.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -263,6 +264,34 @@ async def check(request: Request, name: PlanName) -> dict[str, Any]:
         return check_plan(plan, frame, max_age_seconds=max_age).to_dict()
 
     return await state.workers.run(f"checking plan '{name}'", build)
+
+
+@router.get(
+    "/plans/{name}/compare",
+    summary="The plan against its actuals in the store: deviation, re-fit growth, re-anchored",
+    responses=_ERRORS,
+)
+async def compare(
+    request: Request,
+    name: PlanName,
+    scenario: Annotated[str | None, Query(max_length=200)] = None,
+    tolerance: Annotated[float, Query(gt=0, le=10)] = 0.1,
+    simulations: Annotated[int | None, Query(ge=0, le=20000)] = None,
+    today: Annotated[dt.date | None, Query()] = None,
+) -> dict[str, Any]:
+    if simulations == 1:
+        raise ApiError(400, "usage_error", "simulations must be 0 or at least 2")
+    state = state_of(request)
+    frame = state.snapshot.frame
+
+    def build() -> dict[str, Any]:
+        from capplan.compare import compare_plan
+
+        plan = state.plan(name)
+        day = today or dt.date.today()
+        return compare_plan(plan, frame, day, scenario, tolerance, simulations).to_dict()
+
+    return await state.workers.run(f"comparing plan '{name}' with its actuals", build)
 
 
 @router.get("/series", summary="Series of the metric store")

@@ -15,13 +15,21 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from capplan.compare.review import PlanReview
 from capplan.engine.projection import Projection
 from capplan.forecast.run import ForecastRun
 from capplan.formatting import money_affixes
 from capplan.report.plots import SeriesPlot, forecast_traces
 from capplan.web.snapshot import RunwayRow
 
-__all__ = ["cost_chart", "events_chart", "forecast_chart", "money_axis", "scenario_chart"]
+__all__ = [
+    "cost_chart",
+    "events_chart",
+    "forecast_chart",
+    "money_axis",
+    "plan_actual_chart",
+    "scenario_chart",
+]
 
 _SEVERITY_COLOURS = {"info": "#1f77b4", "warning": "#ff7f0e", "critical": "#d62728"}
 
@@ -213,3 +221,55 @@ def forecast_chart(
         )
     fig.update_layout(title=series, hovermode="x unified")
     return _div(fig, 460)
+
+
+def plan_actual_chart(review: PlanReview, figure: str) -> str:
+    """One figure of a plan-vs-actual review: the projected line and its P10-P90 band over
+    the whole horizon, the actuals, and the projection re-anchored on the last actual."""
+    fig_review = next(f for f in review.figures if f.name == figure)
+    p = review.projection
+    tl = p.timeline
+    dates = [tl.date(t).isoformat() for t in range(tl.periods + 1)]
+    fig = go.Figure()
+    q = p.quantiles.get(figure)
+    if q is not None:
+        fig.add_trace(
+            go.Scatter(x=dates, y=np.asarray(q[2]).tolist(), name="P90", line={"width": 0})
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=dates,
+                y=np.asarray(q[0]).tolist(),
+                name="P10-P90",
+                fill="tonexty",
+                line={"width": 0},
+                fillcolor="rgba(31,119,180,0.15)",
+            )
+        )
+    fig.add_trace(go.Scatter(x=dates, y=np.asarray(p.values[figure]).tolist(), name="projected"))
+    seen = [r for r in fig_review.rows if r.actual is not None]
+    fig.add_trace(
+        go.Scatter(
+            x=[tl.date(r.period).isoformat() for r in seen],
+            y=[r.actual for r in seen],
+            name="actual",
+            mode="lines+markers",
+            line={"color": "#d62728"},
+        )
+    )
+    ra = review.reanchor
+    if ra is not None and figure in ra.projection.values:
+        rtl = ra.projection.timeline
+        last = tl.date(tl.periods)
+        shown = [t for t in range(rtl.periods + 1) if rtl.date(t) <= last]
+        fig.add_trace(
+            go.Scatter(
+                x=[rtl.date(t).isoformat() for t in shown],
+                y=[float(ra.projection.values[figure][t]) for t in shown],
+                name="re-anchored",
+                line={"dash": "dash", "color": "#2ca02c"},
+            )
+        )
+    unit = f" ({fig_review.unit})" if fig_review.unit else ""
+    fig.update_layout(title=f"{figure}{unit}: plan vs actual")
+    return _div(fig)

@@ -13,6 +13,7 @@ Runway rows are coloured only when the crossing is made, past due or plausible s
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from functools import partial
@@ -26,7 +27,7 @@ from fastapi.templating import Jinja2Templates
 from plotly.offline import get_plotlyjs
 
 from capplan.engine.projection import Projection
-from capplan.errors import CapplanError
+from capplan.errors import CapplanError, DataError
 from capplan.forecast.run import ForecastRun
 from capplan.formatting import fmt_age, fmt_money, fmt_number, money_affixes
 from capplan.policy.freshness import iso_time
@@ -38,7 +39,13 @@ from capplan.report.formats import (
     summary_columns,
 )
 from capplan.web.api import state_of
-from capplan.web.charts import cost_chart, events_chart, forecast_chart, scenario_chart
+from capplan.web.charts import (
+    cost_chart,
+    events_chart,
+    forecast_chart,
+    plan_actual_chart,
+    scenario_chart,
+)
 from capplan.web.errors import ApiError
 from capplan.web.snapshot import SOON_SECONDS, Snapshot
 from capplan.web.state import AppState
@@ -187,6 +194,33 @@ class _Pages:
             source=self.source(state, name),
         )
 
+    def plan_actual(self, state: AppState, name: str, scenario: str | None) -> bytes:
+        from capplan.compare import compare_plan
+        from capplan.report.plan_actual import fit_sentence, review_notes
+
+        plan = state.plan(name)
+        context: dict[str, Any] = {"name": name, "plan": plan, "source": self.source(state, name)}
+        try:
+            review = compare_plan(plan, state.snapshot.frame, dt.date.today(), scenario)
+        except DataError as exc:
+            return self.render("plan_actual.html", review=None, problem=str(exc), **context)
+        figures = [
+            {
+                "f": f,
+                "chart": plan_actual_chart(review, f.name),
+                "fit": fit_sentence(f),
+                "banded": f.name in review.projection.quantiles,
+            }
+            for f in review.figures
+        ]
+        return self.render(
+            "plan_actual.html",
+            review=review,
+            figures=figures,
+            notes=review_notes(review),
+            **context,
+        )
+
     def forecasts(self, state: AppState) -> bytes:
         snap = state.snapshot
         return self.render(
@@ -277,6 +311,16 @@ def make_router() -> APIRouter:
             f"the scenarios of plan '{name}'",
             lambda: pages.scenarios(state, name, months),
         )
+
+    @router.get("/plans/{name}/compare", response_class=HTMLResponse)
+    async def plan_actual_page(
+        request: Request,
+        name: str,
+        scenario: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> HTMLResponse:
+        state = state_of(request)
+        what = f"plan vs actual of plan '{name}'"
+        return await _computed(state, what, lambda: pages.plan_actual(state, name, scenario))
 
     @router.get("/forecasts", response_class=HTMLResponse)
     async def forecasts_page(request: Request) -> HTMLResponse:
