@@ -47,6 +47,12 @@ def write_rules(example: str, folder: Path) -> tuple[Path, Path]:
     return rules, tests
 
 
+def unit_test_files(example: str, folder: Path) -> list[str]:
+    """Every ``promtool test rules`` file the export writes (the change tests' too)."""
+    write_rules(example, folder)
+    return sorted(p.name for p in folder.glob("*.test.yml"))
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [promtool(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
@@ -63,8 +69,7 @@ def test_rules_pass_promtool_check(example: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_generated_unit_tests_pass(example: str, tmp_path: Path) -> None:
-    _, tests = write_rules(example, tmp_path)
-    result = run("test", "rules", tests.name, cwd=tmp_path)
+    result = run("test", "rules", *unit_test_files(example, tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -97,10 +97,7 @@ def _status_table(rep: CheckReport, checked: list[CheckResult], since: str | Non
     for heading in ("firings", "time firing", "flapping"):
         table.add_column(heading)
     for r in checked:
-        ev = r.evaluation
-        value = "-"
-        if ev is not None:
-            value = f"{fmt_number(ev.last_value)}{r.unit}"
+        value = r.value_text
         where = r.metric if r.series in (None, r.metric) else f"{r.metric} / {r.series}"
         level = r.level or "-"
         if r.pending:
@@ -170,6 +167,9 @@ def _level_value(r: CheckResult) -> str:
     thr = next((lv for lv in ev.levels if lv.level == r.level), None) if ev else None
     if thr is None:
         return ""
+    if ev is not None and ev.change_over is not None:
+        grew = "+" if ev.direction == "above" else "-"
+        return f" ({r.level}: {grew}{fmt_number(thr.value)}% over {ev.change_over})"
     sign = ">" if ev is not None and ev.direction == "above" else "<"
     return f" ({r.level} {sign} {fmt_number(thr.value)}{r.unit})"
 
@@ -183,7 +183,7 @@ def notification(rep: CheckReport, system: str, link: str | None) -> tuple[str, 
             continue
         where = r.series or r.metric
         if r.status in ("warning", "critical") and r.evaluation is not None:
-            value = f"{fmt_number(r.evaluation.last_value)}{r.unit}"
+            value = r.value_text
             lines.append(
                 f"{r.threshold} {r.status} on {where}: {value}{_level_value(r)}, "
                 f"firing since {_time(r.since)} UTC"

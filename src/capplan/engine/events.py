@@ -12,15 +12,21 @@ import numpy as np
 
 from capplan.cost import reserved_savings
 from capplan.engine.evaluate import Evaluation
-from capplan.engine.hits import crossed
+from capplan.engine.hits import (
+    SECONDS_PER_MONTH,
+    change_periods,
+    crossed,
+    threshold_series,
+)
 from capplan.formatting import fmt_money, fmt_number
 from capplan.plan.models import (
     HorizontalComponent,
     Plan,
+    Threshold,
     TierComponent,
     VerticalComponent,
 )
-from capplan.timeline import Timeline
+from capplan.timeline import MONTHS_PER_PERIOD, Timeline
 from capplan.units import duration_seconds
 
 __all__ = [
@@ -248,14 +254,43 @@ def _level_reason(comp: object, ev: Evaluation, name: str, t: int, outgrown: str
     return ""
 
 
+def _change_message(
+    thr: Threshold, level_name: str, limit: float, when: str, size: float, tl: Timeline
+) -> str:
+    """``users grows past its warning level of +20% over 7d in 2026-03 (period 2): +24% over
+    1 month`` — a window shorter than a period is measured over one, and says so."""
+    assert thr.change is not None
+    over = thr.change.over
+    sign = "+" if thr.direction == "above" else "-"
+    verb = "grows" if thr.direction == "above" else "falls"
+    periods = change_periods(duration_seconds(over), tl.step)
+    unit = tl.step if periods == 1 else f"{tl.step}s"
+    text = (
+        f"{thr.metric} {verb} past its {level_name} level of {sign}{fmt_number(limit)}% over "
+        f"{over} {when}: {sign}{fmt_number(size)}% over {periods} {unit}"
+    )
+    if duration_seconds(over) < MONTHS_PER_PERIOD[tl.step] * SECONDS_PER_MONTH:
+        text += f" (the plan's periods are longer than {over}: measured over one {tl.step})"
+    return text
+
+
+def _change_detail(thr: Threshold, tl: Timeline) -> dict[str, Any]:
+    """A change threshold's window in the event's detail: as given, and in periods."""
+    if thr.change is None:
+        return {}
+    periods = change_periods(duration_seconds(thr.change.over), tl.step)
+    return {"change_over": thr.change.over, "change_periods": periods}
+
+
 def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
     events: list[Event] = []
     for tname, thr in plan.thresholds.items():
         if thr.metric not in ev.values:
             continue  # an observed metric: checked against monitoring history, not the plan
-        values = ev.values[thr.metric][0]
+        values, direction = threshold_series(thr, ev.values[thr.metric][0], tl.step)
         for level_name, level in thr.levels():
-            beyond = crossed(values, level.value, thr.direction)
+            with np.errstate(invalid="ignore"):
+                beyond = crossed(values, level.value, direction)
             if not beyond.any():
                 continue
             t = int(np.argmax(beyond))
@@ -263,15 +298,20 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
             when = "now" if t == tl.now_period else f"in {_label(tl, t)} (period {t})"
             owner = plan.components.get(thr.metric.split(".")[0]) if "." in thr.metric else None
             lead = owner.lead_time if owner is not None and severity != "info" else None
+            message = (
+                f"{thr.metric} is {thr.direction} its {level_name} level "
+                f"{fmt_number(level.value)}{thr.unit} {when}: "
+                f"{fmt_number(values[t])}{thr.unit}"
+            )
+            if thr.change is not None:
+                message = _change_message(thr, level_name, level.value, when, values[t], tl)
             events.append(
                 Event(
                     t,
                     _date(tl, t),
                     "threshold",
                     severity,
-                    f"{thr.metric} is {thr.direction} its {level_name} level "
-                    f"{fmt_number(level.value)}{thr.unit} {when}: "
-                    f"{fmt_number(values[t])}{thr.unit}",
+                    message,
                     component=thr.metric.split(".")[0] if "." in thr.metric else None,
                     act_by=_act_by(_date(tl, t), lead) if lead else None,
                     detail={
@@ -280,6 +320,7 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
                         "value": float(values[t]),
                         "limit": level.value,
                         "today": tl.today,
+                        **_change_detail(thr, tl),
                     },
                 )
             )
@@ -412,10 +453,18 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
                 when = f"now: it was due in {_label(tl, e.period)} (period {e.period})"
             else:
                 when = f"before {_label(tl, e.period)} (period {e.period})"
-            recs.append(
-                f"Act {when}: {thr.metric} reaches {fmt_number(d['value'])}{thr.unit}, "
-                f"{thr.direction} its {d['level']} level {fmt_number(d['limit'])}{thr.unit}."
-            )
+            if thr.change is not None:
+                sign = "+" if thr.direction == "above" else "-"
+                recs.append(
+                    f"Act {when}: {thr.metric} changes {sign}{fmt_number(d['value'])}% in "
+                    f"{d['change_periods']} {tl.step}(s), past its {d['level']} level of "
+                    f"{sign}{fmt_number(d['limit'])}% over {thr.change.over}."
+                )
+            else:
+                recs.append(
+                    f"Act {when}: {thr.metric} reaches {fmt_number(d['value'])}{thr.unit}, "
+                    f"{thr.direction} its {d['level']} level {fmt_number(d['limit'])}{thr.unit}."
+                )
         elif e.kind == "overcommit":
             recs.append(
                 f"Hosts: {e.message}. Add machines to {e.component} (or give it larger ones), "

@@ -12,6 +12,10 @@ from capplan.engine.evaluate import Evaluation
 from capplan.formatting import fmt_number
 from capplan.plan.models import Plan, Threshold
 from capplan.sizing.result import Array, BoolArray, Sized
+from capplan.timeline import MONTHS_PER_PERIOD
+
+#: Seconds in an average month (365.2425 days / 12), to turn a change window into periods.
+SECONDS_PER_MONTH = 365.2425 / 12 * 86400
 
 __all__ = [
     "component_hits",
@@ -56,18 +60,58 @@ def component_hits(name: str, s: Sized, base: Sized) -> list[tuple[str, str, Boo
     return out
 
 
-def threshold_hits(tname: str, thr: Threshold, values: Array) -> list[tuple[str, str, BoolArray]]:
+def change_periods(over_seconds: float, step: str) -> int:
+    """The periods of ``step`` nearest ``over_seconds``, at least one."""
+    period = MONTHS_PER_PERIOD[step] * SECONDS_PER_MONTH
+    return max(1, round(over_seconds / period))
+
+
+def period_change(values: Array, periods: int, direction: str) -> Array:
+    """Percent change of ``values`` (periods on the last axis) over ``periods`` periods, a
+    rise for ``above`` and a fall for ``below`` (both positive); NaN for the first
+    ``periods`` periods and where the base is 0."""
+    vals = np.asarray(values, dtype=np.float64)
+    out = np.full(vals.shape, np.nan)
+    base = vals[..., :-periods]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = 100.0 * (vals[..., periods:] - base) / np.where(base == 0, np.nan, base)
+    out[..., periods:] = change if direction == "above" else -change
+    return out
+
+
+def threshold_series(thr: Threshold, values: Array, step: str) -> tuple[Array, str]:
+    """What the levels of ``thr`` apply to: ``values``, or for a change its percent change
+    over the window in periods of ``step``; and the direction to compare them in."""
+    over = thr.change_seconds
+    if over is None:
+        return values, thr.direction
+    return period_change(values, change_periods(over, step), thr.direction), "above"
+
+
+def threshold_hits(
+    tname: str, thr: Threshold, values: Array, step: str = "month"
+) -> list[tuple[str, str, BoolArray]]:
     """For each level of a threshold but its target: a key, a description and, per path and
-    period, whether ``values`` (the threshold's metric) is beyond it."""
-    return [
-        (
-            f"{tname}.{level_name}",
-            f"{thr.metric} {thr.direction} {level_name} {fmt_number(level.value)}",
-            crossed(values, level.value, thr.direction),
-        )
-        for level_name, level in thr.levels()
-        if level_name != "target"
-    ]
+    period, whether ``values`` (the threshold's metric; for a change, its percent change over
+    the window in periods of ``step``) is beyond it."""
+    series, direction = threshold_series(thr, values, step)
+    with np.errstate(invalid="ignore"):
+        return [
+            (
+                f"{tname}.{level_name}",
+                _hit_text(thr, level_name, level.value),
+                crossed(series, level.value, direction),
+            )
+            for level_name, level in thr.levels()
+            if level_name != "target"
+        ]
+
+
+def _hit_text(thr: Threshold, level_name: str, value: float) -> str:
+    if thr.change is None:
+        return f"{thr.metric} {thr.direction} {level_name} {fmt_number(value)}"
+    verb = "grows" if thr.direction == "above" else "falls"
+    return f"{thr.metric} {verb} {level_name} {fmt_number(value)}% over {thr.change.over}"
 
 
 def event_hits(plan: Plan, ev: Evaluation, base: Evaluation) -> list[tuple[str, str, BoolArray]]:
@@ -78,5 +122,5 @@ def event_hits(plan: Plan, ev: Evaluation, base: Evaluation) -> list[tuple[str, 
         out += component_hits(name, s, base.sized[name])
     for tname, thr in plan.thresholds.items():
         if thr.metric in ev.values:
-            out += threshold_hits(tname, thr, ev.values[thr.metric])
+            out += threshold_hits(tname, thr, ev.values[thr.metric], plan.step)
     return out

@@ -6,7 +6,9 @@ Every alert has a ``for``: the level's, else the threshold's, else the plan's
 ``alerting.for`` (5m), so that no alert fires on one sample. Annotations show the value in the
 metric's unit (``{{ $value | printf "%.4g" }}%``) and, when the metric's series keep their
 ``instance`` label (a bare selector, or a query that keeps it, see ``promql_labels``), the
-instance.
+instance. A threshold with ``change`` alerts on the percent change over its window,
+``100 * (sel - sel offset 7d) / (sel offset 7d != 0) > 20`` (the fall, for ``below``), which
+keeps the selector's labels; its annotations say ``grew 23% over 7d``.
 
 Both the rules file (``prometheus``) and its unit tests (``promtool_tests``) are written from
 these specs.
@@ -30,6 +32,7 @@ __all__ = [
     "AlertSpec",
     "ValueFormat",
     "alert_specs",
+    "change_expr",
     "metrics_without_query",
     "rule_warnings",
     "selector",
@@ -93,6 +96,7 @@ class AlertSpec:
     runway_window: str | None = None
     runway_horizon: str | None = None
     expr: str = field(default="")
+    change_over: str | None = None  # a change threshold's window: the value is its % change
 
     @property
     def for_seconds(self) -> float:
@@ -153,9 +157,64 @@ def _where(instance: bool) -> str:
     return f" on {INSTANCE_TEMPLATE}" if instance else ""
 
 
+def change_expr(sel: str, over: str, direction: str) -> str:
+    """The percent change of ``sel`` over ``over``, a rise (``above``) or a fall (``below``)
+    as a positive number; a zero base gives no value (filtered out by ``!= 0``)."""
+    base = f"{sel} offset {over}"
+    diff = f"{sel} - {base}" if direction == "above" else f"{base} - {sel}"
+    return f"100 * ({diff}) / ({base} != 0)"
+
+
+def _change_spec(
+    plan: Plan, name: str, th: Threshold, level: str, value: float, for_text: str
+) -> AlertSpec:
+    assert th.change is not None
+    over = th.change.over
+    sel = selector(plan, th.metric)
+    fmt = value_format("%")
+    instance = _keeps_instance(plan, th.metric)
+    extra = {"severity": _SEVERITY[level]}
+    if level == "emergency":
+        extra["level"] = "emergency"
+    verb = "grew" if th.direction == "above" else "fell"
+    limit = f"{plain_number(value)}%"
+    current = fmt.template
+    where = _where(instance)
+    description = (
+        f"{th.metric}{where} {verb} {current} over the last {over}, past the {level} level of "
+        f"{limit} for {for_text} or more."
+    )
+    if th.description:
+        description += f" {th.description}"
+    annotations = {
+        "summary": f"{th.metric} {level}{where}: {verb} {current} over {over} (more than {limit})",
+        "description": description,
+    }
+    if th.runbook_url:
+        annotations["runbook_url"] = th.runbook_url
+    return AlertSpec(
+        name=f"{camel(name)}{level.capitalize()}",
+        threshold=name,
+        metric=th.metric,
+        selector=sel,
+        direction=th.direction,
+        value=value,
+        for_text=for_text,
+        labels=_labels(plan, name, th, extra),
+        annotations=annotations,
+        value_format=fmt,
+        instance=instance,
+        group=plan.metrics[th.metric].component,
+        expr=f"{change_expr(sel, over, th.direction)} > {plain_number(value)}",
+        change_over=over,
+    )
+
+
 def _level_spec(
     plan: Plan, name: str, th: Threshold, level: str, value: float, for_text: str
 ) -> AlertSpec:
+    if th.change is not None:
+        return _change_spec(plan, name, th, level, value, for_text)
     sel = selector(plan, th.metric)
     op = ">" if th.direction == "above" else "<"
     unit = _unit(th, plan)

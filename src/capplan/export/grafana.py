@@ -112,7 +112,7 @@ def threshold_steps(thresholds: Threshold | Iterable[Threshold] | None) -> list[
         (th.direction, name, lv.value)
         for th in thresholds or []
         for name, lv in th.levels()
-        if name != "target"
+        if name != "target" and th.change is None  # a change's levels are not on the values
     ]
 
     def colour(start: float | None) -> str:
@@ -244,13 +244,18 @@ def _stat(
 
 def _level_note(th_name: str, th: Threshold) -> str:
     sign = ">" if th.direction == "above" else "<"
+    if th.change is not None:
+        sign = "+" if th.direction == "above" else "-"
     parts = []
     for name, lv in th.levels():
         if name == "target":
             continue
         held = lv.for_ if lv.for_ is not None else th.for_
         duration = f" for {held}" if held else ""
-        parts.append(f"{name} {sign} {plain_number(lv.value)}{duration}")
+        if th.change is not None:
+            parts.append(f"{name} {sign}{plain_number(lv.value)}% over {th.change.over}{duration}")
+        else:
+            parts.append(f"{name} {sign} {plain_number(lv.value)}{duration}")
     return f"{th_name}: {', '.join(parts)}"
 
 

@@ -20,7 +20,9 @@ Rules are grouped by component: a metric's ``component`` names its group
   level>`` (``<`` for direction below), named ``<Threshold>Runway``.
 
 The alerts are the specs of ``alerts``; a ``promtool test rules`` file is generated alongside
-(see ``promtool_tests``).
+(see ``promtool_tests``), and ``<system>.rules.change.test.yml`` for the alerts of
+thresholds with ``change`` (``100 * (sel - sel offset 7d) / (sel offset 7d != 0) > 20``),
+whose inputs must span the window.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from typing import Any
 
 from capplan.export.alerts import AlertSpec, alert_specs, rule_notes
 from capplan.export.base import EXPORTERS, dump_yaml, header, kebab, observed_metrics, slug
-from capplan.export.promtool_tests import rules_test_file
+from capplan.export.promtool_tests import change_test_file, rules_test_file
 from capplan.plan.models import Plan
 
-__all__ = ["group_name", "prometheus_rules", "rules_file_name"]
+__all__ = ["change_test_name", "group_name", "prometheus_rules", "rules_file_name"]
 
 
 def rules_file_name(plan: Plan) -> str:
@@ -77,6 +79,8 @@ def _notes(plan: Plan) -> list[str]:
             notes += _wrapped(warning)
     name = rules_file_name(plan)
     test = name.removesuffix(".yml") + ".test.yml"
+    if any(th.change is not None and th.metric in observed for th in plan.thresholds.values()):
+        test += f" {change_test_name(plan)}"
     notes += ["", f"Check: promtool check rules {name} && promtool test rules {test}"]
     return notes
 
@@ -110,4 +114,13 @@ def prometheus_rules(plan: Plan) -> dict[str, str]:
     doc: dict[str, Any] = {"groups": _groups(plan, specs)}
     text = header(plan, "Prometheus rules", _notes(plan)) + dump_yaml(doc)
     test_name = name.removesuffix(".yml") + ".test.yml"
-    return {name: text, test_name: rules_test_file(plan, name, specs)}
+    files = {name: text, test_name: rules_test_file(plan, name, specs)}
+    changes = change_test_file(plan, name, specs)
+    if changes is not None:
+        files[change_test_name(plan)] = changes
+    return files
+
+
+def change_test_name(plan: Plan) -> str:
+    """``<system>.rules.change.test.yml``: the unit tests of the change alerts."""
+    return rules_file_name(plan).removesuffix(".yml") + ".change.test.yml"

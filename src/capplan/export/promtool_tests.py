@@ -12,6 +12,15 @@ linearly rising (falling, for direction below) input that starts on the safe sid
 trend crosses the level within the horizon; ``predict_linear`` has two samples from minute 1,
 so it fires at 1m + ``for`` and not one evaluation before.
 
+Change alerts (``offset 7d``) are tested in a file of their own (:func:`change_test_file`):
+their input must span the window, and promtool evaluates every rule of the file at every
+evaluation from 0, so a week at 1m would take 10,080 evaluations (about 10 s per test). That
+file evaluates every ``step``: the largest of 1h's divisors that divides every window (1h for
+day and week windows, 168 evaluations for 7d). Each input is flat at 100 for the window and
+two steps more, then steps past the level (a rise, or fall, of twice the level; a fall stays
+under 100%), so ``offset`` finds the flat base and the change crosses at a known step: no
+alert one step before ``for`` has elapsed (rounded up to steps), the alert once it has.
+
 The input series is the alert's selector itself: ``capplan:<metric>`` when the metric has a
 query (its recording rule's raw input is absent, so the recording rule yields nothing and does
 not overwrite the fed series), else the metric's name; with an ``instance`` label when the
@@ -30,6 +39,7 @@ from capplan.units import duration_seconds
 
 __all__ = [
     "TEST_INSTANCE",
+    "change_test_file",
     "humanize",
     "humanize_1024",
     "humanize_duration",
@@ -189,7 +199,7 @@ def _case(
 
 def rules_test_file(plan: Plan, rules_file: str, specs: list[AlertSpec]) -> str:
     """The ``promtool test rules`` file for ``rules_file`` (run it from the same directory)."""
-    tests = [_runway_test(s) if s.is_runway else _level_test(s) for s in specs]
+    tests = [_runway_test(s) if s.is_runway else _level_test(s) for s in specs if not s.change_over]
     doc: dict[str, Any] = {
         "rule_files": [rules_file],
         "evaluation_interval": "1m",
@@ -197,6 +207,66 @@ def rules_test_file(plan: Plan, rules_file: str, specs: list[AlertSpec]) -> str:
     }
     notes = [
         f"Unit tests of {rules_file}: promtool test rules <this file>",
+        "Each alert: none one evaluation before its for: has elapsed, the alert once it has.",
+    ]
+    return header(plan, "promtool rule tests", notes) + dump_yaml(doc)
+
+
+def _change_step(specs: list[AlertSpec]) -> int:
+    """Seconds between evaluations of the change tests: the gcd of 3600 and every window."""
+    step = 3600
+    for spec in specs:
+        step = math.gcd(step, max(1, int(duration_seconds(spec.change_over or "1h"))))
+    return step
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _change_crossing(spec: AlertSpec) -> tuple[float, float]:
+    """From a base of 100: the value past the level (a rise, or fall, of twice the level; a
+    fall of half way to 100% when twice is too much) and the change Prometheus computes."""
+    above = spec.direction == "above"
+    size = 2 * spec.value if above or spec.value < 50 else (spec.value + 100) / 2
+    value = 100 + size if above else 100 - size
+    return value, 100 * ((value - 100) if above else (100 - value)) / 100
+
+
+def _change_test(spec: AlertSpec, step: int) -> dict[str, Any]:
+    over = int(duration_seconds(spec.change_over or "0s")) // step
+    value, change = _change_crossing(spec)
+    crossed = over + 2  # steps: the change is 0 from ``over`` and past the level from here
+    fires = crossed + math.ceil(spec.for_seconds / step)
+    before = fires - 1 if fires > crossed else crossed - 1
+    values = f"100+0x{crossed - 1} {plain_number(value)}+0x{fires + 2 - crossed}"
+    name = f"{spec.name}: changed past {plain_number(spec.value)}% over {spec.change_over}"
+    case = _case(name, spec, values, 0, 0, _expected(spec, change))
+    case["interval"] = _duration(step)
+    tests = case["alert_rule_test"]
+    tests[0]["eval_time"] = _duration(before * step)
+    tests[1]["eval_time"] = _duration(fires * step)
+    return case
+
+
+def change_test_file(plan: Plan, rules_file: str, specs: list[AlertSpec]) -> str | None:
+    """The ``promtool test rules`` file of the change alerts of ``rules_file`` (None when it
+    has none), evaluated every hour (or less, see the module docstring)."""
+    changes = [s for s in specs if s.change_over]
+    if not changes:
+        return None
+    step = _change_step(changes)
+    doc: dict[str, Any] = {
+        "rule_files": [rules_file],
+        "evaluation_interval": _duration(step),
+        "tests": [_change_test(s, step) for s in changes],
+    }
+    notes = [
+        f"Unit tests of the change alerts of {rules_file}: promtool test rules <this file>",
+        f"Evaluated every {_duration(step)}, so that the input spans each alert's offset quickly.",
         "Each alert: none one evaluation before its for: has elapsed, the alert once it has.",
     ]
     return header(plan, "promtool rule tests", notes) + dump_yaml(doc)

@@ -98,7 +98,7 @@ def plan_runways(run: ForecastRun, plan: Plan) -> list[dict[str, Any]]:
     matched = metric_series(plan, run.panel.ids)
     for tname, thr in plan.thresholds.items():
         idx = matched.get(thr.metric)
-        if not idx:
+        if not idx or thr.change is not None:  # a change's levels are not on the values
             continue
         for level_name, level in thr.levels():
             if level_name == "target":
@@ -147,6 +147,8 @@ def plan_advice(run: ForecastRun, plan: Plan) -> list[str]:
     lines: list[str] = []
     matched = metric_series(plan, run.panel.ids)
     for tname, thr in plan.thresholds.items():
+        if thr.change is not None:  # a change's levels are not on the values
+            continue
         for i in matched.get(thr.metric, []):
             name = run.panel.ids[i]
             unit = thr.unit or plan.metrics[thr.metric].unit

@@ -53,12 +53,13 @@ from capplan.plan.drivers import (
 from capplan.plan.fields import Duration, Expr, Finite, NonNeg
 from capplan.plan.hosts import Host
 from capplan.plan.policies import Policy
-from capplan.units import parse_start_date
+from capplan.units import duration_seconds, parse_start_date
 
 __all__ = [
     "Alerting",
     "AnnualGrowth",
     "Budget",
+    "ChangeRule",
     "Component",
     "CompoundGrowth",
     "ConstantGrowth",
@@ -191,6 +192,24 @@ class RunwayRule(Strict):
     )
 
 
+class ChangeRule(Strict):
+    """Levels on the change of a metric over a window instead of on its value: the percent
+    change ``100 × (x(t) − x(t − over)) / x(t − over)`` (a rise; with ``direction: below``,
+    a fall)."""
+
+    over: Duration = Field(description="The window the change is measured over (7d).")
+    basis: Literal["percent"] = Field(
+        "percent", description="How the change is measured: percent of the value `over` ago."
+    )
+
+    @field_validator("over")
+    @classmethod
+    def _positive(cls, value: str) -> str:
+        if duration_seconds(value) <= 0:
+            raise ValueError(f"must be a duration > 0, got '{value}'")
+        return value
+
+
 class Threshold(Strict):
     """Target / warning / critical (/ emergency) levels on one metric, with a direction and a
     duration (Prometheus ``for:`` semantics)."""
@@ -220,12 +239,20 @@ class Threshold(Strict):
         description="What to do when the forecast passes a level, for `forecast --plan` "
         "(default from the metric's name: increase CPU capacity, add storage ...).",
     )
+    change: ChangeRule | None = Field(
+        None,
+        description="Put the levels on the percent change of the metric over a window, "
+        "{over: 7d}: a rise of that many percent (a fall, with direction below).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Threshold:
         present = [(n, lv.value) for n in LEVEL_NAMES if (lv := getattr(self, n)) is not None]
         if not any(n != "target" for n, _ in present):
             raise ValueError("a threshold needs at least one of warning, critical or emergency")
+        if self.change is not None:
+            self._check_change(present)
+            return self
         for (n1, v1), (n2, v2) in itertools.pairwise(present):
             bad = v2 < v1 if self.direction == "above" else v2 > v1
             if bad:
@@ -235,6 +262,35 @@ class Threshold(Strict):
                     f"{self.direction} the levels"
                 )
         return self
+
+    def _check_change(self, present: list[tuple[str, float]]) -> None:
+        """Levels of a change threshold are sizes of a rise (or fall), in percent: > 0 (a
+        target >= 0), under 100 for a fall, ordered mildest (smallest) first."""
+        kind = "rise" if self.direction == "above" else "fall"
+        if self.runway is not None:
+            raise ValueError("runway does not apply to a threshold on a change; remove one")
+        for n, v in present:
+            if v < 0 or (v == 0 and n != "target"):
+                raise ValueError(
+                    f"{n} must be a {kind} in percent > 0 for a threshold with change "
+                    f"(direction {self.direction} for a {kind}), got {v}"
+                )
+            if kind == "fall" and v >= 100:
+                raise ValueError(
+                    f"{n} must be a fall in percent < 100 for a threshold with change "
+                    f"(a fall of 100% or more needs negative values), got {v}"
+                )
+        for (n1, v1), (n2, v2) in itertools.pairwise(present):
+            if v2 < v1:
+                raise ValueError(
+                    f"{n2} ({v2}) must not be below {n1} ({v1}): the levels of a threshold "
+                    f"with change are sizes of a {kind}, mildest first"
+                )
+
+    @property
+    def change_seconds(self) -> float | None:
+        """The change window in seconds, or None for a threshold on values."""
+        return None if self.change is None else duration_seconds(self.change.over)
 
     def levels(self) -> list[tuple[str, Level]]:
         """The levels that are set, mildest first."""

@@ -87,6 +87,11 @@ class CheckResult:
     freshness: Freshness | None = None
 
     @property
+    def value_text(self) -> str:
+        """The last value evaluated, in the unit (``+23% over 7d`` for a change); ``-``."""
+        return "-" if self.evaluation is None else self.evaluation.value_text(self.unit)
+
+    @property
     def last_sample(self) -> np.datetime64 | None:
         """Time of the series' newest sample at or before ``now``."""
         return self.freshness.last_sample if self.freshness is not None else None
@@ -203,6 +208,13 @@ def _stale_message(fresh: Freshness, result: CheckResult) -> str:
     if result.level is not None:
         text += f"; {result.level} was firing then"
     return text
+
+
+def _change_message(ev: ThresholdEvaluation) -> str:
+    """What a change threshold saw last: ``+23% over 7d``, or why it has no value."""
+    if np.isfinite(ev.last_value):
+        return ev.value_text()
+    return f"no change over {ev.change_over}: no nonzero sample that long before the last"
 
 
 def series_of_metric(names: Iterable[str], pattern: str) -> list[str]:
@@ -355,8 +367,10 @@ def _check_series(
     since_seconds: float | None,
     eval_interval_seconds: int | None,
 ) -> CheckResult:
+    earlier: tuple[IntArray, Array] | None = None
     if since_seconds is not None:
         keep = seconds >= at.astype(np.int64) - int(since_seconds)
+        earlier = (seconds[~keep], vals[~keep])  # bases of a change over the window
         seconds, vals = seconds[keep], vals[keep]
     if seconds.size == 0:
         base = CheckResult(name, thr.metric, series, "no data", unit=unit, freshness=fresh)
@@ -369,8 +383,12 @@ def _check_series(
             base,
             message=f"no sample in the last {window}; last sample {fmt_age(fresh.age_seconds)} ago",
         )
-    ev = evaluate_threshold(seconds, vals, thr, eval_interval_seconds=eval_interval_seconds)
+    ev = evaluate_threshold(
+        seconds, vals, thr, eval_interval_seconds=eval_interval_seconds, earlier=earlier
+    )
     result = replace(_status(name, thr.metric, series, unit, ev), freshness=fresh)
+    if ev.change_over is not None:
+        result = replace(result, message=_change_message(ev))
     if fresh.stale:
         result = replace(result, status="stale", message=_stale_message(fresh, result))
     return result

@@ -16,6 +16,11 @@ Choices (documented, tested):
   ``eval_interval_seconds`` is given: then a regular grid from the first sample, each instant
   taking the latest sample at most :data:`LOOKBACK_SECONDS` old (Prometheus' lookback delta),
   like a rule evaluated every ``eval_interval_seconds``.
+* **Change thresholds** (``change: {over: 7d}``): the levels apply to the percent change
+  ``100 × (x(t) − x(t − over)) / x(t − over)`` (:func:`percent_change`), a rise past the
+  level for ``above``, a fall for ``below`` (both as positive sizes), where ``x(t − over)`` is
+  the sample at or just before ``t − over``: no value (NaN) before the history reaches that
+  far back, nor where that base is 0.
 * **Missing values** (NaN) make the condition false, as an absent series does in PromQL.
 * **Gaps**: the step is the median spacing of the instants; a gap longer than
   :data:`GAP_STEPS` steps means the series was absent, which ends any pending or firing
@@ -44,6 +49,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from capplan._types import Array, BoolArray, IntArray
+from capplan.formatting import fmt_number
 from capplan.plan.models import Threshold
 from capplan.units import duration_seconds
 
@@ -58,7 +64,9 @@ __all__ = [
     "ThresholdEvaluation",
     "evaluate_level",
     "evaluate_threshold",
+    "format_change",
     "level_for_seconds",
+    "percent_change",
 ]
 
 AlertState = Literal["inactive", "pending", "firing"]
@@ -176,6 +184,16 @@ class ThresholdEvaluation:
     step_seconds: float
     last_value: float
     last_time: np.datetime64 | None
+    change_over: str | None = None  # the window of a change threshold (its values: % change)
+
+    def value_text(self, unit: str = "") -> str:
+        """The last value with ``unit``; for a change, signed with its window (``+23% over
+        7d``, ``-12% over 1d`` for a fall; ``-`` when it has none)."""
+        if self.change_over is None:
+            return f"{fmt_number(self.last_value)}{unit}"
+        if not np.isfinite(self.last_value):
+            return "-"
+        return format_change(self.last_value, self.direction, self.change_over)
 
     def level(self, name: str) -> LevelEvaluation:
         """The evaluation of the level called ``name``; ``KeyError`` if the threshold lacks it."""
@@ -203,11 +221,20 @@ class ThresholdEvaluation:
             "step_seconds": self.step_seconds,
             "last_value": _json_float(self.last_value),
             "last_time": _iso(self.last_time),
+            "change_over": self.change_over,
             "levels": [lv.to_dict() for lv in self.levels],
         }
         if timeline:
             data["timeline"] = [iv.to_dict() for iv in self.timeline]
         return data
+
+
+def format_change(size: float, direction: str, over: str) -> str:
+    """A change as a message says it: ``+23% over 7d`` (``size`` a rise for ``above``, a fall
+    for ``below``, in percent)."""
+    change = size if direction == "above" else -size
+    sign = "+" if change >= 0 else "-"
+    return f"{sign}{fmt_number(abs(change))}% over {over}"
 
 
 def _iso(t: np.datetime64 | None) -> str | None:
@@ -224,6 +251,40 @@ def level_for_seconds(threshold: Threshold, name: str) -> float:
     lv = getattr(threshold, name)
     text = lv.for_ or threshold.for_ or "0s"
     return duration_seconds(text)
+
+
+def percent_change(
+    seconds: IntArray, values: Array, over_seconds: float, direction: str = "above"
+) -> Array:
+    """The percent change of each (sorted) sample since the sample at or just before ``over``
+    seconds earlier: ``100 × (x(t) − x(t − over)) / x(t − over)``, negated for ``below`` (a
+    fall is positive). NaN where the history does not reach back ``over``, or the base is 0
+    or NaN."""
+    vals = np.asarray(values, dtype=np.float64)
+    if vals.size == 0:
+        return vals
+    idx = np.searchsorted(seconds, seconds - over_seconds, side="right") - 1
+    base = np.where(idx >= 0, vals[np.maximum(idx, 0)], np.nan)
+    base = np.where(base == 0, np.nan, base)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = 100.0 * (vals - base) / base
+    return np.asarray(-change if direction == "below" else change, dtype=np.float64)
+
+
+def _change(
+    seconds: IntArray,
+    vals: Array,
+    over: float,
+    direction: str,
+    earlier: tuple[IntArray, Array] | None,
+) -> Array:
+    """:func:`percent_change` of the samples, with ``earlier`` samples as possible bases."""
+    if earlier is None or len(earlier[0]) == 0:
+        return percent_change(seconds, vals, over, direction)
+    before = np.asarray(earlier[0], dtype=np.int64) < (seconds[0] if len(seconds) else 0)
+    all_s = np.concatenate([np.asarray(earlier[0], dtype=np.int64)[before], seconds])
+    all_v = np.concatenate([np.asarray(earlier[1], dtype=np.float64)[before], vals])
+    return percent_change(all_s, all_v, over, direction)[len(all_s) - len(seconds) :]
 
 
 def _regular_grid(seconds: IntArray, values: Array, interval: int) -> tuple[IntArray, Array]:
@@ -349,11 +410,16 @@ def evaluate_threshold(
     *,
     eval_interval_seconds: int | None = None,
     flap_window_seconds: float | None = None,
+    earlier: tuple[IntArray, Array] | None = None,
 ) -> ThresholdEvaluation:
     """Evaluate every level of ``threshold`` on one series, as Prometheus would alert on it.
 
     ``timestamps`` (``datetime64``, any unit, or epoch seconds) need not be sorted; values are
-    floats, NaN meaning missing. Returns the alert timeline and a summary per level.
+    floats, NaN meaning missing. Returns the alert timeline and a summary per level. For a
+    threshold with ``change``, ``last_value`` and the levels are on its percent change (see
+    :func:`percent_change`), computed on the samples (then put on the grid with
+    ``eval_interval_seconds``); ``earlier``, sorted epoch seconds and values before the first
+    timestamp, serve only as the bases of that change (history older than the window checked).
     """
     ts = np.asarray(timestamps)
     if ts.dtype.kind == "M":
@@ -367,6 +433,11 @@ def evaluate_threshold(
     if len(seconds) > 1 and bool(np.any(seconds[1:] < seconds[:-1])):
         order = np.argsort(seconds, kind="stable")
         seconds, vals = seconds[order], vals[order]
+    over = threshold.change_seconds
+    rising = threshold.direction == "above"
+    if over is not None:
+        # the levels are sizes of a rise (a fall for below) over ``over``, compared with ">"
+        vals, rising = _change(seconds, vals, over, threshold.direction, earlier), True
     if eval_interval_seconds is not None:
         if eval_interval_seconds <= 0:
             raise ValueError(f"eval_interval_seconds must be > 0, got {eval_interval_seconds}")
@@ -381,7 +452,7 @@ def evaluate_threshold(
     with np.errstate(invalid="ignore"):
         levels = []
         for name, lv in threshold.levels():
-            crossed = vals > lv.value if threshold.direction == "above" else vals < lv.value
+            crossed = vals > lv.value if rising else vals < lv.value
             levels.append(
                 evaluate_level(
                     seconds,
@@ -401,4 +472,5 @@ def evaluate_threshold(
         step_seconds=step,
         last_value=last_value,
         last_time=_dt(seconds[-1]) if len(seconds) else None,
+        change_over=threshold.change.over if threshold.change is not None else None,
     )

@@ -137,7 +137,7 @@ class _Summary:
             assert values is not None, name
             self.threshold_counts[tname] = [
                 (key, text, reached_by_period_fast(hit))
-                for key, text, hit in threshold_hits(tname, thr, values)
+                for key, text, hit in threshold_hits(tname, thr, values, self.plan.step)
             ]
         if self.progress is not None:
             self.seen += 1
