@@ -1,0 +1,57 @@
+"""Workload right-sizing: recommended requests and limits from container usage.
+
+:func:`container_usage` groups cAdvisor and kube-state-metrics series per namespace /
+workload / container; a strategy of :data:`STRATEGIES` (``simple``: KRR's; ``forecast``)
+recommends requests and limits; :func:`recommend` compares them with the settings now,
+prices the change and ranks it; :func:`patch_files` makes Kubernetes patches of it.
+"""
+
+from capplan.rightsize.report import (
+    GIB,
+    SEVERITIES,
+    Prices,
+    Recommendation,
+    cpu_quantity,
+    memory_quantity,
+    patch_files,
+    recommend,
+)
+from capplan.rightsize.strategies import (
+    STRATEGIES,
+    Sizing,
+    Strategy,
+    StrategySettings,
+    forecast_sizes,
+    oom_bumped,
+    simple_sizes,
+)
+from capplan.rightsize.usage import (
+    ContainerUsage,
+    Workload,
+    container_usage,
+    parse_selector,
+    workload_of,
+)
+
+__all__ = [
+    "GIB",
+    "SEVERITIES",
+    "STRATEGIES",
+    "ContainerUsage",
+    "Prices",
+    "Recommendation",
+    "Sizing",
+    "Strategy",
+    "StrategySettings",
+    "Workload",
+    "container_usage",
+    "cpu_quantity",
+    "forecast_sizes",
+    "memory_quantity",
+    "oom_bumped",
+    "parse_selector",
+    "patch_files",
+    "recommend",
+    "simple_sizes",
+    "workload_of",
+]
