@@ -75,7 +75,7 @@ def rows(n: int = 40, days: int = 7, seed: int = 7) -> list[tuple[str, int, floa
                     (
                         "kube_pod_container_resource_limits",
                         last,
-                        mem0,
+                        mem0 * extra,
                         {**labels, "resource": "memory"},
                     )
                 )

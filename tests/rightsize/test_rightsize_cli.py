@@ -1,0 +1,79 @@
+"""``capplan rightsize`` from files: formats, patches and clear errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.rightsize.generate import write_csv
+from typer.testing import CliRunner
+
+from capplan.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def usage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_csv(tmp_path_factory.mktemp("usage") / "usage.csv", 12, 1)
+
+
+def test_json_and_csv(usage: Path) -> None:
+    result = runner.invoke(app, ["rightsize", str(usage), "-f", "json", "--price-vcpu", "20"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["strategy"] == "simple"
+    assert len(data["containers"]) == 12
+    assert data["containers"][0]["severity"] == "critical"
+    result = runner.invoke(app, ["rightsize", str(usage), "-f", "csv", "-n", "shop"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("namespace,kind,workload,container")
+    assert all(
+        ",shop," not in line or line.startswith("shop") for line in result.stdout.splitlines()
+    )
+
+
+def test_patches_never_replace_a_foreign_file(usage: Path, tmp_path: Path) -> None:
+    args = ["rightsize", str(usage), "-f", "patch", "-o", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert "shop.deployment.steady-00.yaml" in written
+    assert runner.invoke(app, args).exit_code == 0  # its own files are replaced
+    (tmp_path / "shop.deployment.steady-00.yaml").write_text("mine: true\n")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "was not written by capplan" in result.output
+    assert (tmp_path / "shop.deployment.steady-00.yaml").read_text() == "mine: true\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--selector", "app=nothing"], "no container matches app=nothing"),
+        (["--namespace", "nope"], "no container matches --namespace nope"),
+        (["--strategy", "magic"], "unknown strategy 'magic'; available: forecast, simple"),
+        (["--format", "patch"], "give --output FOLDER"),
+        (["--cpu-percentile", "0"], "--cpu-percentile must be in (0, 100]"),
+    ],
+)
+def test_bad_arguments(usage: Path, extra: list[str], message: str) -> None:
+    result = runner.invoke(app, ["rightsize", str(usage), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_series_without_container_labels(tmp_path: Path) -> None:
+    path = tmp_path / "pods.csv"
+    lines = ["series,timestamp,value,namespace,pod"]
+    lines += [
+        f"container_memory_working_set_bytes,{1_790_000_000 + 60 * i},1e8,shop,api-0"
+        for i in range(5)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["rightsize", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "no 'container' label" in result.output
+    assert "Traceback" not in result.output
