@@ -20,8 +20,8 @@ CHARTS_DRAWN = """() => Array.from(document.querySelectorAll('.plotly-graph-div'
 
 
 def dashboard_paths(base_url: str) -> list[str]:
-    """Every dashboard page: the overview, each plan and its scenarios, the forecasts and
-    each series' forecast."""
+    """Every dashboard page: the overview, each plan and its scenarios, the forecasts,
+    each series' forecast and the reports."""
     plans = httpx.get(f"{base_url}/api/plans", timeout=10).json()
     series = httpx.get(f"{base_url}/api/series", timeout=10).json()
     names = [p["name"] for p in plans if p["valid"]]
@@ -33,6 +33,7 @@ def dashboard_paths(base_url: str) -> list[str]:
         paths += [f"/plans/{name}", f"/plans/{name}/scenarios", f"/plans/{name}/compare"]
     paths.append("/forecasts")
     paths += [f"/forecasts/view?series={s}" for s in ids]
+    paths.append("/reports")
     return paths
 
 
@@ -59,6 +60,7 @@ def test_shot_names() -> None:
     assert shot_name("/forecasts") == "forecasts"
     assert shot_name("/forecasts/view?series=avg_cpu_usage") == "forecast_avg_cpu_usage"
     assert shot_name("/docs") == "docs"
+    assert shot_name("/reports") == "reports"
 
 
 def test_every_dashboard_page_is_clean(visit: Any, base_url: str) -> None:

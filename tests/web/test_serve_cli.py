@@ -109,3 +109,26 @@ def test_anonymous_writes_are_off_unless_allowed(served: dict[str, Any], plans_d
     with TestClient(seen["app"], base_url="http://localhost") as client:
         r = client.put("/api/plans/mine", content="system: x\ndrivers: {users: {initial: 1}}\n")
     assert r.status_code == 201, r.text
+
+
+def test_serve_report_schedules(
+    monkeypatch: pytest.MonkeyPatch, plans_dir: Path, tmp_path: Path
+) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda application, **kw: seen.update(app=application))
+    base = ["serve", "--plans", str(plans_dir), "--store", str(tmp_path / "s.duckdb")]
+    args = [*base, "--report-schedule", "weekly mon 08:00", "--report-schedule", "monthly 1 08:00"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    settings = seen["app"].state.capplan.settings
+    assert [s.spec for s in settings.report_schedules] == ["weekly mon 08:00", "monthly 1 08:00"]
+    result = runner.invoke(app, [*base, "--report-schedule", "weekly someday 08:00"])
+    assert result.exit_code == 2
+    assert "no weekday 'someday'" in result.output
+    result = runner.invoke(app, [*base, "--refresh", "0", "--report-schedule", "weekly mon 08:00"])
+    assert result.exit_code == 2
+    assert "needs a background refresh" in result.output
+    no_store = ["serve", "--plans", str(plans_dir), "--report-schedule", "weekly mon 08:00"]
+    result = runner.invoke(app, no_store)
+    assert result.exit_code == 2
+    assert "needs --store" in result.output

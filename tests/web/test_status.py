@@ -45,8 +45,9 @@ def touch_later(path: Path, text: str) -> None:
 def test_all_stages_report_their_state(client: TestClient) -> None:
     body = client.get("/api/status").json()
     stages = body["stages"]
-    assert list(stages) == ["plans", "prometheus", "store", "forecasts"]
+    assert list(stages) == ["plans", "prometheus", "store", "forecasts", "reports"]
     assert stages["prometheus"]["state"] == "off"  # no --prometheus
+    assert stages["reports"]["state"] == "off"  # no --report-schedule
     for name in ("plans", "store", "forecasts"):
         assert stages[name]["state"] == "ok", stages[name]
         assert stages[name]["last_success"] is not None

@@ -37,12 +37,15 @@ def build_settings(
     prometheus_options: PrometheusOptions | None = None,
     allow_anonymous_writes: bool = False,
     allow_anonymous: bool = False,
+    report_schedules: list[str] | None = None,
 ) -> Settings:
     """Checked :class:`capplan.web.Settings` from the command-line options. The Host names
     answered are the loopback names, ``allowed_hosts`` and the address listened on, when it
     is one address (not 0.0.0.0 or ::). Credentials in the ``prometheus`` URL move into the
-    options' basic auth: the settings' URL carries none."""
+    options' basic auth: the settings' URL carries none. ``report_schedules`` (``weekly mon
+    08:00``, ``monthly 1 08:00``) need a store and a background refresh."""
     from capplan.policy.freshness import parse_max_age
+    from capplan.report.schedule import parse_schedule
     from capplan.web import Settings
     from capplan.web.settings import LOOPBACK_HOSTS
 
@@ -65,6 +68,16 @@ def build_settings(
             f"--host {host} serves other machines, but no --token (or CAPPLAN_TOKEN) is set: "
             "anyone who reaches it reads every plan; set a token, or --allow-anonymous to "
             "serve it so anyway"
+        )
+    schedules = tuple(dict.fromkeys(parse_schedule(s) for s in report_schedules or []))
+    if schedules and store is None:
+        raise UsageError(
+            "--report-schedule needs --store: the reports are built from it and kept in it"
+        )
+    if schedules and refresh == 0:
+        raise UsageError(
+            "--report-schedule needs a background refresh (--refresh > 0): the reports due "
+            "are built at each refresh"
         )
     max_age_seconds = parse_max_age(max_age, "--max-age") if max_age is not None else None
     options = prometheus_options or PrometheusOptions()
@@ -90,6 +103,7 @@ def build_settings(
         allowed_hosts=tuple(hosts),
         request_seconds=request_timeout,
         allow_anonymous_writes=allow_anonymous_writes,
+        report_schedules=schedules,
     )
 
 
@@ -156,6 +170,15 @@ def serve(
         help="Time budget of a request that computes (validation, projection, page); "
         "past it the answer is 503.",
     ),
+    report_schedule: list[str] | None = typer.Option(
+        None,
+        "--report-schedule",
+        metavar="SPEC",
+        help="Build the weekly or monthly report of every plan with observed metrics on this "
+        "schedule, UTC: 'weekly mon 08:00' or 'monthly 1 08:00' (repeatable). Kept in the "
+        "--store, listed at /reports.",
+        show_default=False,
+    ),
     bearer_token: str | None = prom.bearer_token_option(),
     username: str | None = prom.username_option(),
     password: str | None = prom.password_option(),
@@ -181,6 +204,7 @@ def serve(
     settings = build_settings(
         plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age,
         allowed_host, request_timeout, options, allow_anonymous_writes, allow_anonymous,
+        report_schedule,
     )  # fmt: skip
     # Requests that compute run in worker threads; the event loop, which answers the cheap
     # ones, waits for the interpreter lock at every switch. 1 ms instead of the default 5 ms

@@ -7,6 +7,10 @@ Schema::
     ingests (sha256 TEXT PRIMARY KEY, source TEXT, rows BIGINT, points_added BIGINT,
              ingested_at TIMESTAMP)
     meta    (key TEXT PRIMARY KEY, value TEXT)      -- schema version
+    reports (id INTEGER PRIMARY KEY, plan TEXT, kind TEXT, title TEXT, period_end TIMESTAMP,
+             built_at TIMESTAMP, markdown TEXT, html TEXT, pdf BLOB, pdf_note TEXT)
+             -- reports built by ``capplan serve``; created on the first one (older stores
+             -- have none, and read as having no reports)
 
 Writes are transactional: :meth:`Store.ingest` runs in ONE transaction (``BEGIN`` …
 ``COMMIT``; ``ROLLBACK`` on any exception, ``KeyboardInterrupt`` included), and
@@ -52,12 +56,20 @@ __all__ = [
     "IngestResult",
     "SeriesInfo",
     "Store",
+    "StoredReport",
 ]
 
 DEFAULT_STORE = "capplan.duckdb"
 SCHEMA_VERSION = "1"
 LOCK_TIMEOUT = 5.0  # seconds a second process waits for the store's lock
 _TABLES = ("ingests", "meta", "points", "series")
+_REPORTS = (
+    "CREATE TABLE IF NOT EXISTS reports (id INTEGER PRIMARY KEY, plan TEXT NOT NULL, "
+    "kind TEXT NOT NULL, title TEXT NOT NULL, period_end TIMESTAMP NOT NULL, "
+    "built_at TIMESTAMP NOT NULL, markdown TEXT NOT NULL, html TEXT NOT NULL, pdf BLOB, "
+    "pdf_note TEXT)"
+)
+_REPORT_FORMATS = {"md": "markdown", "html": "html", "pdf": "pdf"}
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
@@ -99,6 +111,22 @@ class SeriesInfo:
     last: np.datetime64
     step_seconds: int
     gaps: int
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """One report kept in the store (without its content): ``formats`` are those it has
+    (``md``, ``html`` and, when it could be printed, ``pdf``; else ``pdf_note`` says why
+    not). Times are Unix seconds."""
+
+    id: int
+    plan: str
+    kind: str
+    title: str
+    period_end: float
+    built_at: float
+    formats: tuple[str, ...]
+    pdf_note: str | None
 
 
 class Store:
@@ -267,6 +295,77 @@ class Store:
         finally:
             self._con.unregister("_incoming_points")
         return int(got[0]) if got else 0
+
+    def add_report(
+        self,
+        plan: str,
+        kind: str,
+        title: str,
+        period_end: float,
+        built_at: float,
+        markdown: str,
+        html: str,
+        pdf: bytes | None,
+        pdf_note: str | None,
+    ) -> int:
+        """Keep a built report (one transaction: all of it or nothing); its id."""
+        with self._errors(), self.transaction():
+            self._con.execute(_REPORTS)
+            got = self._con.execute(
+                "INSERT INTO reports SELECT (SELECT coalesce(max(id), 0) + 1 FROM reports), "
+                "?, ?, ?, make_timestamp(CAST(? * 1e6 AS BIGINT)), "
+                "make_timestamp(CAST(? * 1e6 AS BIGINT)), ?, ?, ?, ? RETURNING id",
+                [plan, kind, title, period_end, built_at, markdown, html, pdf, pdf_note],
+            ).fetchone()
+        assert got is not None
+        return int(got[0])
+
+    def _has_reports(self) -> bool:
+        got = self._con.execute(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_name = 'reports'"
+        ).fetchone()
+        return got is not None
+
+    def list_reports(self) -> list[StoredReport]:
+        """Every kept report, newest period first (then newest built first)."""
+        with self._errors():
+            if not self._has_reports():
+                return []
+            rows = self._con.execute(
+                "SELECT id, plan, kind, title, epoch_us(period_end), epoch_us(built_at), "
+                "pdf IS NOT NULL, pdf_note FROM reports ORDER BY period_end DESC, id DESC"
+            ).fetchall()
+        return [
+            StoredReport(
+                id=int(r[0]),
+                plan=str(r[1]),
+                kind=str(r[2]),
+                title=str(r[3]),
+                period_end=int(r[4]) / 1e6,
+                built_at=int(r[5]) / 1e6,
+                formats=("md", "html", "pdf") if r[6] else ("md", "html"),
+                pdf_note=None if r[7] is None else str(r[7]),
+            )
+            for r in rows
+        ]
+
+    def report_content(self, report_id: int, fmt: str) -> str | bytes | None:
+        """The ``fmt`` (``md``, ``html`` or ``pdf``) of report ``report_id``; None when
+        there is no such report, or it has no PDF."""
+        column = _REPORT_FORMATS.get(fmt)
+        if column is None:
+            raise UsageError(f"unknown report format '{fmt}'; available: html, md, pdf")
+        with self._errors():
+            if not self._has_reports():
+                return None
+            got = self._con.execute(
+                f"SELECT {column} FROM reports WHERE id = ?", [report_id]
+            ).fetchone()
+        if got is None or got[0] is None:
+            return None
+        value = got[0]
+        return bytes(value) if fmt == "pdf" else str(value)
 
     # reading ----------------------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:

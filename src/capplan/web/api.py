@@ -8,6 +8,7 @@ answer already computed is served from its cache straight from the event loop.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -331,10 +332,68 @@ async def forecast_of(request: Request, series: str) -> Response:
     return Response(body, media_type="application/json")
 
 
+_REPORT_FILE = re.compile(r"^(\d{1,18})\.(md|html|pdf)$")
+_REPORT_TYPES = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+}
+
+
+def report_listing(state: AppState) -> list[dict[str, Any]]:
+    """The kept reports, newest first, each with the links to its forms."""
+    out = []
+    for r in state.reports.listing():
+        out.append(
+            {
+                "id": r.id,
+                "plan": r.plan,
+                "kind": r.kind,
+                "title": r.title,
+                "period_end": iso_time(instant(r.period_end)),
+                "built_at": iso_time(instant(r.built_at)),
+                "formats": list(r.formats),
+                "pdf_note": r.pdf_note,
+                "links": {f: f"/api/reports/{r.id}.{f}" for f in r.formats},
+            }
+        )
+    return out
+
+
+@router.get("/reports", summary="Reports built on the schedule (--report-schedule), newest first")
+async def reports(request: Request) -> list[dict[str, Any]]:
+    state = state_of(request)
+    return await state.workers.run("the report listing", report_listing, state)
+
+
+@router.get(
+    "/reports/{file}",
+    summary="One kept report as Markdown, HTML or PDF: /api/reports/{id}.md|.html|.pdf",
+    responses={404: {"description": "No such report, or it has no PDF"}},
+)
+async def report_file(
+    request: Request, file: Annotated[str, Path(description="{id}.md, {id}.html or {id}.pdf")]
+) -> Response:
+    state = state_of(request)
+    got = _REPORT_FILE.match(file)
+    if got is None:
+        raise ApiError(404, "not_found", f"no report file '{file}'; give {{id}}.md|.html|.pdf")
+    report_id, fmt = int(got.group(1)), got.group(2)
+    content = await state.workers.run("the report", state.reports.content, report_id, fmt)
+    if content is None:
+        raise ApiError(404, "not_found", f"no report file '{file}'")
+    body = content.encode() if isinstance(content, str) else content
+    return Response(
+        body,
+        media_type=_REPORT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="capplan-report-{file}"'},
+    )
+
+
 @router.get("/status", summary="Service status: plans, store, freshness of the data, last refresh")
 async def status(request: Request) -> dict[str, Any]:
     """``degraded`` (with ``reasons``) when a refresh stage failed or ran only in part
-    (``stages``: plans, prometheus, store, forecasts, each with its state, reason and last
+    (``stages``: plans, prometheus, store, forecasts, reports, each with its state, reason and last
     success) or the forecasts are older than ``stale_refreshes`` refresh intervals; else
     ``stale`` when a series' newest sample is older than its maximum age; else ``ok``.
     ``freshness`` has every series' last sample and age."""

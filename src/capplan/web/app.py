@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -53,11 +54,12 @@ async def refresh_loop(state: AppState, interval: float, first_delay: float | No
             log.exception("background refresh failed")
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """A new capplan service app for ``settings`` (each app has its own caches and registry)."""
+def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> FastAPI:
+    """A new capplan service app for ``settings`` (each app has its own caches and registry);
+    ``clock`` is what the report schedules read the time from."""
     from capplan import __version__
 
-    state = AppState(settings)
+    state = AppState(settings, clock)
     requests = RequestStats()
     exposition = Exposition(state, requests)
 

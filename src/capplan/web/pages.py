@@ -38,7 +38,7 @@ from capplan.report.formats import (
     scenario_summary,
     summary_columns,
 )
-from capplan.web.api import state_of
+from capplan.web.api import report_listing, state_of
 from capplan.web.charts import (
     cost_chart,
     events_chart,
@@ -232,6 +232,15 @@ class _Pages:
             **_runway_context(snap),
         )
 
+    def reports(self, state: AppState) -> bytes:
+        stage = state.stages.get("reports")
+        return self.render(
+            "reports.html",
+            reports=report_listing(state),
+            schedules=[s.spec for s in state.settings.report_schedules],
+            failure=stage.reason if stage.state == "failed" else None,
+        )
+
     def forecast(self, snap: Snapshot, run: ForecastRun, series: str) -> bytes:
         try:
             history = snap.frame.get(series)
@@ -326,6 +335,11 @@ def make_router() -> APIRouter:
     async def forecasts_page(request: Request) -> HTMLResponse:
         state = state_of(request)
         return await _computed(state, "the forecasts page", lambda: pages.forecasts(state))
+
+    @router.get("/reports", response_class=HTMLResponse)
+    async def reports_page(request: Request) -> HTMLResponse:
+        state = state_of(request)
+        return await _computed(state, "the reports page", lambda: pages.reports(state))
 
     @router.get("/forecasts/view", response_class=HTMLResponse)
     async def forecast_page(

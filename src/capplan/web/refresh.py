@@ -69,7 +69,7 @@ class Refresher:
             error = _problem("forecast failed", exc)
             forecasts, forecast_at = (previous.run, previous.runways), previous.forecast_at
             self.stages.failed("forecasts", time.time(), f"{error}; the last forecasts are kept")
-        self.state.snapshot = snapshot_of(
+        self.state.snapshot = snapshot = snapshot_of(
             data,
             plans,
             forecasts,
@@ -79,6 +79,7 @@ class Refresher:
             max_age_seconds=self.settings.max_age_seconds,
             error=error,
         )  # one reference assignment: readers see the old snapshot or the new one
+        self.state.reports.run(plans, snapshot.frame)
         self.state.refreshes += 1
         problems = self.stages.problems()
         self.state.refresh_error = "; ".join(problems) if problems else None
@@ -100,7 +101,8 @@ class Refresher:
     def _stage_store(self, previous: Snapshot) -> StoreData:
         self.stages.start("store", time.time())
         try:
-            data = read_store(self.settings.store)
+            with self.state.store_lock:
+                data = read_store(self.settings.store)
         except Exception as exc:
             reason = _problem("cannot read the store", exc)
             log.warning("refresh: %s", reason)
@@ -142,7 +144,7 @@ class Refresher:
         frames = {n: r for n, r in pulled.items() if isinstance(r, MetricFrame) and r.values.size}
         if frames and self.settings.store is not None:
             try:
-                with Store(self.settings.store) as store:
+                with self.state.store_lock, Store(self.settings.store) as store:
                     for name, frame in frames.items():
                         ingest_frame(store, frame, f"prometheus:{name}")
             except Exception as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capplan.data.prometheus import PrometheusOptions
+from capplan.report.schedule import ReportSchedule
 
 __all__ = ["LOOPBACK_HOSTS", "Settings"]
 
@@ -32,6 +33,10 @@ class Settings:
     get 400. ``request_seconds``: the time budget of a request that computes (validation,
     projections, scenarios, exports, pages); past it the answer is 503. ``workers``: the
     threads such requests run in, beside the event loop.
+
+    ``report_schedules``: when to build the weekly and monthly reports of every plan with
+    observed metrics, from the store, kept in the store (:mod:`capplan.web.reports`);
+    ``report_horizon``: how far their runways look ahead.
     """
 
     plans_dir: Path = Path(".")
@@ -52,3 +57,5 @@ class Settings:
     workers: int = 4
     pull_timeout_seconds: float = 300.0
     stale_refreshes: float = 3.0
+    report_schedules: tuple[ReportSchedule, ...] = ()
+    report_horizon: str = "90d"

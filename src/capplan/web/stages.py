@@ -1,14 +1,15 @@
 """The state of each stage of the background refresh, as ``/api/status`` reports it.
 
-A refresh runs four stages: ``plans`` (load the plan files), ``prometheus`` (pull the plans'
-metric queries into the store), ``store`` (read the store) and ``forecasts`` (forecast every
-series, compute the runways). Each records its own outcome:
+A refresh runs five stages: ``plans`` (load the plan files), ``prometheus`` (pull the plans'
+metric queries into the store), ``store`` (read the store), ``forecasts`` (forecast every
+series, compute the runways) and ``reports`` (build the scheduled reports that are due,
+:mod:`capplan.web.reports`). Each records its own outcome:
 
 - ``ok``: it ran and everything in it worked;
 - ``degraded``: it ran, part of it failed, and that part's last good state was kept (a plan
   file that became invalid: its last valid version is used);
 - ``failed``: it failed as a whole; the last good result of the stage was kept;
-- ``off``: not configured (no Prometheus URL); ``pending``: not run yet.
+- ``off``: not configured (no Prometheus URL, no report schedule); ``pending``: not run yet.
 
 ``running_since`` is set while a stage runs. Each stage keeps the time of its last attempt
 and of its last success, so a reader can tell how old the part it serves is.
@@ -23,7 +24,7 @@ from capplan.policy.freshness import instant, iso_time
 
 __all__ = ["STAGES", "StageState", "Stages"]
 
-STAGES = ("plans", "prometheus", "store", "forecasts")
+STAGES = ("plans", "prometheus", "store", "forecasts", "reports")
 _PROBLEMS = ("degraded", "failed")
 
 

@@ -25,6 +25,7 @@ from capplan.plan.loader import parse_plan_text, validate_plan_data
 from capplan.policy.freshness import instant, iso_time
 from capplan.web.errors import ApiError
 from capplan.web.refresh import Refresher
+from capplan.web.reports import ReportScheduler
 from capplan.web.security import plan_files, plan_path
 from capplan.web.settings import Settings
 from capplan.web.snapshot import Snapshot
@@ -66,7 +67,7 @@ def _first_issue(error: PlanError) -> str:
 class AppState:
     """Caches of one app; thread-safe (computing requests run in the worker threads)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.plans_dir = Path(settings.plans_dir)
         self.workers = Workers(settings.workers, settings.request_seconds)
@@ -77,7 +78,17 @@ class AppState:
         self.skipped: dict[str, str] = {}  # plan name → why its file is not served
         self.listing: tuple[tuple[tuple[str, int], ...], bytes] | None = None  # GET /api/plans
         self.snapshot = Snapshot()
-        self.stages = Stages(off=() if settings.prometheus_url else ("prometheus",))
+        off = () if settings.prometheus_url else ("prometheus",)
+        self.stages = Stages(off=off if settings.report_schedules else (*off, "reports"))
+        self.store_lock = threading.Lock()  # one connection to the store file at a time
+        self.reports = ReportScheduler(
+            settings.report_schedules,
+            settings.store,
+            self.stages,
+            self.store_lock,
+            clock,
+            settings.report_horizon,
+        )
         self.refresh_error: str | None = None
         self.refreshes = 0
         self.last_success: float | None = None  # Unix time of the last refresh without problem
