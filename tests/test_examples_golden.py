@@ -399,23 +399,34 @@ def test_the_bot_month_1() -> None:
     assert projection.values["users"][6] == pytest.approx(10000 * 1.25**6)
 
 
+def test_the_bot_month_12_follows_the_documents_table() -> None:
+    # 25% a month to month 6, then 20%: 10,000 x 1.25^6 x 1.2^6 = 113,906 users (the document
+    # prints 113,896 / 17,084 / 22,779, rounding each month), concurrent 15%, DAU 20%.
+    row = run("the_bot", "moderate", months=12).rows()[12]
+    assert row["users"] == pytest.approx(10000 * 1.25**6 * 1.2**6)
+    assert round(row["users"]) == 113_906
+    assert round(row["concurrent"]) == 17_086
+    assert round(row["dau"]) == 22_781
+
+
 def test_the_bot_moves_to_tier_100k_when_concurrent_passes_7000() -> None:
     projection = run("the_bot", "moderate")
     concurrent = col(projection, "concurrent")
     first = next(t for t, c in enumerate(concurrent) if c > 0.7 * 10000)
-    assert first == 7
+    # month 7 at 20%: 45,776 users, 6,866 concurrent; month 8: 54,932 users, 8,240 concurrent
+    assert first == 8
     levels = projection.levels["platform"]
     assert levels[first - 1] == "tier_10k"
     assert levels[first] == "tier_100k"
     (event,) = [e for e in events_of(projection, "tier_change") if e.detail["to"] == "tier_100k"]
-    assert event.period == 7
-    assert event.date == dt.date(2026, 8, 1)
+    assert event.period == 8
+    assert event.date == dt.date(2026, 9, 1)
     assert event.detail["lead_time"] == "8h"
-    # 8 hours before 2026-08-01 00:00 is 2026-07-31 16:00.
-    assert event.act_by == dt.date(2026, 7, 31)
+    # 8 hours before 2026-09-01 00:00 is 2026-08-31 16:00.
+    assert event.act_by == dt.date(2026, 8, 31)
     moment = dt.datetime.combine(event.date, dt.time()) - dt.timedelta(hours=8)
     assert event.act_by == moment.date()
-    assert projection.values["total.cost"][7] == 25000
+    assert projection.values["total.cost"][8] == 25000
 
 
 # --- Claude Code Manager capacity guide ---------------------------------------------------

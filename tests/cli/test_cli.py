@@ -26,10 +26,10 @@ def test_plan_table_shows_tiers_costs_and_events() -> None:
     code, out, _ = run("plan", THE_BOT, "--months", "12")
     assert code == 0
     assert "tier_100k" in out
-    assert "Total cost over the horizon: $171,000" in out
-    assert "$146,000" in out  # cumulative cost column, formatted as money
+    assert "Total cost over the horizon: $149,500" in out
+    assert "$124,500" in out  # cumulative cost column, formatted as money
     assert "(1 alert)" in out
-    assert "start by 2026-07-31 (8h lead time)" in out
+    assert "start by 2026-08-31 (8h lead time)" in out
 
 
 def test_plan_csv_has_every_column_and_a_row_per_period() -> None:
@@ -40,8 +40,9 @@ def test_plan_csv_has_every_column_and_a_row_per_period() -> None:
     assert rows[1]["users"] == "12500"
     assert rows[1]["concurrent"] == "1875"
     assert rows[1]["platform.level"] == "tier_10k"
-    assert rows[7]["platform.level"] == "tier_100k"
-    assert rows[7]["platform.backend.instances"] == "30"
+    assert rows[7]["platform.level"] == "tier_10k"
+    assert rows[8]["platform.level"] == "tier_100k"
+    assert rows[8]["platform.backend.instances"] == "30"
 
 
 def test_plan_json_with_monte_carlo_has_quantiles_and_odds() -> None:

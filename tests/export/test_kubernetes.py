@@ -307,7 +307,7 @@ def test_at_a_period_the_bounds_are_checked_against_the_plans_need() -> None:
     plan = load("the_bot", {"policies.backend_hpa.max_replicas": 20})
     now = kubernetes_export(plan)
     assert not now.warnings  # 6 backends in 2026-01
-    assert any("needs 30 replicas of backend in 2026-08" in n for n in now.notes)
+    assert any("needs 30 replicas of backend in 2026-09" in n for n in now.notes)
     later = kubernetes_export(plan, KubernetesOptions(at="2026-09", scenario="conservative"))
     assert later.warnings == []  # the conservative scenario stays in tier_10k
     later = kubernetes_export(plan, KubernetesOptions(at="2026-09"))

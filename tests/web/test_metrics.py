@@ -127,11 +127,11 @@ def test_over_capacity_metrics(client: TestClient) -> None:
     assert over[("the_bot", "moderate", "platform")] == 1
     assert over[("the_bot", "aggressive", "platform")] == 1
     assert over[("the_bot", "conservative", "platform")] == 0
-    assert first[("the_bot", "moderate", "platform")] == 18
+    assert first[("the_bot", "moderate", "platform")] == 20
     assert first[("the_bot", "aggressive", "platform")] == 13
     assert ("the_bot", "conservative", "platform") not in first
-    july_2027 = float(np.datetime64("2027-07-01T00:00:00", "s").astype(np.int64))
-    assert start[("the_bot", "moderate", "platform")] == july_2027
+    september_2027 = float(np.datetime64("2027-09-01T00:00:00", "s").astype(np.int64))
+    assert start[("the_bot", "moderate", "platform")] == september_2027
     assert over[("apm", "base", "apm_service")] == 1  # more instances than max_instances
     assert first[("apm", "base", "apm_service")] == 0
     assert over[("apm", "base", "compute")] == 0

@@ -120,15 +120,15 @@ def _figure(div: str) -> dict[str, object]:
 
 
 def test_plan_page_flags_over_capacity(client: TestClient) -> None:
-    """the_bot's platform (a tier component) outgrows its largest tier in 2027-07 (period
-    18) of the moderate scenario: a banner names it, and those rows are marked."""
+    """the_bot's platform (a tier component) outgrows its largest tier in 2027-09 (period
+    20) of the moderate scenario: a banner names it, and those rows are marked."""
     html = client.get("/plans/the_bot").text
     banner = re.search(r'<div class="over-capacity" id="over-capacity">(.*?)</div>', html, re.S)
     assert banner, html[:2000]
-    assert '<span class="badge">platform from 2027-07 (period 18)</span>' in banner.group(1)
+    assert '<span class="badge">platform from 2027-09 (period 20)</span>' in banner.group(1)
     rows = re.findall(r'<tr class="over"><td>(\d+)</td>', html)
-    assert rows == [str(t) for t in range(18, 25)]
-    assert html.count('<td class="over-cell">tier_100k (over)</td>') == 7
+    assert rows == [str(t) for t in range(20, 25)]
+    assert html.count('<td class="over-cell">tier_100k (over)</td>') == 5
     assert "over capacity: platform" in html  # the shaded periods of the cost chart
     # conservative growth stays within the largest tier: no banner, no marked row
     html = client.get("/plans/the_bot?scenario=conservative").text
@@ -144,7 +144,7 @@ def test_scenarios_page_flags_over_capacity(client: TestClient) -> None:
     banner = re.search(r'<div class="over-capacity" id="over-capacity">(.*?)</div>', html, re.S)
     assert banner
     text = banner.group(1)
-    assert "moderate: platform from 2027-07 (period 18)" in text
+    assert "moderate: platform from 2027-09 (period 20)" in text
     assert "aggressive: platform from 2027-02 (period 13)" in text
     assert '<span class="badge ok">conservative: none</span>' in text
     row = re.search(r'<tr class="over-row">(.*?)</tr>', html, re.S)

@@ -26,13 +26,15 @@ _STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 def _drop_order(p: Projection, cols: list[tuple[str, str]]) -> list[str]:
     """Headings of the compact view a narrow terminal leaves out first: the period number,
-    derived metrics, per-component costs, cumulative and per-unit cost, then drivers after
-    the first; the month, components and monthly cost stay."""
+    derived metrics, per-component costs, a tier's parts, cumulative and per-unit cost, then
+    drivers after the first; the month, components and monthly cost stay."""
     metrics = [h for c, h in cols if c in p.plan.metrics]
     costs = [h for c, h in cols if c.endswith(".cost") and not c.startswith("total.")]
+    parts = [h for c, h in cols if c.count(".") == 2]  # a tier's parts (platform.db.vcpu)
     drivers = [h for c, h in cols if c in p.plan.drivers][1:]
     totals = [h for c, h in cols if c in ("total.cumulative_cost", "total.cost_per_unit")]
-    return ["#", *reversed(metrics), *reversed(costs), *totals, *reversed(drivers)]
+    details = [*reversed(metrics), *reversed(costs), *reversed(parts)]
+    return ["#", *details, *totals, *reversed(drivers)]
 
 
 def _main_table(p: Projection, cols: list[tuple[str, str]]) -> Table:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from capplan._types import Array
 from capplan.compare.periods import PeriodActuals, aggregate_periods
 from capplan.compare.reanchor import Reanchor, reanchor_changes, reanchored_plan, what_moved
 from capplan.compare.refit import GrowthFit, fit_growth
@@ -24,9 +25,11 @@ from capplan.engine.planner import run_plan
 from capplan.engine.projection import Projection
 from capplan.errors import DataError
 from capplan.formatting import json_float
+from capplan.growth.models import central_rate, scheduled_rates
 from capplan.plan.actuals import ActualSource
 from capplan.plan.compiled import compile_plan
 from capplan.plan.models import Plan
+from capplan.timeline import Timeline
 
 __all__ = ["FigureReview", "PeriodRow", "PlanReview", "actual_sources", "compare_plan"]
 
@@ -254,16 +257,22 @@ def _summary(rows: list[PeriodRow], tol: float, banded: bool) -> str:
     return "; ".join(parts)
 
 
-def _assumed(plan: Plan, scenario: str, name: str, kind: str, fit: GrowthFit) -> float | None:
+def _assumed(
+    plan: Plan, scenario: str, name: str, kind: str, tl: Timeline, periods: Array
+) -> float | None:
+    """The plan's rate over the fitted periods (a schedule's mean over them)."""
     if kind != "driver":
         return None
     growth = compile_plan(plan).drivers[scenario][name].growth
-    if growth.model == "compound":
-        return float(growth.rate - growth.churn)
-    if growth.model == "annual":
-        return float(growth.rate)
-    if growth.model == "linear":
-        return float(growth.per_month)
+    rate = central_rate(growth)
+    schedule = scheduled_rates(growth, tl)
+    if schedule is not None and periods.size:
+        steps = np.clip(periods.astype(int)[1:] - 1, 0, schedule.shape[1] - 1)
+        rate = float(schedule[0, steps].mean()) if steps.size else float(schedule[0, 0])
+    if growth.model == "compound" and rate is not None:
+        return float(rate - growth.churn)
+    if growth.model in ("annual", "linear"):
+        return rate
     return 0.0 if growth.model == "none" else None
 
 
@@ -374,7 +383,7 @@ def compare_plan(
             y = np.array([r.actual for r in complete], dtype=float)
             fit = fit_growth(x, y, model, tl.months_per_period, level)
             if fit is not None:
-                assumed = _assumed(plan, name, fig, kind, fit)
+                assumed = _assumed(plan, name, fig, kind, tl, x)
                 if assumed is None:
                     proj = np.array([r.projected for r in complete])
                     plan_fit = fit_growth(x, proj, model, tl.months_per_period, level)

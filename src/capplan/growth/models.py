@@ -19,21 +19,43 @@ from capplan.plan.models import (
     LinearGrowth,
     LogisticGrowth,
     PointsGrowth,
+    RatePiece,
     Step,
 )
 from capplan.timeline import Timeline
 from capplan.units import parse_start_date
 
-__all__ = ["central_rate", "project_driver", "resolve_period"]
+__all__ = ["central_rate", "project_driver", "resolve_period", "scheduled_rates"]
 
 
-def central_rate(growth: Growth) -> float | None:
-    """The rate parameter that uncertainty applies to, or None for models without one."""
+def _rate_field(growth: Growth) -> float | list[RatePiece] | None:
     if isinstance(growth, CompoundGrowth | AnnualGrowth | LogisticGrowth):
         return growth.rate
     if isinstance(growth, LinearGrowth):
         return growth.per_month
     return None
+
+
+def central_rate(growth: Growth) -> float | None:
+    """The rate parameter that uncertainty applies to (a schedule's first rate), or None for
+    models without one."""
+    rate = _rate_field(growth)
+    return rate[0].value if isinstance(rate, list) else rate
+
+
+def scheduled_rates(growth: Growth, timeline: Timeline) -> Array | None:
+    """A rate schedule's rate for each period 1..horizon, shape (1, periods); None for a
+    fixed rate. Period ``t`` (growth from ``t - 1`` to ``t``) takes the first piece whose
+    ``until`` is at or after ``t``."""
+    rate = _rate_field(growth)
+    if not isinstance(rate, list):
+        return None
+    t = np.arange(1, timeline.periods + 1, dtype=np.float64)
+    out = np.full(t.shape, rate[-1].value)
+    for piece in reversed(rate[:-1]):
+        assert piece.until is not None
+        out[t <= resolve_period(piece.until, timeline) + 1e-9] = piece.value
+    return out[None, :]
 
 
 def resolve_period(ref: int | object, timeline: Timeline) -> float:
@@ -132,6 +154,10 @@ def project_driver(spec: DriverSpec, timeline: Timeline, rate: Array | None) -> 
     mpp = timeline.months_per_period
     central = central_rate(g)
     r = rate if rate is not None else np.array([[central if central is not None else 0.0]])
+    schedule = scheduled_rates(g, timeline)
+    if schedule is not None and central is not None:
+        # a sampled rate shifts the whole schedule: its draw minus the first rate
+        r = r + (schedule - central)
     factor: Array | None = None
     if isinstance(g, CompoundGrowth):
         factor = _cumulative_factor(np.maximum(1.0 + r - g.churn, 0.0) ** mpp, periods)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     Field,
     field_validator,
     model_validator,
@@ -16,6 +17,34 @@ from capplan.plan.base import Strict
 from capplan.plan.fields import Finite, Fraction, NonNeg, PeriodRef, Positive
 
 # --- growth -------------------------------------------------------------------------------
+
+
+class RatePiece(Strict):
+    """One piece of a rate that changes over time: ``value`` up to and including period
+    ``until`` (a period number or date); the last piece has no ``until``."""
+
+    until: PeriodRef | None = Field(
+        None, description="Last period (number or date) of this rate; none on the last piece."
+    )
+    value: Finite = Field(description="The rate (or per_month amount) in these periods.")
+
+
+def _schedule(pieces: list[RatePiece]) -> list[RatePiece]:
+    if not pieces:
+        raise ValueError("a rate schedule needs at least one piece")
+    *head, last = pieces
+    if last.until is not None:
+        raise ValueError("the last piece of a rate schedule has no 'until': it runs to the end")
+    if any(p.until is None for p in head):
+        raise ValueError("every piece but the last needs 'until'")
+    numbers = [p.until for p in head if isinstance(p.until, int)]
+    if numbers != sorted(set(numbers)):
+        raise ValueError("the pieces' 'until' periods must increase")
+    return pieces
+
+
+#: A rate, or a schedule of rates over time: ``[{until: 6, value: 0.25}, {value: 0.20}]``.
+RateSchedule = Annotated[list[RatePiece], AfterValidator(_schedule)]
 
 
 def _point_keys_as_text(cls: type, value: Any) -> Any:
@@ -55,7 +84,10 @@ class CompoundGrowth(Strict):
     """``x *= 1 + rate - churn`` every month (rates are monthly, converted for other steps)."""
 
     model: Literal["compound"]
-    rate: Finite = Field(description="Monthly growth rate, 0.25 for 25%.")
+    rate: Finite | RateSchedule = Field(
+        description="Monthly growth rate, 0.25 for 25%; or a schedule "
+        "[{until: 6, value: 0.25}, {value: 0.20}]."
+    )
     churn: Fraction = Field(0.0, description="Monthly churn rate, subtracted from the rate.")
     uncertainty: Uncertainty | None = Field(
         None, description="How uncertain the rate is, for Monte Carlo (--simulations)."
@@ -66,7 +98,7 @@ class AnnualGrowth(Strict):
     """Compound growth given as a yearly rate (``0.5`` = +50% a year), spread over months."""
 
     model: Literal["annual"]
-    rate: Finite = Field(description="Yearly growth rate.")
+    rate: Finite | RateSchedule = Field(description="Yearly growth rate; or a schedule.")
     uncertainty: Uncertainty | None = Field(
         None, description="How uncertain the rate is, for Monte Carlo (--simulations)."
     )
@@ -76,7 +108,9 @@ class LinearGrowth(Strict):
     """A straight line: ``per_month`` units added every month (negative to shrink)."""
 
     model: Literal["linear"]
-    per_month: Finite = Field(description="Units added every month (negative to shrink).")
+    per_month: Finite | RateSchedule = Field(
+        description="Units added every month (negative to shrink); or a schedule."
+    )
     uncertainty: Uncertainty | None = Field(
         None, description="How uncertain the rate is, for Monte Carlo (--simulations)."
     )
@@ -86,7 +120,9 @@ class LogisticGrowth(Strict):
     """S-curve growth at monthly ``rate`` that saturates at ``capacity``."""
 
     model: Literal["logistic"]
-    rate: Positive = Field(description="Monthly growth rate while far from the capacity.")
+    rate: Positive | RateSchedule = Field(
+        description="Monthly growth rate while far from the capacity; or a schedule."
+    )
     capacity: Positive = Field(description="The value the curve saturates at.")
     uncertainty: Uncertainty | None = Field(
         None, description="How uncertain the rate is, for Monte Carlo (--simulations)."
@@ -130,9 +166,9 @@ class GrowthOverride(Strict):
     model: Literal["compound", "annual", "linear", "logistic", "points", "none"] | None = Field(
         None, description="Another growth model: the base's other fields are then dropped."
     )
-    rate: Finite | None = None
+    rate: Finite | RateSchedule | None = None
     churn: Fraction | None = None
-    per_month: Finite | None = None
+    per_month: Finite | RateSchedule | None = None
     capacity: Positive | None = None
     points: dict[str, NonNeg] | None = None
     interpolation: Literal["linear", "exponential", "step"] | None = None

@@ -4,7 +4,7 @@ line (``rate: 8`` is 800% a month; ``0.08`` was probably meant)."""
 from __future__ import annotations
 
 from capplan.errors import Issue
-from capplan.plan.models import Plan
+from capplan.plan.models import Plan, RatePiece
 
 __all__ = ["plausibility_warnings"]
 
@@ -14,7 +14,10 @@ MONTHLY_RATE = 1.0
 ANNUAL_RATE = 10.0
 
 
-def _rate_warning(model: str | None, rate: float | None, path: str) -> str | None:
+def _rate_warning(model: str | None, rate: float | list[RatePiece] | None, path: str) -> str | None:
+    if isinstance(rate, list):  # a schedule: the first implausible piece
+        found = (_rate_warning(model, piece.value, path) for piece in rate)
+        return next((message for message in found if message is not None), None)
     if rate is None:
         return None
     if model == "compound" and rate > MONTHLY_RATE:

@@ -14,7 +14,7 @@ from typing import Any
 from capplan.engine.projection import Projection
 from capplan.errors import UsageError
 from capplan.formatting import fmt_money, fmt_number, json_float
-from capplan.plan.models import FormulaComponent
+from capplan.plan.models import FormulaComponent, TierComponent
 from capplan.registry import Registry
 
 __all__ = ["PROJECTION_FORMATS", "SCENARIO_FORMATS", "csv_text", "scenario_summary"]
@@ -74,6 +74,7 @@ def summary_columns(projection: Projection) -> list[tuple[str, str]]:
     for name, comp in plan.components.items():
         if name in projection.levels:
             cols.append((f"{name}.level", name))
+            cols += _part_columns(projection, name)
         elif isinstance(comp, FormulaComponent) and "instances" not in comp.resources:
             cols.append((f"{name}.cost", f"{name} cost"))
         else:
@@ -88,6 +89,25 @@ def summary_columns(projection: Projection) -> list[tuple[str, str]]:
 
 
 OVER_MARK = " (over)"
+
+
+_PART_HEADINGS = {"instances": "inst.", "vcpu": "vCPU", "memory_gb": "GB", "storage_gb": "disk GB"}
+
+
+def _part_columns(projection: Projection, name: str) -> list[tuple[str, str]]:
+    """The parts a tier component's tiers allocate (``platform.backend.instances``), as
+    compact columns (``backend inst.``) in the order of the first tier's allocations."""
+    comp = projection.plan.components[name]
+    if not isinstance(comp, TierComponent):
+        return []
+    out = []
+    for tier in comp.tiers:
+        for part, resources in tier.allocations.items():
+            for resource in resources:
+                column = (f"{name}.{part}.{resource}", f"{part} {_PART_HEADINGS[resource]}")
+                if column not in out and column[0] in projection.values:
+                    out.append(column)
+    return out
 
 
 def choose_columns(projection: Projection, names: list[str] | None) -> list[tuple[str, str]]:
