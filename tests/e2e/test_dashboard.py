@@ -88,9 +88,9 @@ def test_plan(visit: Any) -> None:
     charts = _charts(seen, 2)
     assert charts[0]["title"].startswith("Cost per period"), charts[0]
     badge = page.locator("#over-capacity .badge")
-    assert badge.inner_text() == "platform from 2027-07 (period 18)"
+    assert badge.inner_text() == "platform from 2027-09 (period 20)"
     assert badge.is_visible()
-    assert page.locator("tr.over").count() == 7
+    assert page.locator("tr.over").count() == 5
     _finish(seen, "plan_the_bot")
 
 
