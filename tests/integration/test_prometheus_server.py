@@ -175,3 +175,33 @@ def test_check_pulls_plan_metrics_from_prometheus(
     doc = json.loads(result.stdout)
     assert (doc["status"], doc["results"][0]["status"]) == ("stale", "stale")
     assert doc["results"][0]["age_seconds"] > 6000  # ended 2 h ago, 5 min of lookback after
+
+
+def test_compare_pulls_actuals_from_prometheus(
+    prometheus_url: str, history_end: int, tmp_path: Path
+) -> None:
+    end = dt.datetime.fromtimestamp(history_end, dt.UTC)
+    first = (end - dt.timedelta(hours=HOURS)).date()
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "system: api\n"
+        "step: day\n"
+        f"start: {first.isoformat()}\n"
+        "horizon: 7\n"
+        "drivers:\n"
+        "  api_cpu:\n"
+        "    initial: 40\n"
+        "    actual: {query: 'cpu_usage{job=\"api\"}', agg: max}\n"
+    )
+    today = end.date() + dt.timedelta(days=1)
+    args = ["compare", str(plan), "--prometheus", prometheus_url, "--today", today.isoformat()]
+    result = CliRunner().invoke(app, [*args, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    (figure,) = doc["figures"]
+    actuals = [row["actual"] for row in figure["rows"] if row["actual"] is not None]
+    # the api series rises from 40.00 to 43.60 over the six hours; hourly samples reach the
+    # last one (the history ends on a whole hour)
+    assert actuals
+    assert max(actuals) == pytest.approx(43.60, abs=1e-9)
+    assert all(40.0 <= a <= 43.6 + 1e-9 for a in actuals)

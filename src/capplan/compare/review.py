@@ -29,6 +29,7 @@ from capplan.growth.models import central_rate, scheduled_rates
 from capplan.plan.actuals import ActualSource
 from capplan.plan.compiled import compile_plan
 from capplan.plan.models import Plan
+from capplan.policy.plan_check import series_of_metric
 from capplan.timeline import Timeline
 
 __all__ = ["FigureReview", "PeriodRow", "PlanReview", "actual_sources", "compare_plan"]
@@ -349,7 +350,9 @@ def compare_plan(
         )
     for fig, (kind, src) in actual_sources(plan).items():
         assert src.series is not None
-        chosen = frame.select(src.series)
+        # named after the figure with any labels too (a query's answer: api_cpu{job="api"})
+        names = series_of_metric(frame.names, src.series)
+        chosen = frame.select(*names) if names else frame.select(src.series)
         if chosen.n_series == 0 or len(chosen) == 0:
             how = f"{kind}s.{fig}.actual.series" if kind == "driver" else f"metrics.{fig}.series"
             not_compared[fig] = f"no series '{src.series}' in the actuals (name one with {how})"
