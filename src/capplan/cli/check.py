@@ -257,6 +257,7 @@ def _run(
 
 @app.command("check", cls=_CheckCommand)
 @handle_errors
+@prom.with_connection_options
 def check_command(
     ctx: typer.Context,
     plan_file: Path = typer.Argument(..., help="Plan file (YAML or JSON).", metavar="PLAN"),
@@ -301,18 +302,8 @@ def check_command(
     prometheus: str | None = prom.url_option(
         "Pull the plan metrics' queries from this Prometheus (not with files or --store)."
     ),
-    bearer_token: str | None = prom.bearer_token_option(),
-    username: str | None = prom.username_option(),
-    password: str | None = prom.password_option(),
-    headers: list[str] | None = prom.header_option(),
-    ca_file: str | None = prom.ca_file_option(),
-    insecure: bool = prom.insecure_option(),
-    connect_timeout: float | None = prom.connect_timeout_option(),
-    read_timeout: float | None = prom.read_timeout_option(),
-    deadline: float | None = prom.deadline_option(),
-    retries: int | None = prom.retries_option(),
-    max_bytes: str | None = prom.max_bytes_option(),
-    points_ratio: float | None = prom.points_ratio_option(),
+    *,
+    connection: PrometheusOptions,
 ) -> None:
     """Check the plan's thresholds on metric history: the status of each observed metric.
 
@@ -325,7 +316,7 @@ def check_command(
     if prom.ambient(ctx) and (files or store is not None):
         prometheus = None  # another source given: the URL from the environment is not asked for
     try:
-        options = prom.options_from(locals())
+        options = connection
         targets = load_targets(notify or [], notify_config or [])
         code = _run(
             plan_file,

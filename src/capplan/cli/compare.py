@@ -153,6 +153,7 @@ def _write_plan(review: PlanReview, plan_file: Path, target: Path, force: bool) 
 
 @app.command("compare")
 @handle_errors
+@prom.with_connection_options
 def compare_command(
     ctx: typer.Context,
     plan_file: Path = typer.Argument(..., help="Plan file (YAML or JSON).", metavar="PLAN"),
@@ -189,18 +190,8 @@ def compare_command(
         "Pull the actuals of every driver and metric that names a query (not with files or "
         "--store)."
     ),
-    bearer_token: str | None = prom.bearer_token_option(),
-    username: str | None = prom.username_option(),
-    password: str | None = prom.password_option(),
-    headers: list[str] | None = prom.header_option(),
-    ca_file: str | None = prom.ca_file_option(),
-    insecure: bool = prom.insecure_option(),
-    connect_timeout: float | None = prom.connect_timeout_option(),
-    read_timeout: float | None = prom.read_timeout_option(),
-    deadline: float | None = prom.deadline_option(),
-    retries: int | None = prom.retries_option(),
-    max_bytes: str | None = prom.max_bytes_option(),
-    points_ratio: float | None = prom.points_ratio_option(),
+    *,
+    connection: PrometheusOptions,
 ) -> None:
     """Compare the plan with its actuals: projected vs observed per period, the growth the
     actuals imply, and the plan re-anchored on the last actual.
@@ -222,7 +213,7 @@ def compare_command(
     if prometheus is not None:
         if files or store is not None:
             raise UsageError("give actuals files, --store or --prometheus, not several")
-        frame = _pull(plan, prometheus, prom.options_from(locals()), day)
+        frame = _pull(plan, prometheus, connection, day)
     else:
         frame = load_history(files, store, None, None)
     for warning in frame.warnings:

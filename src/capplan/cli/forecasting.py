@@ -89,6 +89,7 @@ _AGGS = ", ".join(AGGREGATIONS).replace("pNN", "pNN (p95, p99...)")
 
 @app.command("forecast")
 @handle_errors
+@prom.with_connection_options
 def forecast_command(
     ctx: typer.Context,
     files: list[Path] | None = typer.Argument(None, help=INPUT_HELP),
@@ -124,18 +125,8 @@ def forecast_command(
     prometheus: str | None = prom.url_option(
         "With --plan: pull the plan metrics' queries from here (not with files or --store)."
     ),
-    bearer_token: str | None = prom.bearer_token_option(),
-    username: str | None = prom.username_option(),
-    password: str | None = prom.password_option(),
-    headers: list[str] | None = prom.header_option(),
-    ca_file: str | None = prom.ca_file_option(),
-    insecure: bool = prom.insecure_option(),
-    connect_timeout: float | None = prom.connect_timeout_option(),
-    read_timeout: float | None = prom.read_timeout_option(),
-    deadline: float | None = prom.deadline_option(),
-    retries: int | None = prom.retries_option(),
-    max_bytes: str | None = prom.max_bytes_option(),
-    points_ratio: float | None = prom.points_ratio_option(),
+    *,
+    connection: PrometheusOptions,
 ) -> None:
     """Forecast metric history with intervals, and the runway to a threshold.
 
@@ -160,7 +151,7 @@ def forecast_command(
     if prometheus is not None:
         if plan is None:
             raise UsageError("--prometheus needs --plan (whose metrics name the queries)")
-        options = prom.options_from(locals())
+        options = connection
         frame = _pull_plan_metrics(plan, prometheus, options, since, step, instant)
     else:
         frame = load_history(files, store, glob, since, instant)

@@ -26,6 +26,7 @@ LAYOUT_HELP = "CSV layout: auto, long (series,timestamp,value) or wide (timestam
 
 @app.command()
 @handle_errors
+@prom.with_connection_options
 def ingest(
     ctx: typer.Context,
     files: list[Path] | None = typer.Argument(None, help="CSV, Parquet or Prometheus text files."),
@@ -35,18 +36,8 @@ def ingest(
     since: str = typer.Option("30d", "--since", help="How much history to pull."),
     step: str | None = typer.Option(None, "--step", help="Query step (default: automatic)."),
     name: str | None = typer.Option(None, "--name", help="Metric name for the query's series."),
-    bearer_token: str | None = prom.bearer_token_option(),
-    username: str | None = prom.username_option(),
-    password: str | None = prom.password_option(),
-    headers: list[str] | None = prom.header_option(),
-    ca_file: str | None = prom.ca_file_option(),
-    insecure: bool = prom.insecure_option(),
-    connect_timeout: float | None = prom.connect_timeout_option(),
-    read_timeout: float | None = prom.read_timeout_option(),
-    deadline: float | None = prom.deadline_option(),
-    retries: int | None = prom.retries_option(),
-    max_bytes: str | None = prom.max_bytes_option(),
-    points_ratio: float | None = prom.points_ratio_option(),
+    *,
+    connection: PrometheusOptions,
     layout: str = typer.Option("auto", "--layout", help=LAYOUT_HELP),
     timestamp_column: str | None = typer.Option(
         None,
@@ -85,7 +76,7 @@ def ingest(
             raise UsageError("give metric files or --prometheus, not both")
         if prometheus is None or not queries:
             raise UsageError("--prometheus URL and at least one --query are needed together")
-        options = prom.options_from(locals())
+        options = connection
         _ingest_queries(store, prometheus, options, queries, since, step, name)
         return
     if not files:

@@ -108,6 +108,7 @@ def _history(
 
 @app.command("report")
 @handle_errors
+@prom.with_connection_options
 def report_command(
     ctx: typer.Context,
     kind: str = typer.Argument(..., help="weekly or monthly.", metavar="weekly|monthly"),
@@ -161,18 +162,8 @@ def report_command(
     prometheus: str | None = prom.url_option(
         "Pull the plans' metric queries from this Prometheus (not with files or --store)."
     ),
-    bearer_token: str | None = prom.bearer_token_option(),
-    username: str | None = prom.username_option(),
-    password: str | None = prom.password_option(),
-    headers: list[str] | None = prom.header_option(),
-    ca_file: str | None = prom.ca_file_option(),
-    insecure: bool = prom.insecure_option(),
-    connect_timeout: float | None = prom.connect_timeout_option(),
-    read_timeout: float | None = prom.read_timeout_option(),
-    deadline: float | None = prom.deadline_option(),
-    retries: int | None = prom.retries_option(),
-    max_bytes: str | None = prom.max_bytes_option(),
-    points_ratio: float | None = prom.points_ratio_option(),
+    *,
+    connection: PrometheusOptions,
 ) -> None:
     """The weekly capacity report or the monthly capacity review of a plan and its metrics.
 
@@ -188,7 +179,7 @@ def report_command(
         raise UsageError(f"unknown report '{kind}'; available: monthly, weekly")
     if prom.ambient(ctx) and (files or store is not None):
         prometheus = None
-    options = prom.options_from(locals())
+    options = connection
     targets = load_targets(send_to or [], send_config or [])
     now = parse_instant(now_text, "--now") if now_text is not None else wall_clock()
     day = None

@@ -119,6 +119,7 @@ def _loopback(host: str) -> bool:
 
 @app.command("serve")
 @handle_errors
+@prom.with_connection_options
 def serve(
     store: Path | None = typer.Option(None, "--store", help="Metric store (DuckDB file)."),
     plans: Path = typer.Option(Path("."), "--plans", help="Directory of plan files."),
@@ -179,18 +180,8 @@ def serve(
         "--store, listed at /reports.",
         show_default=False,
     ),
-    bearer_token: str | None = prom.bearer_token_option(),
-    username: str | None = prom.username_option(),
-    password: str | None = prom.password_option(),
-    headers: list[str] | None = prom.header_option(),
-    ca_file: str | None = prom.ca_file_option(),
-    insecure: bool = prom.insecure_option(),
-    connect_timeout: float | None = prom.connect_timeout_option(),
-    read_timeout: float | None = prom.read_timeout_option(),
-    deadline: float | None = prom.deadline_option(),
-    retries: int | None = prom.retries_option(),
-    max_bytes: str | None = prom.max_bytes_option(),
-    points_ratio: float | None = prom.points_ratio_option(),
+    *,
+    connection: PrometheusOptions,
 ) -> None:
     """Serve the dashboard, the JSON API (docs at /docs) and /metrics for Prometheus.
 
@@ -200,7 +191,7 @@ def serve(
 
     from capplan.web import create_app
 
-    options = prom.options_from(locals())
+    options = connection
     settings = build_settings(
         plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age,
         allowed_host, request_timeout, options, allow_anonymous_writes, allow_anonymous,

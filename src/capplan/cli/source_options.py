@@ -1,17 +1,18 @@
 """The options every command that reads Prometheus takes: authentication, TLS and limits.
 
-Each is a flag and an environment variable (``CAPPLAN_PROMETHEUS_...``); the commands
-(``ingest``, ``forecast``, ``check``, ``serve``) declare them with the factories below and
-turn them into one :class:`~capplan.data.prometheus.PrometheusOptions` with
-:func:`prometheus_options`, or with :func:`options_from` given the command's ``locals()``.
+Each is a flag and an environment variable (``CAPPLAN_PROMETHEUS_...``). A command takes
+them all with :func:`with_connection_options`, which adds them to its signature and passes
+them as one :class:`~capplan.data.prometheus.PrometheusOptions` (``connection``); the URL
+option (:func:`url_option`) each command declares itself, with its own help.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 
@@ -27,7 +28,6 @@ __all__ = [
     "header_option",
     "insecure_option",
     "max_bytes_option",
-    "options_from",
     "parse_headers",
     "parse_size",
     "password_option",
@@ -37,6 +37,7 @@ __all__ = [
     "retries_option",
     "url_option",
     "username_option",
+    "with_connection_options",
 ]
 
 PANEL = "Prometheus"
@@ -227,10 +228,54 @@ def prometheus_options(
     )
 
 
-_FLAGS = tuple(inspect.signature(prometheus_options).parameters)
+def _connection_parameters() -> list[inspect.Parameter]:
+    """The options of :func:`prometheus_options` as command parameters (typed, with their
+    Typer option as default)."""
+    options: dict[str, tuple[Any, Any]] = {
+        "bearer_token": (str | None, bearer_token_option()),
+        "username": (str | None, username_option()),
+        "password": (str | None, password_option()),
+        "headers": (list[str] | None, header_option()),
+        "ca_file": (str | None, ca_file_option()),
+        "insecure": (bool, insecure_option()),
+        "connect_timeout": (float | None, connect_timeout_option()),
+        "read_timeout": (float | None, read_timeout_option()),
+        "deadline": (float | None, deadline_option()),
+        "retries": (int | None, retries_option()),
+        "max_bytes": (str | None, max_bytes_option()),
+        "points_ratio": (float | None, points_ratio_option()),
+    }
+    assert set(options) == set(inspect.signature(prometheus_options).parameters)
+    return [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in options.items()
+    ]
 
 
-def options_from(values: Mapping[str, Any]) -> PrometheusOptions:
-    """:func:`prometheus_options` from a command's parameters (its ``locals()``), which name
-    the flags above as :func:`prometheus_options` does."""
-    return prometheus_options(**{name: values[name] for name in _FLAGS})
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def with_connection_options(command: Callable[P, R]) -> Callable[..., R]:
+    """Give a command every connection option (authentication, TLS, limits) and pass them,
+    checked, as its ``connection`` argument (a :class:`PrometheusOptions`).
+
+    Written by hand because Typer has no parameter groups: the wrapper's signature (which
+    Typer reads) is the command's, without ``connection``, plus the options."""
+    extra = _connection_parameters()
+    names = [p.name for p in extra]
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "connection"]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        values = {name: kwargs.pop(name) for name in names}
+        return command(*args, connection=prometheus_options(**values), **kwargs)  # type: ignore[arg-type]
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {
+        **{p.name: p.annotation for p in own},
+        **{p.name: p.annotation for p in extra},
+        "return": signature.return_annotation,
+    }
+    return wrapper
