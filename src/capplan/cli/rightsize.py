@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import typer
 
+from capplan.cli import source_options as prom
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
 from capplan.cli.forecasting import load_history
 from capplan.cli.output import FittingTable, emit, err_console
+from capplan.data.frame import MetricFrame
+from capplan.data.prometheus import PrometheusOptions, pull_history
 from capplan.errors import UsageError
 from capplan.export.base import MARKER, dump_json, dump_yaml, is_generated
 from capplan.files import write_files
@@ -27,6 +31,13 @@ from capplan.rightsize import (
     parse_selector,
     patch_files,
     recommend,
+)
+from capplan.rightsize.usage import (
+    CPU_METRIC,
+    LIMITS_METRIC,
+    MEMORY_METRIC,
+    OOM_METRIC,
+    REQUESTS_METRIC,
 )
 from capplan.units import duration_seconds
 
@@ -61,9 +72,25 @@ def _prices(plan_file: Path | None, vcpu: float | None, gb: float | None) -> Pri
     )
 
 
+#: What is pulled from Prometheus: the usage and kube-state-metrics series, raw.
+PULLED = (CPU_METRIC, MEMORY_METRIC, REQUESTS_METRIC, LIMITS_METRIC, OOM_METRIC)
+
+
+def _pull(url: str, options: PrometheusOptions, since: str, now: np.datetime64) -> MetricFrame:
+    """The container series of the last ``since`` before ``now``, at 5-minute steps (the
+    namespace and selector filters apply after, as for files)."""
+    end = float(now.astype("datetime64[s]").astype(np.int64))
+    with options.client(url) as client:
+        return pull_history(
+            client, list(PULLED), since=since, step="5m", now=end, limits=options.limits
+        )
+
+
 @app.command("rightsize")
 @handle_errors
+@prom.with_connection_options
 def rightsize_command(
+    ctx: typer.Context,
     files: list[Path] | None = typer.Argument(None, help="CSV, Parquet or Prometheus text files."),
     store: Path | None = typer.Option(None, "--store", help="DuckDB store to read from."),
     namespaces: list[str] | None = typer.Option(
@@ -102,6 +129,12 @@ def rightsize_command(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write to this file (a folder with --format patch)."
     ),
+    prometheus: str | None = prom.url_option(
+        "Pull the cAdvisor and kube-state-metrics series from this Prometheus (or a "
+        "compatible one: VictoriaMetrics, Thanos, Mimir) instead of files or --store."
+    ),
+    *,
+    connection: PrometheusOptions,
 ) -> None:
     """Recommend container requests and limits from usage (cAdvisor, kube-state-metrics).
 
@@ -125,7 +158,14 @@ def rightsize_command(
     )
     prices = _prices(plan_file, price_vcpu, price_gb)
     instant = parse_instant(now) if now is not None else wall_clock()
-    frame = load_history(files, store, None, since, instant)
+    if prom.ambient(ctx) and (files or store is not None):
+        prometheus = None  # another source given: the URL from the environment is not asked for
+    if prometheus is not None and (files or store is not None):
+        raise UsageError("give metric files, --store or --prometheus, not several")
+    if prometheus is not None:
+        frame = _pull(prometheus, connection, since or "14d", instant)
+    else:
+        frame = load_history(files, store, None, since, instant)
     containers = container_usage(frame, namespaces or (), parse_selector(selector))
     recs = recommend(containers, sizes(containers, settings), prices)
     if fmt == "patch":

@@ -1,0 +1,120 @@
+"""`capplan rightsize --prometheus` against a real Prometheus: cAdvisor and kube-state-metrics
+series written as OpenMetrics, backfilled with promtool, served by ``prometheus``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.conftest import _binary, free_port
+from typer.testing import CliRunner
+
+from capplan.cli import app
+
+HOURS = 12  # 144 five-minute steps: enough samples for a recommendation (100)
+MIB = 2**20
+POD = 'namespace="shop",pod="api-7d9f8c6b5-x2x7q",container="api"'
+
+
+@pytest.fixture(scope="module")
+def end() -> int:
+    return (int(time.time()) // 3600 - 2) * 3600
+
+
+@pytest.fixture(scope="module")
+def k8s_prometheus(tmp_path_factory: pytest.TempPathFactory, end: int) -> Iterator[str]:
+    """0.5 cores used all along (the counter grows 30 s a minute); memory constant in each
+    5-minute block, at most 300 MiB; a request of 1 core and 512 MiB."""
+    promtool, prometheus = _binary("promtool"), _binary("prometheus")
+    work = tmp_path_factory.mktemp("k8s-prometheus")
+    start = end - HOURS * 3600
+    stamps = range(start, end + 1, 60)
+    lines = ["# TYPE container_cpu_usage_seconds_total counter"]
+    lines += [
+        f"container_cpu_usage_seconds_total{{{POD}}} {30.0 * i} {t}" for i, t in enumerate(stamps)
+    ]
+    lines.append("# TYPE container_memory_working_set_bytes gauge")
+    for t in stamps:
+        block = (t - start) // 300
+        mib = 300 if block == 40 else 200 + block % 7 * 10  # 200..260, once 300
+        lines.append(f"container_memory_working_set_bytes{{{POD}}} {mib * MIB} {t}")
+    lines.append("# TYPE kube_pod_container_resource_requests gauge")
+    for resource, amount in (("cpu", 1), ("memory", 512 * MIB)):
+        lines += [
+            f'kube_pod_container_resource_requests{{{POD},resource="{resource}"}} {amount} {t}'
+            for t in stamps
+        ]
+    lines.append("# EOF")
+    source = work / "k8s.om"
+    source.write_text("\n".join(lines) + "\n")
+    data = work / "data"
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+        check=True,
+        capture_output=True,
+    )
+    config = work / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1h\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=30d",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("prometheus did not become ready within 30 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_rightsize_pulls_container_series_from_prometheus(k8s_prometheus: str, end: int) -> None:
+    now = dt.datetime.fromtimestamp(end, dt.UTC).isoformat()
+    args = ["rightsize", "--prometheus", k8s_prometheus, "--now", now, "--since", "12h"]
+    result = CliRunner().invoke(app, [*args, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["containers"]
+    assert (row["namespace"], row["kind"], row["workload"], row["container"]) == (
+        "shop",
+        "Deployment",
+        "api",
+        "api",
+    )
+    assert (row["cpu_request"], row["memory_request"]) == (1, 512 * MIB)
+    # KRR's simple strategy: CPU at the 95th percentile of usage (0.5 cores throughout),
+    # memory at the peak (300 MiB, seen at a 5-minute step) + 15%, rounded up to a MiB
+    assert row["cpu_request_recommended"] == pytest.approx(0.5)
+    assert row["memory_request_recommended"] == math.ceil(300 * 1.15) * MIB
+    assert row["memory_limit_recommended"] == row["memory_request_recommended"]
+
+
+def test_rightsize_refuses_two_sources(k8s_prometheus: str, tmp_path: Path) -> None:
+    data = tmp_path / "usage.csv"
+    data.write_text("timestamp,series,value\n")
+    result = CliRunner().invoke(app, ["rightsize", str(data), "--prometheus", k8s_prometheus])
+    assert result.exit_code == 2
+    assert "not several" in result.output
