@@ -9,11 +9,13 @@ without them the tests that use it fail rather than skip.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -41,18 +43,36 @@ def history_end() -> int:
     return (int(time.time()) // 3600 - 2) * 3600
 
 
-@pytest.fixture(scope="session")
-def prometheus_url(tmp_path_factory: pytest.TempPathFactory, history_end: int) -> Iterator[str]:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
+    """Wait up to 30 s for ``url/-/ready`` (Prometheus, Alertmanager) to answer 200."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            pytest.fail(f"{what} did not become ready within 30 s")
+        time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process, killing it if it does not stop within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@contextlib.contextmanager
+def backfilled_prometheus(work: Path, openmetrics: list[str]) -> Iterator[str]:
+    """A real Prometheus on a free loopback port serving ``openmetrics`` (lines, without the
+    final ``# EOF``), backfilled with promtool into ``work``; its URL while in the block."""
     promtool, prometheus = _binary("promtool"), _binary("prometheus")
-    work = tmp_path_factory.mktemp("prometheus")
-    start = history_end - HOURS * 3600
-    lines = ["# TYPE cpu_usage gauge"]
-    for job, base in (("api", 40.0), ("worker", 10.0)):
-        for i, ts in enumerate(range(start, history_end + 1, STEP)):
-            lines.append(f'cpu_usage{{job="{job}"}} {base + i * 0.01:.2f} {ts}')
-    lines.append("# EOF")
     source = work / "history.om"
-    source.write_text("\n".join(lines) + "\n")
+    source.write_text("\n".join([*openmetrics, "# EOF"]) + "\n")
     data = work / "data"
     subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
@@ -75,20 +95,18 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory, history_end: int) -
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("prometheus did not become ready within 30 s")
-            time.sleep(0.2)
+        wait_ready(url, proc, "prometheus")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(tmp_path_factory: pytest.TempPathFactory, history_end: int) -> Iterator[str]:
+    start = history_end - HOURS * 3600
+    lines = ["# TYPE cpu_usage gauge"]
+    for job, base in (("api", 40.0), ("worker", 10.0)):
+        for i, ts in enumerate(range(start, history_end + 1, STEP)):
+            lines.append(f'cpu_usage{{job="{job}"}} {base + i * 0.01:.2f} {ts}')
+    with backfilled_prometheus(tmp_path_factory.mktemp("prometheus"), lines) as url:
+        yield url

@@ -11,7 +11,6 @@ amtool and Alertmanager come from Debian's ``prometheus-alertmanager`` package, 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from ruamel.yaml import YAML
+from tests.conftest import free_port, stop, wait_ready
 from typer.testing import CliRunner
 
 import capplan
@@ -258,7 +258,7 @@ def test_a_real_alertmanager_inhibits_the_warning_of_a_critical(tmp_path: Path) 
     silences CpuWarning there, not on another instance, and not another threshold's warning."""
     binary = tool("prometheus-alertmanager")
     config = write_config(load("claude_manager"), tmp_path)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             binary,
@@ -272,7 +272,7 @@ def test_a_real_alertmanager_inhibits_the_warning_of_a_critical(tmp_path: Path) 
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc)
+        wait_ready(url, proc, "alertmanager")
         alerts = [
             ("CpuWarning", "warning", "cpu", "app-1"),
             ("CpuCritical", "critical", "cpu", "app-1"),
@@ -302,27 +302,4 @@ def test_a_real_alertmanager_inhibits_the_warning_of_a_critical(tmp_path: Path) 
             ("MemoryWarning", "app-1"): "active",
         }
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            pytest.fail("alertmanager did not become ready within 30 s")
-        time.sleep(0.2)
+        stop(proc)

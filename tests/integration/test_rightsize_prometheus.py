@@ -6,14 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from tests.conftest import _binary, free_port
+from tests.conftest import backfilled_prometheus
 from typer.testing import CliRunner
 
 from capplan.cli import app
@@ -32,8 +30,6 @@ def end() -> int:
 def k8s_prometheus(tmp_path_factory: pytest.TempPathFactory, end: int) -> Iterator[str]:
     """0.5 cores used all along (the counter grows 30 s a minute); memory constant in each
     5-minute block, at most 300 MiB; a request of 1 core and 512 MiB."""
-    promtool, prometheus = _binary("promtool"), _binary("prometheus")
-    work = tmp_path_factory.mktemp("k8s-prometheus")
     start = end - HOURS * 3600
     stamps = range(start, end + 1, 60)
     lines = ["# TYPE container_cpu_usage_seconds_total counter"]
@@ -51,45 +47,8 @@ def k8s_prometheus(tmp_path_factory: pytest.TempPathFactory, end: int) -> Iterat
             f'kube_pod_container_resource_requests{{{POD},resource="{resource}"}} {amount} {t}'
             for t in stamps
         ]
-    lines.append("# EOF")
-    source = work / "k8s.om"
-    source.write_text("\n".join(lines) + "\n")
-    data = work / "data"
-    subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
-        check=True,
-        capture_output=True,
-    )
-    config = work / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 1h\n")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            prometheus,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={data}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--storage.tsdb.retention.time=30d",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("prometheus did not become ready within 30 s")
-            time.sleep(0.2)
+    with backfilled_prometheus(tmp_path_factory.mktemp("k8s-prometheus"), lines) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_rightsize_pulls_container_series_from_prometheus(k8s_prometheus: str, end: int) -> None:
