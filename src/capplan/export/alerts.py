@@ -165,78 +165,38 @@ def change_expr(sel: str, over: str, direction: str) -> str:
     return f"100 * ({diff}) / ({base} != 0)"
 
 
-def _change_spec(
-    plan: Plan, name: str, th: Threshold, level: str, value: float, for_text: str
-) -> AlertSpec:
-    assert th.change is not None
-    over = th.change.over
-    sel = selector(plan, th.metric)
-    fmt = value_format("%")
-    instance = _keeps_instance(plan, th.metric)
-    extra = {"severity": _SEVERITY[level]}
-    if level == "emergency":
-        extra["level"] = "emergency"
-    verb = "grew" if th.direction == "above" else "fell"
-    limit = f"{plain_number(value)}%"
-    current = fmt.template
-    where = _where(instance)
-    description = (
-        f"{th.metric}{where} {verb} {current} over the last {over}, past the {level} level of "
-        f"{limit} for {for_text} or more."
-    )
-    if th.description:
-        description += f" {th.description}"
-    annotations = {
-        "summary": f"{th.metric} {level}{where}: {verb} {current} over {over} (more than {limit})",
-        "description": description,
-    }
-    if th.runbook_url:
-        annotations["runbook_url"] = th.runbook_url
-    return AlertSpec(
-        name=f"{camel(name)}{level.capitalize()}",
-        threshold=name,
-        metric=th.metric,
-        selector=sel,
-        direction=th.direction,
-        value=value,
-        for_text=for_text,
-        labels=_labels(plan, name, th, extra),
-        annotations=annotations,
-        value_format=fmt,
-        instance=instance,
-        group=plan.metrics[th.metric].component,
-        expr=f"{change_expr(sel, over, th.direction)} > {plain_number(value)}",
-        change_over=over,
-    )
-
-
 def _level_spec(
     plan: Plan, name: str, th: Threshold, level: str, value: float, for_text: str
 ) -> AlertSpec:
-    if th.change is not None:
-        return _change_spec(plan, name, th, level, value, for_text)
+    """The alert of one level: the metric past the value, or, for a growth threshold
+    (``change``), its percent change over the window past it."""
     sel = selector(plan, th.metric)
-    op = ">" if th.direction == "above" else "<"
-    unit = _unit(th, plan)
-    fmt = value_format(unit)
     instance = _keeps_instance(plan, th.metric)
+    where = _where(instance)
     extra = {"severity": _SEVERITY[level]}
     if level == "emergency":
         extra["level"] = "emergency"
-    word = "above" if th.direction == "above" else "below"
-    limit = _with_unit(plain_number(value), unit)
-    current = fmt.template
-    where = _where(instance)
-    description = (
-        f"{th.metric}{where} is {current}, {word} the {level} level of {limit} "
-        f"for {for_text} or more."
-    )
+    over = th.change.over if th.change is not None else None
+    if over is not None:
+        fmt = value_format("%")
+        verb = "grew" if th.direction == "above" else "fell"
+        limit = f"{plain_number(value)}%"
+        what = f"{verb} {fmt.template} over the last {over}, past the {level} level of {limit}"
+        summary = f"{verb} {fmt.template} over {over} (more than {limit})"
+        expr = f"{change_expr(sel, over, th.direction)} > {plain_number(value)}"
+    else:
+        unit = _unit(th, plan)
+        fmt = value_format(unit)
+        word = "above" if th.direction == "above" else "below"
+        limit = _with_unit(plain_number(value), unit)
+        what = f"is {fmt.template}, {word} the {level} level of {limit}"
+        summary = f"{fmt.template} ({word} {limit})"
+        op = ">" if th.direction == "above" else "<"
+        expr = f"{sel} {op} {plain_number(value)}"
+    description = f"{th.metric}{where} {what} for {for_text} or more."
     if th.description:
         description += f" {th.description}"
-    annotations = {
-        "summary": f"{th.metric} {level}{where}: {current} ({word} {limit})",
-        "description": description,
-    }
+    annotations = {"summary": f"{th.metric} {level}{where}: {summary}", "description": description}
     if th.runbook_url:
         annotations["runbook_url"] = th.runbook_url
     return AlertSpec(
@@ -252,7 +212,8 @@ def _level_spec(
         value_format=fmt,
         instance=instance,
         group=plan.metrics[th.metric].component,
-        expr=f"{sel} {op} {plain_number(value)}",
+        expr=expr,
+        change_over=over,
     )
 
 
