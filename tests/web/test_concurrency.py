@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import stop
 
 HERE = Path(__file__).resolve().parent
 BUDGET = 0.5
@@ -79,12 +80,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, store_file: Path) -> Iterat
             pytest.fail("capplan serve did not answer within 60 s")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 async def _beside(
