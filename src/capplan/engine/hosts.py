@@ -45,16 +45,21 @@ def host_values(plan: Plan, values: Mapping[str, Array]) -> dict[str, Array]:
     return out
 
 
+def _overcommitted(values: Mapping[str, Array], name: str) -> Array:
+    """Per period, whether the host's components need more than it has (float dust aside)."""
+    return np.asarray(values[f"{name}.utilization"] > 1 + 1e-9)
+
+
 def host_over_capacity(plan: Plan, values: Mapping[str, Array]) -> dict[str, list[bool]]:
     """Per host and period, whether its components need more than it has."""
-    return {name: (values[f"{name}.utilization"] > 1 + 1e-9).tolist() for name in plan.hosts}
+    return {name: _overcommitted(values, name).tolist() for name in plan.hosts}
 
 
 def host_events(plan: Plan, values: Mapping[str, Array], tl: Timeline) -> list[Event]:
     """A critical ``overcommit`` event at the first period each host is overcommitted."""
     events = []
     for name, host in plan.hosts.items():
-        over = values[f"{name}.utilization"] > 1 + 1e-9
+        over = _overcommitted(values, name)
         if not over.any():
             continue
         t = int(np.argmax(over))
