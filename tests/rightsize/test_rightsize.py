@@ -46,7 +46,8 @@ def fleet() -> MetricFrame:
 
 
 def krr_simple(samples: list[tuple[str, int, float, dict[str, str]]], workload: str):
-    """KRR's simple strategy computed from the raw samples of one workload's pods."""
+    """KRR's simple strategy computed from the raw samples of one workload's pods (KRR v1.29
+    defaults)."""
     counters: dict[str, list[tuple[int, float]]] = defaultdict(list)
     memory: list[float] = []
     for metric, ts, value, lab in samples:
@@ -56,12 +57,14 @@ def krr_simple(samples: list[tuple[str, int, float, dict[str, str]]], workload: 
             counters[lab["pod"]].append((ts, value))
         elif metric == "container_memory_working_set_bytes":
             memory.append(value)
-    rates = []
+    per_pod = []
     for points in counters.values():
+        rates = []
         for (t0, v0), (t1, v1) in itertools.pairwise(points):
             increase = v1 - v0 if v1 >= v0 else v1  # a reset starts from zero
             rates.append(increase / (t1 - t0))
-    cpu = float(np.percentile(rates, 95))
+        per_pod.append(float(np.percentile(rates, 95)))
+    cpu = max(per_pod)  # KRR: each pod's 95th percentile over time, the largest of the pods
     mem = max(memory) * 1.15
     cpu = max(math.ceil(round(cpu * 1000, 6)) / 1000, 0.010)
     mem = max(math.ceil(round(mem / MIB, 6)) * MIB, 100 * MIB)
@@ -175,3 +178,46 @@ def test_workload_of(labels: dict[str, str], expected: tuple[str, str]) -> None:
     found = workload_of({"namespace": "ns", **labels})
     assert found is not None
     assert (found.kind, found.name) == expected
+
+
+def test_simple_takes_the_busiest_pods_percentile_as_krr_does() -> None:
+    """KRR v1.29: each pod's 95th percentile over time, then the largest; not the percentile
+    of every pod's samples pooled (which the quiet pod's many samples would pull down)."""
+    from capplan.rightsize import ContainerUsage, Workload
+
+    busy = np.r_[np.full(90, 0.2), np.full(10, 1.0)]  # its own p95: 1.0
+    quiet = np.full(1000, 0.1)
+    usage = ContainerUsage(
+        Workload("shop", "Deployment", "api"),
+        "api",
+        cpu=np.r_[busy, quiet],
+        cpu_times=np.arange(1100.0),
+        cpu_series=np.r_[np.zeros(100, dtype=np.int64), np.ones(1000, dtype=np.int64)],
+        cpu_points=1102,
+        memory=np.full(200, 300 * MIB),
+        memory_times=np.arange(200.0),
+    )
+    assert np.percentile(usage.cpu, 95) == pytest.approx(0.2)  # pooled would say 200m
+    (sizing,) = simple_sizes([usage], StrategySettings())
+    assert sizing.cpu_request == pytest.approx(1.0)
+    assert sizing.memory_request == sizing.memory_limit == math.ceil(300 * 1.15) * MIB
+
+
+def test_points_are_summed_over_pods_like_krr() -> None:
+    """60 counter samples in each of two pods are 120 points: enough for KRR's 100."""
+    from capplan.rightsize import ContainerUsage, Workload
+
+    usage = ContainerUsage(
+        Workload("shop", "Deployment", "api"),
+        "api",
+        cpu=np.full(118, 0.3),
+        cpu_times=np.arange(118.0),
+        cpu_series=np.repeat(np.arange(2, dtype=np.int64), 59),
+        cpu_points=120,
+        memory=np.full(60, 300 * MIB),
+        memory_times=np.arange(60.0),
+    )
+    (sizing,) = simple_sizes([usage], StrategySettings())
+    assert sizing.cpu_request == pytest.approx(0.3)
+    assert sizing.memory_request is None
+    assert "not enough memory data (60 < 100 samples)" in sizing.notes

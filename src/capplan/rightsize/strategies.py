@@ -1,14 +1,20 @@
 """Right-sizing strategies: from a container's usage to recommended requests and limits.
 
-``simple`` is KRR's default strategy:
+``simple`` is KRR's default strategy, with its documented defaults (KRR v1.29,
+``robusta_krr/strategies/simple.py``, ``core/runner.py``, ``core/models/config.py`` and the CPU
+and memory loaders under ``core/integrations/prometheus/metrics/``):
 
-* CPU request = the ``cpu_percentile`` (95) percentile of every CPU-rate sample of every pod
-  of the container pooled (NumPy's linear interpolation), no CPU limit;
-* memory request = memory limit = the largest working-set sample × (1 + ``memory_buffer``
-  / 100) (15%);
-* like KRR, a container with fewer than ``points_required`` (100) samples of a resource gets
-  no recommendation for it; values below ``cpu_min`` (10 millicores) or ``memory_min``
-  (100 MiB) are raised to them; CPU is rounded up to a millicore and memory to a MiB.
+* CPU request = the largest, over the pods of the container, of each pod's
+  ``cpu_percentile`` (95) percentile of its CPU rates over time (KRR:
+  ``quantile_over_time`` of ``max by (container, pod, job) (rate(...))``, then the max over
+  pods; the quantile is ``round(percentile / 100, 2)``, interpolated linearly like NumPy's
+  default); no CPU limit;
+* memory request = memory limit = the largest working-set sample of any pod × (1 +
+  ``memory_buffer`` / 100) (15%);
+* a resource with fewer than ``points_required`` (100) samples, summed over the pods (raw
+  counter samples for CPU), gets no recommendation; values are rounded up to a millicore and
+  a MiB, then raised to ``cpu_min`` (10 millicores) and ``memory_min`` (100 MiB);
+* OOM kills do not change the memory (KRR's ``use_oomkill_data`` is off by default).
 
 ``forecast`` sizes for where the workload will be at the end of the review period: the
 history's distribution is shifted up by how much the forecast level rises: the highest value
@@ -102,10 +108,18 @@ def oom_bumped(memory: float) -> float:
     return max(memory * (1 + OOM_BUMP_RATIO), memory + OOM_BUMP_BYTES)
 
 
+def _cpu_percentile(c: ContainerUsage, percentile: float) -> float:
+    """The largest of each series' (pod's) percentile of its CPU rates (KRR's)."""
+    q = round(percentile / 100, 2) * 100
+    if c.cpu_series.size != c.cpu.size:  # built by hand, without per-pod numbering
+        return float(np.percentile(c.cpu, q))
+    return max(float(np.percentile(c.cpu[c.cpu_series == k], q)) for k in np.unique(c.cpu_series))
+
+
 def _raw_simple(c: ContainerUsage, s: StrategySettings) -> tuple[float | None, float | None]:
     cpu = None
-    if c.cpu.size >= s.points_required:
-        cpu = float(np.percentile(c.cpu, s.cpu_percentile))
+    if c.cpu.size and max(c.cpu_points, c.cpu.size) >= s.points_required:
+        cpu = _cpu_percentile(c, s.cpu_percentile)
     memory = None
     if c.memory.size >= s.points_required:
         memory = float(np.max(c.memory)) * (1 + s.memory_buffer / 100)
@@ -117,7 +131,8 @@ def _sizing(
 ) -> Sizing:
     notes = []
     if cpu is None:
-        notes.append(f"not enough CPU data ({c.cpu.size} < {s.points_required} samples)")
+        points = max(c.cpu_points, c.cpu.size)
+        notes.append(f"not enough CPU data ({points} < {s.points_required} samples)")
     if memory is None:
         notes.append(f"not enough memory data ({c.memory.size} < {s.points_required} samples)")
     elif bump and c.oom_killed:

@@ -138,13 +138,17 @@ class ContainerUsage:
     """The usage and settings of one container of one workload, every pod pooled.
 
     ``cpu`` holds per-pod CPU rates in cores, ``memory`` working-set bytes; ``cpu_times`` and
-    ``memory_times`` are their epoch seconds. Requests and limits are None when not set.
+    ``memory_times`` are their epoch seconds; ``cpu_series`` numbers the series (one per pod)
+    each CPU rate comes from, and ``cpu_points`` counts the raw counter samples (what KRR
+    counts against its ``points_required``). Requests and limits are None when not set.
     """
 
     workload: Workload
     container: str
     cpu: Array = field(default_factory=lambda: np.zeros(0))
     cpu_times: Array = field(default_factory=lambda: np.zeros(0))
+    cpu_series: Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cpu_points: int = 0
     memory: Array = field(default_factory=lambda: np.zeros(0))
     memory_times: Array = field(default_factory=lambda: np.zeros(0))
     cpu_request: float | None = None
@@ -238,6 +242,8 @@ def _fill(frame: MetricFrame, names: list[str], owner: Mapping[int, ContainerUsa
             ts, vs = rates.get(series)
             cpu_parts.setdefault(id(owner[i]), []).append((ts.astype(np.int64), vs))
             _seen(last_seen, owner[i], frame.labels[i], ts)
+    for i in cpu_rows:
+        owner[i].cpu_points += int(np.count_nonzero(np.isfinite(frame.get(frame.names[i])[1])))
     for i, c in owner.items():
         metric, labels = names[i], frame.labels[i]
         ts, vs = frame.get(frame.names[i])
@@ -258,9 +264,9 @@ def _fill(frame: MetricFrame, names: list[str], owner: Mapping[int, ContainerUsa
             c.oom_killed = True
     for c in {id(c): c for c in owner.values()}.values():
         if cpu_parts.get(id(c)):
-            c.cpu_times, c.cpu = _joined(cpu_parts[id(c)])
+            c.cpu_times, c.cpu, c.cpu_series = _joined(cpu_parts[id(c)])
         if mem_parts.get(id(c)):
-            c.memory_times, c.memory = _joined(mem_parts[id(c)])
+            c.memory_times, c.memory, _ = _joined(mem_parts[id(c)])
         seen = last_seen.get(id(c), [])
         if seen:
             latest = max(t for t, _ in seen)
@@ -280,12 +286,14 @@ def _seen(
         last_seen.setdefault(id(c), []).append((float(ts[-1].astype(np.int64)), pod))
 
 
-def _joined(parts: list[tuple[Array, Array]]) -> tuple[Array, Array]:
+def _joined(parts: list[tuple[Array, Array]]) -> tuple[Array, Array, Array]:
+    """Every part's samples in time order, and the number of the part each came from."""
     times = np.concatenate([t for t, _ in parts]).astype(np.float64)
     values = np.concatenate([v for _, v in parts])
+    series = np.repeat(np.arange(len(parts), dtype=np.int64), [t.size for t, _ in parts])
     keep = np.isfinite(values)
     order = np.argsort(times[keep], kind="stable")
-    return times[keep][order], values[keep][order]
+    return times[keep][order], values[keep][order], series[keep][order]
 
 
 def _typical_step(c: ContainerUsage) -> float:
