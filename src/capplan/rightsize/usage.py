@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -236,17 +236,20 @@ def _fill(frame: MetricFrame, names: list[str], owner: Mapping[int, ContainerUsa
     cpu_parts: dict[int, list[tuple[Array, Array]]] = {}
     mem_parts: dict[int, list[tuple[Array, Array]]] = {}
     last_seen: dict[int, list[tuple[float, str]]] = {}
+    points = _by_series(frame)
     if rates is not None:
-        for series in rates.names:
-            i = frame.index(series)
-            ts, vs = rates.get(series)
+        position = {name: i for i, name in enumerate(frame.names)}
+        rate_points = _by_series(rates)
+        for k, series in enumerate(rates.names):
+            i = position[series]
+            ts, vs = rate_points(k)
             cpu_parts.setdefault(id(owner[i]), []).append((ts.astype(np.int64), vs))
             _seen(last_seen, owner[i], frame.labels[i], ts)
     for i in cpu_rows:
-        owner[i].cpu_points += int(np.count_nonzero(np.isfinite(frame.get(frame.names[i])[1])))
+        owner[i].cpu_points += int(np.count_nonzero(np.isfinite(points(i)[1])))
     for i, c in owner.items():
         metric, labels = names[i], frame.labels[i]
-        ts, vs = frame.get(frame.names[i])
+        ts, vs = points(i)
         if vs.size == 0:
             continue
         if metric == MEMORY_METRIC:
@@ -272,6 +275,20 @@ def _fill(frame: MetricFrame, names: list[str], owner: Mapping[int, ContainerUsa
             latest = max(t for t, _ in seen)
             step = _typical_step(c)
             c.last_pods = len({p for t, p in seen if t >= latest - step})
+
+
+def _by_series(frame: MetricFrame) -> Callable[[int], tuple[np.ndarray, Array]]:
+    """Series ``i``'s timestamps and values in frame order, as ``frame.get`` gives them, from
+    one stable sort by series: ``get`` scans every point for each series, which made a
+    10,000-container fleet quadratic."""
+    order = np.argsort(frame.codes, kind="stable")
+    bounds = np.searchsorted(frame.codes[order], np.arange(frame.n_series + 1))
+    times, values = frame.timestamps[order], frame.values[order]
+
+    def points(i: int) -> tuple[np.ndarray, Array]:
+        return times[bounds[i] : bounds[i + 1]], values[bounds[i] : bounds[i + 1]]
+
+    return points
 
 
 def _seen(
