@@ -68,15 +68,20 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def backfilled_prometheus(work: Path, openmetrics: list[str]) -> Iterator[str]:
+def backfilled_prometheus(
+    work: Path, openmetrics: list[str], block_hours: int | None = None
+) -> Iterator[str]:
     """A real Prometheus on a free loopback port serving ``openmetrics`` (lines, without the
-    final ``# EOF``), backfilled with promtool into ``work``; its URL while in the block."""
+    final ``# EOF``), backfilled with promtool into ``work``; its URL while in the block.
+    ``block_hours`` widens promtool's blocks (2 h by default): days of history for hundreds
+    of series backfill 15 times faster in one block than in 2-hour ones."""
     promtool, prometheus = _binary("promtool"), _binary("prometheus")
     source = work / "history.om"
     source.write_text("\n".join([*openmetrics, "# EOF"]) + "\n")
     data = work / "data"
+    widths = [f"--max-block-duration={block_hours}h"] if block_hours else []
     subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", *widths, str(source), str(data)],
         check=True,
         capture_output=True,
     )
