@@ -13,10 +13,12 @@ from capplan.engine.projection import Projection
 from capplan.formatting import fmt_money, fmt_number
 from capplan.report.formats import (
     OVER_MARK,
+    SHORT_MARK,
     cell,
     choose_columns,
     over_capacity_note,
     scenario_summary,
+    schedule_note,
 )
 
 __all__ = ["render_projection", "render_scenarios"]
@@ -26,14 +28,16 @@ _STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 def _drop_order(p: Projection, cols: list[tuple[str, str]]) -> list[str]:
     """Headings of the compact view a narrow terminal leaves out first: the period number,
-    derived metrics, per-component costs, a tier's parts, cumulative and per-unit cost, then
-    drivers after the first; the month, components and monthly cost stay."""
+    derived metrics, per-component costs, a tier's parts, what schedules have in place,
+    cumulative and per-unit cost, then drivers after the first; the month, components and
+    monthly cost stay."""
     metrics = [h for c, h in cols if c in p.plan.metrics]
     costs = [h for c, h in cols if c.endswith(".cost") and not c.startswith("total.")]
     parts = [h for c, h in cols if c.count(".") == 2]  # a tier's parts (platform.db.vcpu)
     drivers = [h for c, h in cols if c in p.plan.drivers][1:]
     totals = [h for c, h in cols if c in ("total.cumulative_cost", "total.cost_per_unit")]
-    details = [*reversed(metrics), *reversed(costs), *reversed(parts)]
+    in_place = [h for c, h in cols if ".provisioned_" in c]
+    details = [*reversed(metrics), *reversed(costs), *reversed(parts), *reversed(in_place)]
     return ["#", *details, *totals, *reversed(drivers)]
 
 
@@ -59,7 +63,13 @@ def _main_table(p: Projection, cols: list[tuple[str, str]]) -> Table:
         for column, _ in cols:
             text = cell(p, column, t)
             changed = column in levels and t > 0 and levels[column][t] != levels[column][t - 1]
-            style = "bold red" if text.endswith(OVER_MARK) else "bold yellow" if changed else ""
+            style = (
+                "bold red"
+                if text.endswith(OVER_MARK)
+                else "bold yellow"
+                if changed or text.endswith(SHORT_MARK)
+                else ""
+            )
             cells.append(Text(text, style=style))
         table.add_row(str(t), tl.when(t), *cells)
     return table
@@ -118,6 +128,27 @@ def _monte_carlo(p: Projection) -> list[RenderableType]:
     return [*notes, quant, odds]
 
 
+def _tiers(p: Projection) -> list[RenderableType]:
+    """Per tiers component with ``serves``: each tier, its capacity, the demand that moves
+    past it, its price and what it serves."""
+    out: list[RenderableType] = []
+    for name, tiers in p.tier_summaries().items():
+        units = list(tiers[0]["serves"])
+        table = Table(title=f"{name}: tiers", title_justify="left", header_style="bold")
+        for heading in ("tier", "capacity", "next tier at", "price/mo", *units):
+            table.add_column(heading, justify="left" if heading == "tier" else "right")
+        for tier in tiers:
+            table.add_row(
+                str(tier["name"]),
+                fmt_number(tier["capacity"]),
+                fmt_number(tier["next_tier_at"]),
+                fmt_money(tier["price"], p.plan.currency),
+                *(fmt_number(v) for v in tier["serves"].values()),
+            )
+        out.append(table)
+    return out
+
+
 def render_projection(p: Projection, columns: list[str] | None = None) -> RenderableType:
     """The month-by-month table (``columns``: the figures to show, by heading or column
     name; default: the compact view), events, recommendations and Monte Carlo summaries."""
@@ -130,10 +161,13 @@ def render_projection(p: Projection, columns: list[str] | None = None) -> Render
         f"  ({len(p.alerts)} alert{'' if len(p.alerts) == 1 else 's'})",
     )
     cols = choose_columns(p, columns)
-    parts: list[RenderableType] = [_main_table(p, cols)]
+    parts: list[RenderableType] = [_main_table(p, cols), *_tiers(p)]
     note = over_capacity_note(p)
     if note:
         parts.append(Text(note, style="red"))
+    short = schedule_note(p)
+    if short:
+        parts.append(Text(short, style="yellow"))
     parts += [total, _events(p), recs, *_monte_carlo(p)]
     return Group(*parts)
 

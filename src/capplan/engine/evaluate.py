@@ -70,6 +70,7 @@ from capplan.cost import component_cost
 from capplan.errors import EvaluationError
 from capplan.growth import project_driver, sample_rates
 from capplan.plan.compiled import CompiledPlan, Node
+from capplan.plan.components import ServiceComponent
 from capplan.plan.models import (
     Component,
     FormulaComponent,
@@ -80,6 +81,7 @@ from capplan.plan.models import (
 from capplan.sizing import Sized, size_formula, size_horizontal, size_tiers, size_vertical
 from capplan.sizing.ladder import Ladder
 from capplan.sizing.result import Array
+from capplan.sizing.services import size_service
 from capplan.sizing.tiers import TierTable
 from capplan.timeline import Timeline
 
@@ -172,6 +174,8 @@ def size_component(
     if isinstance(comp, TierComponent):
         assert table is None or isinstance(table, TierTable)
         return size_tiers(comp, inputs["demand"], table)
+    if isinstance(comp, ServiceComponent):
+        return size_service(comp, inputs, shape)
     assert isinstance(comp, FormulaComponent)
     resources = {res: inputs[f"resources.{res}"] for res in comp.resources}
     capacity = {res: inputs[f"capacity.{res}"] for res in comp.capacity}

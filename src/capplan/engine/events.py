@@ -19,6 +19,7 @@ from capplan.engine.hits import (
     threshold_series,
 )
 from capplan.formatting import fmt_money, fmt_number
+from capplan.plan.components import PoolComponent, ReplicasComponent
 from capplan.plan.models import (
     HorizontalComponent,
     Plan,
@@ -32,6 +33,7 @@ from capplan.units import duration_seconds
 __all__ = [
     "Event",
     "EventProbability",
+    "act_by",
     "find_events",
     "recommend",
 ]
@@ -93,7 +95,7 @@ def _label(tl: Timeline, period: int) -> str:
 _seconds = lru_cache(maxsize=256)(duration_seconds)
 
 
-def _act_by(when: dt.date, lead_time: str | None) -> dt.date | None:
+def act_by(when: dt.date, lead_time: str | None) -> dt.date | None:
     if lead_time is None:
         return None
     seconds = _seconds(lead_time)
@@ -148,7 +150,7 @@ def _level_changes(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[
                 "info",
                 f"{name} {verb} from {word} {old} to {new} in {_label(tl, t)} (period {t}){reason}",
                 component=name,
-                act_by=_act_by(_date(tl, t), lead) if up else None,
+                act_by=act_by(_date(tl, t), lead) if up else None,
                 detail={
                     "from": old,
                     "to": new,
@@ -178,7 +180,7 @@ def _scalings(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> list[Event
                 f"{fmt_number(instances[t - 1])} to {fmt_number(instances[t])} instances "
                 f"in {_label(tl, t)} (period {t})",
                 component=name,
-                act_by=_act_by(_date(tl, t), comp.lead_time) if up else None,
+                act_by=act_by(_date(tl, t), comp.lead_time) if up else None,
                 detail={
                     "from": float(instances[t - 1]),
                     "to": float(instances[t]),
@@ -214,6 +216,15 @@ def _exceeded(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> Event | No
             if unserved > 0
             else f"; {comp.max_instances} run above the target utilization"
         )
+    elif isinstance(comp, PoolComponent):
+        what = "pools exceed max_connections"
+        need = (
+            f"they may open {fmt_number(ev.values[f'{name}.pool_size'][0, t])} connections, "
+            f"above max_connections {fmt_number(ev.values[f'{name}.max_connections'][0, t])}"
+        )
+    elif isinstance(comp, ReplicasComponent):
+        what = f"exceeds max_replicas {comp.max_replicas}"
+        need = f"it needs {fmt_number(ev.values[f'{name}.replicas_needed'][0, t])} replicas"
     else:
         what = "exceeds its provisioned capacity"
         need = f"utilization reaches {s.utilization[0, t]:.0%}"
@@ -224,7 +235,7 @@ def _exceeded(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> Event | No
         "critical",
         f"{name} {what} in {_label(tl, t)} (period {t}): {need}",
         component=name,
-        act_by=_act_by(_date(tl, t), comp.lead_time),
+        act_by=act_by(_date(tl, t), comp.lead_time),
         detail={"what": what, "today": tl.today},
     )
 
@@ -313,7 +324,7 @@ def _threshold_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
                     severity,
                     message,
                     component=thr.metric.split(".")[0] if "." in thr.metric else None,
-                    act_by=_act_by(_date(tl, t), lead) if lead else None,
+                    act_by=act_by(_date(tl, t), lead) if lead else None,
                     detail={
                         "threshold": tname,
                         "level": level_name,

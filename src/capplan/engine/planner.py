@@ -12,6 +12,8 @@ from capplan.engine.hosts import host_events, host_over_capacity, host_values
 from capplan.engine.montecarlo.stream import evaluate_fast
 from capplan.engine.montecarlo.summary import simulate_fast
 from capplan.engine.projection import Projection
+from capplan.engine.provisioning import provisioning_events, provisioning_values
+from capplan.engine.service_events import service_events
 from capplan.engine.simulation import MonteCarlo, simulate_reference
 from capplan.errors import EvaluationError, UsageError
 from capplan.growth.models import central_rate
@@ -86,7 +88,10 @@ def _run_plan(
         raise UsageError(f"--simulations must be >= 0, got {simulations}")
     timeline = Timeline.for_today(plan.step, periods_for_months(plan, months), plan.start, today)
     base = (evaluate if engine == "reference" else evaluate_fast)(compiled, name, timeline)
-    events = find_events(plan, base, timeline)
+    events = sorted(
+        [*find_events(plan, base, timeline), *service_events(plan, base, timeline)],
+        key=lambda e: (e.period, -SEVERITY_RANK[e.severity]),
+    )
     levels = {
         comp: [s.level_names[i] for i in s.level[0]]
         for comp, s in base.sized.items()
@@ -97,10 +102,11 @@ def _run_plan(
     if plan.hosts:
         values.update(host_values(plan, values))
         over_capacity.update(host_over_capacity(plan, values))
-        events = sorted(
-            [*events, *host_events(plan, values, timeline)],
-            key=lambda e: (e.period, -SEVERITY_RANK[e.severity]),
-        )
+        events = [*events, *host_events(plan, values, timeline)]
+    if any(c.provisioned for c in plan.components.values()):
+        values.update(provisioning_values(plan, values, timeline))
+        events = [*events, *provisioning_events(plan, values, timeline)]
+    events.sort(key=lambda e: (e.period, -SEVERITY_RANK[e.severity]))
     projection = Projection(
         plan=plan,
         scenario=name,

@@ -10,8 +10,9 @@ import numpy as np
 
 from capplan.engine.events import Event, EventProbability
 from capplan.formatting import json_float
-from capplan.plan.models import Plan
+from capplan.plan.models import Plan, TierComponent
 from capplan.sizing.result import Array
+from capplan.sizing.tiers import tier_summary
 from capplan.timeline import Timeline
 
 __all__ = ["Projection"]
@@ -139,6 +140,9 @@ class Projection:
                 for name, t in self.over_capacity_components.items()
             },
         }
+        served = self.tier_summaries()
+        if served:
+            out["tiers"] = served
         if self.notes:
             out["notes"] = list(self.notes)
         if self.simulations:
@@ -146,6 +150,14 @@ class Projection:
             out["quantiles"] = self.quantile_rows()
             out["event_probabilities"] = [p.to_dict() for p in self.probabilities]
         return out
+
+    def tier_summaries(self) -> dict[str, list[dict[str, Any]]]:
+        """Per tiers component with ``serves``, each tier and what it serves."""
+        return {
+            name: tier_summary(comp)
+            for name, comp in self.plan.components.items()
+            if isinstance(comp, TierComponent) and comp.serves
+        }
 
     def series(self, column: str) -> list[float | None]:
         """One column over all periods."""

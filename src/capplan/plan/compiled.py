@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from capplan.errors import ExpressionError, Issue, PlanError, PlanValidationError
 from capplan.plan.alerting import alerting_issues
 from capplan.plan.base import suggest
+from capplan.plan.components import ServiceComponent
 from capplan.plan.expressions import Expression, compile_expression
 from capplan.plan.models import (
     Component,
@@ -29,8 +30,9 @@ from capplan.plan.models import (
     VerticalComponent,
 )
 from capplan.plan.policies import HpaPolicy, Policy, QueuePolicy, StepPolicy, split_target
+from capplan.plan.service_kinds import service_expressions, service_outputs
 from capplan.sizing.ladder import Ladder, ladder_table
-from capplan.sizing.tiers import TierTable, tier_table
+from capplan.sizing.tiers import TierTable, tier_serves, tier_table
 from capplan.units import parse_start_date
 
 __all__ = [
@@ -103,9 +105,12 @@ def component_outputs(name: str, comp: Component) -> tuple[str, ...]:
         extra = ["demand", "capacity"]
         parts = sorted({(a, r) for t in comp.tiers for a, rs in t.allocations.items() for r in rs})
         extra += [f"{a}.{r}" for a, r in parts]
+        extra += [f"{unit}_served" for unit in comp.serves]
     elif isinstance(comp, FormulaComponent):
         extra = [r for r in comp.resources if r not in COMMON_OUTPUTS]
         extra += [f"{r}_utilization" for r in comp.capacity]
+    elif isinstance(comp, ServiceComponent):
+        extra = service_outputs(comp)
     fields = list(COMMON_OUTPUTS) + [e for e in extra if e not in COMMON_OUTPUTS]
     return tuple(fields)
 
@@ -115,6 +120,8 @@ def _component_exprs(comp: Component) -> dict[str, str]:
         return {"demand": comp.demand}
     if isinstance(comp, VerticalComponent):
         return {f"demand.{k}": v for k, v in comp.demand.items()}
+    if isinstance(comp, ServiceComponent):
+        return service_expressions(comp)
     out = {f"resources.{k}": v for k, v in comp.resources.items()}
     out.update({f"capacity.{k}": v for k, v in comp.capacity.items()})
     if comp.cost is not None:
@@ -465,6 +472,44 @@ def _check_hosts(plan: Plan, names: _Names, issues: list[Issue]) -> None:
                 )
 
 
+def _check_provisioning(plan: Plan, issues: list[Issue]) -> None:
+    for cname, comp in plan.components.items():
+        for i, addition in enumerate(comp.provisioned.add if comp.provisioned else []):
+            for j, ref in enumerate(addition.at):
+                _check_period_ref(ref, f"components.{cname}.provisioned.add[{i}].at[{j}]", issues)
+
+
+def _check_serves(plan: Plan, issues: list[Issue]) -> None:
+    """A tiers component's ``serves`` read only its tiers' capacity and price, and give a
+    finite value >= 0 for each tier."""
+    for cname, comp in plan.components.items():
+        if not isinstance(comp, TierComponent):
+            continue
+        for unit, src in comp.serves.items():
+            path = f"components.{cname}.serves.{unit}"
+            if not unit.isidentifier():
+                issues.append(Issue(f"must be a name (letters, digits, _), got {unit!r}", path))
+                continue
+            try:
+                expr = compile_expression(src, path=path)
+                unknown = sorted(expr.names - {"capacity", "price"})
+                if unknown:
+                    issues.append(
+                        Issue(
+                            f"uses {', '.join(repr(n) for n in unknown)}; what a tier serves "
+                            "may use only its 'capacity' and 'price'",
+                            path=path,
+                        )
+                    )
+                    continue
+                values = tier_serves(comp.model_copy(update={"serves": {unit: src}}))[unit]
+            except PlanError as exc:
+                issues.extend(Issue(i.message, path=path) for i in exc.issues)
+                continue
+            if (values < 0).any():
+                issues.append(Issue(f"must be >= 0 for every tier, got {values.tolist()}", path))
+
+
 def _check_budget(plan: Plan, names: _Names, issues: list[Issue]) -> None:
     per = plan.budget.per
     defined = set(plan.drivers) | set(plan.metrics) | names.unchecked_values
@@ -517,6 +562,8 @@ def check_plan(
     _check_thresholds(plan, names, issues)
     _check_policies(plan, names, issues)
     _check_hosts(plan, names, issues)
+    _check_serves(plan, issues)
+    _check_provisioning(plan, issues)
     _check_budget(plan, names, issues)
     components = [*plan.components, *names.unchecked_components]
     metric_components = {n: m.component for n, m in plan.metrics.items() if m.component}

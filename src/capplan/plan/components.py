@@ -14,6 +14,8 @@ from pydantic import (
 from capplan.plan.base import Strict
 from capplan.plan.fields import Duration, Expr, Fraction, NonNeg, Positive
 from capplan.plan.policies import Deploy
+from capplan.plan.provisioning import Provisioned
+from capplan.plan.service_kinds import CacheFields, PoolFields, RateLimitFields, ReplicasFields
 
 # --- components -------------------------------------------------------------------------------
 
@@ -46,6 +48,11 @@ class _ComponentBase(Strict):
     )
     price: Price = Field(default_factory=Price, description="Monthly prices.")
     deploy: Deploy | None = Field(None, description="Kubernetes / compose settings.")
+    provisioned: Provisioned | None = Field(
+        None,
+        description="What is in place today and the additions scheduled ({at: [3, 6, 9], "
+        "instances: 2}); the need is held against it period by period.",
+    )
 
 
 class HorizontalComponent(_ComponentBase):
@@ -152,6 +159,11 @@ class TierComponent(_ComponentBase):
         False, description="Scale allocations and price between tiers instead of jumping."
     )
     tiers: list[Tier] = Field(min_length=1, description="The tiers, by ascending capacity.")
+    serves: dict[str, Expr] = Field(
+        default_factory=dict,
+        description="What each tier serves in other units, from its capacity: "
+        "{registered_users: capacity / 0.15}; reported per tier and as <unit>_served.",
+    )
 
     @model_validator(mode="after")
     def _ascending(self) -> TierComponent:
@@ -190,7 +202,33 @@ class FormulaComponent(_ComponentBase):
         return self
 
 
+class PoolComponent(_ComponentBase, PoolFields):
+    """A connection pool in front of a database (see :class:`PoolFields`)."""
+
+
+class ReplicasComponent(_ComponentBase, ReplicasFields):
+    """Read replicas of a database, one instance each (see :class:`ReplicasFields`)."""
+
+
+class RateLimitComponent(_ComponentBase, RateLimitFields):
+    """Per-tier API rate limits (see :class:`RateLimitFields`)."""
+
+
+class CacheComponent(_ComponentBase, CacheFields):
+    """A cache and what it saves (see :class:`CacheFields`)."""
+
+
+#: The kinds sized by :mod:`capplan.sizing.services`.
+ServiceComponent = PoolComponent | ReplicasComponent | RateLimitComponent | CacheComponent
+
 Component = Annotated[
-    HorizontalComponent | VerticalComponent | TierComponent | FormulaComponent,
+    HorizontalComponent
+    | VerticalComponent
+    | TierComponent
+    | FormulaComponent
+    | PoolComponent
+    | ReplicasComponent
+    | RateLimitComponent
+    | CacheComponent,
     Field(discriminator="kind"),
 ]

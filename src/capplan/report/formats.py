@@ -77,8 +77,15 @@ def summary_columns(projection: Projection) -> list[tuple[str, str]]:
             cols += _part_columns(projection, name)
         elif isinstance(comp, FormulaComponent) and "instances" not in comp.resources:
             cols.append((f"{name}.cost", f"{name} cost"))
+        elif (service := _SERVICE_COLUMNS.get(comp.kind)) is not None:
+            cols.append((f"{name}.{service[0]}", f"{name} {service[1]}"))
         else:
             cols.append((f"{name}.instances", f"{name} inst."))
+        if comp.provisioned is not None:
+            cols += [
+                (f"{name}.provisioned_{r}", f"{name} in place{_IN_PLACE_UNITS[r]}")
+                for r in comp.provisioned.amounts()
+            ]
     cols += [(f"{host}.utilization", f"{host} use") for host in plan.hosts]
     cols += [
         ("total.cost", "cost/mo"),
@@ -89,6 +96,16 @@ def summary_columns(projection: Projection) -> list[tuple[str, str]]:
 
 
 OVER_MARK = " (over)"
+
+#: The one figure of a service component in the compact view, and its heading.
+_SERVICE_COLUMNS = {
+    "pool": ("utilization", "use"),
+    "replicas": ("instances", "replicas"),
+    "rate_limit": ("rejected_share", "rejected"),
+    "cache": ("savings", "saved/mo"),
+}
+SHORT_MARK = " (short)"
+_IN_PLACE_UNITS = {"instances": "", "vcpu": " vCPU", "memory_gb": " GB", "storage_gb": " disk GB"}
 
 
 _PART_HEADINGS = {"instances": "inst.", "vcpu": "vCPU", "memory_gb": "GB", "storage_gb": "disk GB"}
@@ -135,7 +152,8 @@ def choose_columns(projection: Projection, names: list[str] | None) -> list[tupl
 
 def cell(projection: Projection, column: str, period: int) -> str:
     """One figure of the compact view, formatted for reading; a component's level or
-    instance count is marked ``(over)`` in the periods it is over capacity."""
+    instance count is marked ``(over)`` in the periods it is over capacity, and what a
+    schedule has in place ``(short)`` where the need exceeds it."""
     name, _, figure = column.rpartition(".")
     marked = figure in {"level", "instances", "utilization"}
     flags = projection.over_capacity.get(name) if marked else None
@@ -143,11 +161,14 @@ def cell(projection: Projection, column: str, period: int) -> str:
     if column.endswith(".level"):
         return projection.levels[column[: -len(".level")]][period] + mark
     value = float(projection.values[column][period])
-    if column.endswith("utilization"):
+    if figure.startswith("provisioned_"):
+        short = projection.values[f"{name}.{figure.removeprefix('provisioned_')}_shortfall"]
+        return fmt_number(value) + (SHORT_MARK if short[period] > 0 else "")
+    if column.endswith(("utilization", "_share")):
         return f"{value:.0%}{mark}"
     if mark:
         return fmt_number(value) + mark
-    if column.endswith("cost") or column == "total.cost_per_unit":
+    if column.endswith(("cost", ".savings")) or column == "total.cost_per_unit":
         return fmt_money(value, projection.plan.currency)
     return fmt_number(value)
 
@@ -172,8 +193,8 @@ def projection_markdown(projection: Projection, columns: list[str] | None = None
         ),
         "",
     ]
-    note = over_capacity_note(projection)
-    out += [note, ""] if note else []
+    notes = [over_capacity_note(projection), schedule_note(projection)]
+    out += [line for note in notes if note for line in (note, "")]
     out += ["## Events", ""]
     out += [f"- **{e.severity}** {e.message}" for e in projection.events] or ["- none"]
     out += ["", "## Recommendations", ""]
@@ -244,6 +265,23 @@ def over_capacity_note(p: Projection) -> str | None:
         "tier or rung, more instances than max_instances allows, or components needing more "
         "than their host has; the figures shown are the capped ones and the rest of the "
         "demand is not served."
+    )
+
+
+def schedule_note(p: Projection) -> str | None:
+    """What ``(short)`` in the compact view means, when it appears: the first period each
+    scheduled component has less in place than the plan needs."""
+    firsts = []
+    for name, comp in p.plan.components.items():
+        for resource in comp.provisioned.amounts() if comp.provisioned else {}:
+            short = p.values[f"{name}.{resource}_shortfall"]
+            if (short > 0).any():
+                firsts.append(f"{name} {p.timeline.label(int((short > 0).argmax()))}")
+    if not firsts:
+        return None
+    return (
+        f"(short): the provisioning schedule falls behind the need from {', '.join(firsts)} "
+        "— the events say by how much and which addition to bring forward."
     )
 
 

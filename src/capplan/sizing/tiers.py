@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from capplan._types import Array, BoolArray, IntArray
+from capplan.plan.expressions import compile_expression
 from capplan.plan.models import TierComponent
 from capplan.sizing.result import Sized, ceil_count
 
-__all__ = ["TierTable", "size_tiers", "tier_levels", "tier_table"]
+__all__ = ["TierTable", "size_tiers", "tier_levels", "tier_serves", "tier_summary", "tier_table"]
 
 _TOTALLED = ("instances", "vcpu", "memory_gb", "storage_gb")
 
@@ -22,7 +23,7 @@ class TierTable:
 
     caps: Array
     triggers: Array
-    allocations: dict[str, Array]  # per allocation ("app.vcpu") and tier
+    allocations: dict[str, Array]  # per allocation ("app.vcpu") or unit served, and tier
     prices: Array
     totalled: dict[str, Array]  # per summed resource and tier, its allocations added up
     names: tuple[str, ...]
@@ -41,6 +42,8 @@ def tier_table(comp: TierComponent) -> TierTable:
         res: sum((t for k, t in allocations.items() if k.endswith(f".{res}")), np.zeros(len(tiers)))
         for res in _TOTALLED
     }
+    # What each tier serves in other units is looked up by tier like an allocation.
+    allocations.update({f"{unit}_served": values for unit, values in tier_serves(comp).items()})
     return TierTable(
         caps=caps,
         triggers=caps * comp.trigger,
@@ -49,6 +52,37 @@ def tier_table(comp: TierComponent) -> TierTable:
         totalled=totalled,
         names=tuple(t.name for t in tiers),
     )
+
+
+def tier_serves(comp: TierComponent) -> dict[str, Array]:
+    """Per unit of ``serves``, what each tier serves: the expression evaluated on the
+    tiers' ``capacity`` and ``price`` (THE_BOT's registered users: capacity / 0.15)."""
+    env = {
+        "capacity": np.array([t.capacity for t in comp.tiers]),
+        "price": np.array([t.price for t in comp.tiers]),
+    }
+    shape = (len(comp.tiers),)
+    out = {}
+    for unit, src in comp.serves.items():
+        values = compile_expression(src, path=f"serves.{unit}").evaluate(env)
+        out[unit] = np.asarray(np.broadcast_to(values, shape), dtype=np.float64)
+    return out
+
+
+def tier_summary(comp: TierComponent) -> list[dict[str, object]]:
+    """Each tier: its name, capacity, the demand that moves past it (``trigger`` ×
+    capacity), its price and what it serves in each unit of ``serves``."""
+    served = tier_serves(comp)
+    return [
+        {
+            "name": tier.name,
+            "capacity": tier.capacity,
+            "next_tier_at": tier.capacity * comp.trigger,
+            "price": tier.price,
+            "serves": {unit: float(values[i]) for unit, values in served.items()},
+        }
+        for i, tier in enumerate(comp.tiers)
+    ]
 
 
 def size_tiers(comp: TierComponent, demand: Array, table: TierTable | None = None) -> Sized:
