@@ -97,9 +97,9 @@ def test_apm_cost_template_schedule_is_a_month_late(tmp_path: Path) -> None:
     """The APM runbook's cost template adds 2 nodes in months 3, 6 and 9, but its own scripts
     need a 4th node in month 2: the plan says so, in the table, the note and the events."""
     p = run_plan(load_plan(EXAMPLES / "apm.yaml"), today=dt.date(2026, 1, 5))
-    assert list(p.values["compute.provisioned_instances"]) == [3, 3, 3] + [5] * 3 + [7] * 3 + [
-        9
-    ] * 4
+    assert (
+        list(p.values["compute.provisioned_instances"]) == [3, 3, 3] + [5] * 3 + [7] * 3 + [9] * 4
+    )
     [short] = [e for e in p.events if e.kind == "schedule_short" and e.component == "compute"]
     assert short.period == 2
     assert "bring the period-3 addition forward or add 1 more" in short.message
