@@ -120,7 +120,7 @@ def test_compose_follows_the_seed_snippets() -> None:
 def test_cli_unknown_kind_lists_kinds() -> None:
     result = runner.invoke(app, ["export", "nagios", str(ROOT / "examples" / "apm.yaml")])
     assert result.exit_code == 2
-    assert "compose, grafana, kubernetes, prometheus-rules" in result.output
+    assert "compose, grafana, kubernetes, prometheus-config, prometheus-rules" in result.output
 
 
 def test_cli_prints_files_with_headers() -> None:

@@ -29,6 +29,7 @@ def test_every_kind_is_registered() -> None:
         "compose",
         "grafana",
         "kubernetes",
+        "prometheus-config",
         "prometheus-rules",
     ]
 

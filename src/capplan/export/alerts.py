@@ -16,6 +16,7 @@ these specs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from capplan.errors import Issue
 from capplan.export.base import camel, observed_metrics, plain_number
 from capplan.export.promql_labels import result_labels
 from capplan.plan.models import Plan, Threshold
+from capplan.plan.scrape import AvailabilityRule
 from capplan.units import duration_seconds
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "AlertSpec",
     "ValueFormat",
     "alert_specs",
+    "availability_specs",
     "change_expr",
     "metrics_without_query",
     "rule_warnings",
@@ -97,6 +100,7 @@ class AlertSpec:
     runway_horizon: str | None = None
     expr: str = field(default="")
     change_over: str | None = None  # a change threshold's window: the value is its % change
+    job: str | None = None  # an availability alert: up{job} == 0
 
     @property
     def for_seconds(self) -> float:
@@ -105,6 +109,10 @@ class AlertSpec:
     @property
     def is_runway(self) -> bool:
         return self.runway_window is not None
+
+    @property
+    def is_availability(self) -> bool:
+        return self.job is not None
 
 
 def selector(plan: Plan, metric: str) -> str:
@@ -257,8 +265,50 @@ def _runway_spec(plan: Plan, name: str, th: Threshold) -> AlertSpec:
     )
 
 
+def _availability_spec(plan: Plan, rule: AvailabilityRule) -> AlertSpec:
+    """``up{job="app"} == 0`` for the rule's ``for``: a target Prometheus cannot scrape."""
+    sel = f"up{{job={json.dumps(rule.job)}}}"
+    labels = dict(plan.alerting.labels)
+    if rule.component:
+        labels["component"] = rule.component
+    labels.update(rule.labels)
+    labels["severity"] = rule.severity
+    where = _where(True)
+    description = (
+        f"Prometheus has not been able to scrape the {rule.job} target{where} (up == 0) "
+        f"for {rule.for_} or more."
+    )
+    if rule.description:
+        description += f" {rule.description}"
+    annotations = {"summary": f"{rule.job}{where} is down", "description": description}
+    if rule.runbook_url:
+        annotations["runbook_url"] = rule.runbook_url
+    return AlertSpec(
+        name=f"{camel(rule.job)}Down",
+        threshold="",
+        metric="up",
+        selector=sel,
+        direction="below",
+        value=1,
+        for_text=rule.for_,
+        labels=dict(sorted(labels.items())),
+        annotations=annotations,
+        value_format=value_format(""),
+        instance=True,
+        group=rule.component,
+        expr=f"{sel} == 0",
+        job=rule.job,
+    )
+
+
+def availability_specs(plan: Plan) -> list[AlertSpec]:
+    """The alerts of ``alerting.availability``: one per job, in plan order."""
+    return [_availability_spec(plan, rule) for rule in plan.alerting.availability]
+
+
 def alert_specs(plan: Plan) -> list[AlertSpec]:
-    """Every alert the plan's thresholds on observed metrics give, in plan order."""
+    """Every alert the plan's thresholds on observed metrics give, in plan order, then the
+    availability alerts (``alerting.availability``)."""
     observed = observed_metrics(plan)
     default_for = plan.alerting.for_
     specs: list[AlertSpec] = []
@@ -272,12 +322,12 @@ def alert_specs(plan: Plan) -> list[AlertSpec]:
             specs.append(_level_spec(plan, name, th, level, lv.value, for_text))
         if th.runway is not None:
             specs.append(_runway_spec(plan, name, th))
-    return specs
+    return specs + availability_specs(plan)
 
 
 def metrics_without_query(plan: Plan) -> list[str]:
     """The observed metrics that have alerts but no ``query`` (plan order)."""
-    alerted = {s.metric for s in alert_specs(plan)}
+    alerted = {s.metric for s in alert_specs(plan) if not s.is_availability}
     return [n for n, m in observed_metrics(plan).items() if n in alerted and not m.query]
 
 
@@ -294,7 +344,7 @@ def rule_warnings(plan: Plan) -> list[Issue]:
                 "PromQL that measures it as its query",
             )
         )
-    alerted = {s.metric for s in alert_specs(plan)}
+    alerted = {s.metric for s in alert_specs(plan) if not s.is_availability}
     for name, metric in observed_metrics(plan).items():
         if name in alerted and metric.query and (error := _parse_error(metric.query)):
             found.append(

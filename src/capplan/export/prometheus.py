@@ -93,7 +93,7 @@ def _groups(plan: Plan, specs: list[AlertSpec]) -> list[dict[str, Any]]:
         by_group.setdefault(spec.group, []).append(spec)
     groups = []
     for component, members in by_group.items():
-        metrics = list(dict.fromkeys(s.metric for s in members))
+        metrics = list(dict.fromkeys(s.metric for s in members if not s.is_availability))
         rules: list[dict[str, Any]] = [
             {"record": f"capplan:{m}", "expr": str(plan.metrics[m].query).strip()}
             for m in metrics

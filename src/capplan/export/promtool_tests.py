@@ -29,6 +29,7 @@ metric's series keep one.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -168,6 +169,34 @@ def _level_test(spec: AlertSpec) -> dict[str, Any]:
     return _case(name, spec, values, before, fires, _expected(spec, crossing))
 
 
+def _availability_test(spec: AlertSpec) -> dict[str, Any]:
+    """A target up for 10 minutes, then down from minute 11: the alert once it has been
+    down for its ``for``, not one evaluation before."""
+    crossed = 11
+    fires = crossed + _minutes(spec.for_text)
+    before = fires - 1 if fires > crossed else crossed - 1
+    series = f'up{{instance="{TEST_INSTANCE}", job={json.dumps(spec.job)}}}'
+    case = _case(
+        f"{spec.name}: down for {spec.for_text}",
+        spec,
+        f"1+0x10 0+0x{fires + 10 - crossed}",
+        before,
+        fires,
+        _expected(spec, None),
+    )
+    case["input_series"] = [{"series": series, "values": case["input_series"][0]["values"]}]
+    labels = case["alert_rule_test"][1]["exp_alerts"][0]["exp_labels"]
+    labels["job"] = spec.job
+    case["alert_rule_test"][1]["exp_alerts"][0]["exp_labels"] = dict(sorted(labels.items()))
+    return case
+
+
+def _test_of(spec: AlertSpec) -> dict[str, Any]:
+    if spec.is_availability:
+        return _availability_test(spec)
+    return _runway_test(spec) if spec.is_runway else _level_test(spec)
+
+
 def _runway_test(spec: AlertSpec) -> dict[str, Any]:
     safe, _ = _safe_and_crossing(spec)
     horizon_minutes = duration_seconds(spec.runway_horizon or "0s") / 60
@@ -199,7 +228,7 @@ def _case(
 
 def rules_test_file(plan: Plan, rules_file: str, specs: list[AlertSpec]) -> str:
     """The ``promtool test rules`` file for ``rules_file`` (run it from the same directory)."""
-    tests = [_runway_test(s) if s.is_runway else _level_test(s) for s in specs if not s.change_over]
+    tests = [_test_of(s) for s in specs if not s.change_over]
     doc: dict[str, Any] = {
         "rule_files": [rules_file],
         "evaluation_interval": "1m",

@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from capplan.errors import Issue
 from capplan.plan.base import Strict, suggest
 from capplan.plan.fields import Duration
+from capplan.plan.scrape import AvailabilityRule
 
 __all__ = [
     "Alerting",
@@ -229,6 +230,11 @@ class Alerting(Strict):
     inhibit_equal: list[str] = Field(
         default_factory=lambda: ["instance"],
         description="Labels a silencing alert and the silenced one must share.",
+    )
+    availability: list[AvailabilityRule] = Field(
+        default_factory=list,
+        description="Alerts when a scrape job's targets are down: up{job} == 0 for a while "
+        "({job: app, for: 1m, severity: critical}).",
     )
 
     @field_validator("receivers")

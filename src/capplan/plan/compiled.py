@@ -29,6 +29,7 @@ from capplan.plan.models import (
     TierComponent,
     VerticalComponent,
 )
+from capplan.plan.monitoring import monitoring_issues
 from capplan.plan.policies import HpaPolicy, Policy, QueuePolicy, StepPolicy, split_target
 from capplan.plan.service_kinds import service_expressions, service_outputs
 from capplan.sizing.ladder import Ladder, ladder_table
@@ -568,6 +569,7 @@ def check_plan(
     components = [*plan.components, *names.unchecked_components]
     metric_components = {n: m.component for n, m in plan.metrics.items() if m.component}
     issues += alerting_issues(plan.alerting, components, metric_components)
+    issues += monitoring_issues(plan, components)
     return _Checked(issues, expression_issues, drivers, order, outputs, values | observed)
 
 

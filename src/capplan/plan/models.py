@@ -54,6 +54,9 @@ from capplan.plan.drivers import (
 from capplan.plan.fields import Duration, Expr, Finite, NonNeg
 from capplan.plan.hosts import Host
 from capplan.plan.policies import Policy
+from capplan.plan.probes import Probe
+from capplan.plan.scrape import Scrape
+from capplan.plan.slos import Slo
 from capplan.units import duration_seconds, parse_start_date
 
 __all__ = [
@@ -393,6 +396,17 @@ class Plan(Strict):
         description="Machines or node pools components share, by name: the components' "
         "summed vCPU, memory and storage against theirs (overcommit is a critical event).",
     )
+    scrape: Scrape = Field(
+        default_factory=Scrape,
+        description="What Prometheus scrapes (jobs, intervals), for `export prometheus-config`.",
+    )
+    probes: dict[str, Probe] = Field(
+        default_factory=dict, description="HTTP health checks run by `check --probes`, by name."
+    )
+    slos: dict[str, Slo] = Field(
+        default_factory=dict,
+        description="Service level objectives by name: error budgets and burn-rate alerts.",
+    )
 
     _source: str = PrivateAttr("<plan>")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -422,7 +436,15 @@ class Plan(Strict):
         return start
 
     @field_validator(
-        "drivers", "metrics", "components", "scenarios", "thresholds", "policies", "hosts"
+        "drivers",
+        "metrics",
+        "components",
+        "scenarios",
+        "thresholds",
+        "policies",
+        "hosts",
+        "probes",
+        "slos",
     )
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
