@@ -144,7 +144,10 @@ def test_filters_and_patches() -> None:
     (entry,) = patch["spec"]["template"]["spec"]["containers"]
     assert entry["name"] == "app"
     assert entry["resources"]["limits"]["memory"] == entry["resources"]["requests"]["memory"]
-    with pytest.raises(DataError, match="no container matches --namespace nope"):
+    with pytest.raises(
+        DataError,
+        match="no container matches --namespace nope; the usage series have namespaces: batch, ",
+    ):
         container_usage(fleet(), ["nope"])
     with pytest.raises(UsageError, match="--selector"):
         parse_selector("app")

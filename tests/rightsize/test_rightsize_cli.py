@@ -51,8 +51,16 @@ def test_patches_never_replace_a_foreign_file(usage: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--selector", "app=nothing"], "no container matches app=nothing"),
-        (["--namespace", "nope"], "no container matches --namespace nope"),
+        (
+            ["--selector", "app=nothing"],
+            "no container matches --selector app=nothing; the usage series have namespaces: "
+            "batch, payments, search, shop",
+        ),
+        (
+            ["--namespace", "nope", "--namespace", "shop*x"],
+            "no container matches --namespace nope and --namespace shop*x; the usage series "
+            "have namespaces: batch, payments, search, shop",
+        ),
         (["--strategy", "magic"], "unknown strategy 'magic'; available: forecast, simple"),
         (["--format", "patch"], "give --output FOLDER"),
         (["--cpu-percentile", "0"], "--cpu-percentile must be in (0, 100]"),
@@ -77,3 +85,49 @@ def test_series_without_container_labels(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "no 'container' label" in result.output
     assert "Traceback" not in result.output
+
+
+def test_series_with_and_without_container_labels(tmp_path: Path) -> None:
+    """Pod-level series (no container label) beside container ones are left out, not an
+    error; the containers are sized from their own series."""
+    path = write_csv(tmp_path / "usage.csv", 4, 1)
+    text = path.read_text().splitlines()
+    pod_level = [
+        f"container_memory_working_set_bytes,{1_790_000_000 + 300 * i},9e9,shop,api-0,,,"
+        for i in range(300)
+    ]
+    path.write_text("\n".join([*text, *pod_level]) + "\n")
+    result = runner.invoke(app, ["rightsize", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["containers"]
+    assert len(rows) == 4
+    assert all(r["memory_request_recommended"] < 1e9 for r in rows)
+
+
+def test_unset_requests_are_flagged_in_every_format(tmp_path: Path) -> None:
+    """A container with no request still gets a recommendation, and every format says
+    its request is not set."""
+    usage = write_csv(tmp_path / "usage.csv", 6, 1)  # the sixth profile sets no request
+    base = ["rightsize", str(usage), "--selector", "workload=norequest-*"]
+    outputs = {}
+    for fmt in ("table", "json", "yaml", "csv", "html"):
+        result = runner.invoke(app, [*base, "-f", fmt])
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = result.stdout
+    (row,) = json.loads(outputs["json"])["containers"]
+    assert row["workload"] == "norequest-05"
+    assert row["cpu_request"] is None
+    assert row["cpu_request_recommended"] > 0
+    assert row["memory_request"] is None
+    assert row["memory_request_recommended"] > 0
+    assert row["severity"] == "critical"
+    for fmt in ("table", "json", "yaml", "csv", "html"):
+        assert "no CPU request set" in outputs[fmt], fmt
+        assert "no memory request set" in outputs[fmt], fmt
+    assert "not set →" in outputs["table"]
+    result = runner.invoke(app, [*base, "-f", "patch", "-o", str(tmp_path / "patches")])
+    assert result.exit_code == 0, result.output
+    (patch,) = (tmp_path / "patches").iterdir()
+    header = [line for line in patch.read_text().splitlines() if line.startswith("#")]
+    assert header[-1].startswith("# app: no CPU request set; no memory request set")
+    assert "requests:" in patch.read_text()

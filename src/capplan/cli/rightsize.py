@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from capplan.cli import fleet
 from capplan.cli import source_options as prom
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
@@ -32,6 +33,7 @@ from capplan.rightsize import (
     patch_files,
     recommend,
 )
+from capplan.rightsize.page import rightsize_html
 from capplan.rightsize.usage import (
     CPU_METRIC,
     LIMITS_METRIC,
@@ -41,7 +43,7 @@ from capplan.rightsize.usage import (
 )
 from capplan.units import duration_seconds
 
-FORMATS = ("table", "json", "yaml", "csv", "patch")
+FORMATS = ("table", "json", "yaml", "csv", "patch", "html")
 
 
 def _seconds(flag: str, text: str) -> int:
@@ -133,6 +135,8 @@ def rightsize_command(
         "Pull the cAdvisor and kube-state-metrics series from this Prometheus (or a "
         "compatible one: VictoriaMetrics, Thanos, Mimir) instead of files or --store."
     ),
+    cluster: str | None = fleet.cluster_option(),
+    shards: int | None = fleet.shards_option(),
     *,
     connection: PrometheusOptions,
 ) -> None:
@@ -162,12 +166,39 @@ def rightsize_command(
         prometheus = None  # another source given: the URL from the environment is not asked for
     if prometheus is not None and (files or store is not None):
         raise UsageError("give metric files, --store or --prometheus, not several")
-    if prometheus is not None:
+    if shards is not None and prometheus is None:
+        raise UsageError("--shards splits the pulls from --prometheus; give --prometheus too")
+    frame: MetricFrame | None = None
+    if prometheus is not None and shards is not None:
+        pulled = (CPU_METRIC, MEMORY_METRIC)  # the namespaces are listed from the usage series
+        frame = fleet.pull_shards(
+            prometheus, connection, PULLED, pulled, since or "14d", instant, shards
+        )
+    elif prometheus is not None:
         frame = _pull(prometheus, connection, since or "14d", instant)
-    else:
+    elif cluster is None:
         frame = load_history(files, store, None, since, instant)
-    containers = container_usage(frame, namespaces or (), parse_selector(selector))
-    recs = recommend(containers, sizes(containers, settings), prices)
+    if cluster is not None:
+        recs = fleet.rightsize_fleet(
+            cluster,
+            files=files if frame is None and store is None else None,
+            frame=frame,
+            load=lambda: load_history(files, store, None, since, instant),
+            since=since,
+            now=instant,
+            namespaces=namespaces or (),
+            selector=parse_selector(selector),
+            strategy=strategy,
+            settings=settings,
+            prices=prices,
+        )
+    else:
+        assert frame is not None
+        containers = container_usage(frame, namespaces or (), parse_selector(selector))
+        recs = recommend(containers, sizes(containers, settings), prices)
+    if output is not None and output.suffix == ".parquet" and fmt != "patch":
+        fleet.write_parquet([r.row() for r in recs], output)  # the CSV columns, as Parquet
+        return
     if fmt == "patch":
         assert output is not None
         _write_patches(recs, output)
@@ -177,8 +208,15 @@ def rightsize_command(
         emit(dump_yaml({"strategy": strategy, "containers": [r.row() for r in recs]}), output)
     elif fmt == "csv":
         emit(csv_text([r.row() for r in recs]), output)
+    elif fmt == "html":
+        emit(rightsize_html(recs, strategy, prices), output)
     else:
         emit(_table(recs, strategy, prices), output)
+
+
+def _set(now: str) -> str:
+    """A request that is not set says so, even where the flags column is left out."""
+    return "not set" if now == "-" else now
 
 
 def _pair(now: str, wanted: str) -> str:
@@ -211,9 +249,9 @@ def _table(recs: list[Recommendation], strategy: str, prices: Prices) -> Fitting
             u.workload.kind,
             u.container,
             str(u.last_pods),
-            _pair(cpu_quantity(u.cpu_request), cpu_quantity(s.cpu_request)),
+            _pair(_set(cpu_quantity(u.cpu_request)), cpu_quantity(s.cpu_request)),
             _pair(cpu_quantity(u.cpu_limit), cpu_quantity(s.cpu_limit)),
-            _pair(memory_quantity(u.memory_request), memory_quantity(s.memory_request)),
+            _pair(_set(memory_quantity(u.memory_request)), memory_quantity(s.memory_request)),
             _pair(memory_quantity(u.memory_limit), memory_quantity(s.memory_limit)),
             _money(r.monthly_change, prices.currency) if priced else "-",
             "; ".join(r.flags),

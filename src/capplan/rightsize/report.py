@@ -160,7 +160,8 @@ def _file_name(text: str) -> str:
 def patch_files(recommendations: Sequence[Recommendation]) -> dict[str, Any]:
     """``{file name: (header lines, patch)}``: one strategic-merge patch per workload, for
     ``kubectl patch <kind> <name> -n <namespace> --patch-file <file>``. A CPU limit that is
-    set now is removed (``null``), as the recommendation has none."""
+    set now is removed (``null``), as the recommendation has none. The header names each
+    container's flags ("no CPU request set"...)."""
     grouped: dict[tuple[str, str, str], list[Recommendation]] = {}
     for r in recommendations:
         w = r.usage.workload
@@ -180,6 +181,7 @@ def patch_files(recommendations: Sequence[Recommendation]) -> dict[str, Any]:
         header = [
             f"Resources for {kind} {namespace}/{name}, {MARKER_LINE} from usage; do not edit.",
             f"kubectl patch {kind.lower()} {name} -n {namespace} --patch-file <this file>",
+            *(f"{r.usage.container}: {'; '.join(r.flags)}" for r in rows if r.flags),
         ]
         files[f"{_file_name(namespace)}.{_file_name(kind)}.{_file_name(name)}.yaml"] = (
             header,

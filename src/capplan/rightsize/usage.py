@@ -213,7 +213,8 @@ def container_usage(
             containers[key] = ContainerUsage(workload, name)
         owner[i] = containers[key]
     if not containers:
-        raise DataError(_nothing_matched(namespaces, selector))
+        found_ns = {frame.labels[i].get("namespace", "") for i in usage_ids}
+        raise DataError(_nothing_matched(namespaces, selector, found_ns))
     _fill(frame, names, owner)
     found = [c for c in containers.values() if c.cpu.size or c.memory.size]
     if not found:
@@ -221,12 +222,20 @@ def container_usage(
     return sorted(found, key=lambda c: c.key)
 
 
-def _nothing_matched(namespaces: Sequence[str], selector: Sequence[tuple[str, bool, str]]) -> str:
+def _nothing_matched(
+    namespaces: Sequence[str], selector: Sequence[tuple[str, bool, str]], found: set[str]
+) -> str:
+    """What was asked for, and the namespaces the usage series do have."""
     asked = [f"--namespace {ns}" for ns in namespaces]
-    asked += [f"{k}{'=' if eq else '!='}{v}" for k, eq, v in selector]
-    if asked:
-        return f"no container matches {' and '.join(asked)}"
-    return "no series names a pod and a container"
+    asked += [f"--selector {k}{'=' if eq else '!='}{v}" for k, eq, v in selector]
+    if not asked:
+        return "no series names a pod and a container"
+    names = sorted(ns for ns in found if ns)
+    shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+    return (
+        f"no container matches {' and '.join(asked)}; the usage series have namespaces: "
+        f"{shown or 'none (no namespace label)'}"
+    )
 
 
 def _fill(frame: MetricFrame, names: list[str], owner: Mapping[int, ContainerUsage]) -> None:
