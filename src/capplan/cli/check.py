@@ -11,8 +11,9 @@ it, and a series whose newest sample is older than ``--max-age`` is ``stale``.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import typer
@@ -27,10 +28,12 @@ from capplan.cli.app import SET_HELP, _load, app
 from capplan.cli.errors import EXIT_CHECK_ERROR, handle_errors, report
 from capplan.cli.forecasting import INPUT_HELP, load_history
 from capplan.cli.output import emit, err_console
+from capplan.data.probing import run_probes
 from capplan.data.prometheus import PrometheusOptions, pull_plan_metrics
 from capplan.errors import CapplanError, UsageError
 from capplan.formatting import fmt_age, fmt_number
 from capplan.notify import LINK_HELP, SEND_CONFIG_HELP, URL_HELP, Targets, load_targets, send
+from capplan.plan.models import Plan
 from capplan.policy.freshness import parse_instant, parse_max_age, wall_clock
 from capplan.policy.plan_check import CheckReport, CheckResult, check_plan
 from capplan.units import duration_seconds, format_duration
@@ -44,6 +47,7 @@ _STYLE = {
     "no data": "yellow",
     "stale": "yellow",
     "not observed": "dim",
+    "not measured": "dim",
 }
 
 
@@ -140,13 +144,57 @@ def _timeline_table(checked: list[CheckResult]) -> RenderableType:
     return table if rows else Text("Alert timeline: no level was pending or firing.")
 
 
+def _probe_table(rep: CheckReport) -> Table:
+    table = Table(title="HTTP probes", title_justify="left", header_style="bold")
+    for heading in ("probe", "url", "result", "status", "HTTP", "latency", "detail"):
+        table.add_column(heading, justify="right" if heading in ("HTTP", "latency") else "left")
+    for r in rep.probes:
+        latency = "-" if r.latency_seconds is None else f"{r.latency_seconds * 1000:.0f} ms"
+        table.add_row(
+            r.name,
+            r.url,
+            r.verdict,
+            Text(r.status, style=_STYLE[r.status]),
+            "-" if r.http_status is None else str(r.http_status),
+            latency,
+            r.message,
+        )
+    return table
+
+
+def _slo_table(rep: CheckReport) -> Table:
+    table = Table(title="SLO error budgets", title_justify="left", header_style="bold")
+    for heading in ("SLO", "objective", "budget", "samples", "bad", "burn rate", "used"):
+        table.add_column(heading, justify="left" if heading == "SLO" else "right")
+    table.add_column("status")
+    table.add_column("detail")
+    for r in rep.slos:
+        burn, used = r.burn_rate, r.budget_used
+        table.add_row(
+            r.name,
+            f"{fmt_number(r.objective)}% / {r.window}",
+            format_duration(r.budget_seconds),
+            str(r.samples),
+            "-" if r.bad_share is None else f"{r.bad_share:.3%}",
+            "-" if burn is None else f"{burn:.2f}x",
+            "-" if used is None else f"{used:.0%}",
+            Text(r.status, style=_STYLE[r.status]),
+            r.message if r.status in ("no data", "not measured") else "",
+        )
+    return table
+
+
 def _render(rep: CheckReport, timeline: bool, since: str | None) -> RenderableType:
     checked = rep.checked
     parts: list[RenderableType] = []
     if checked:
         parts.append(_status_table(rep, checked, since))
-    else:
+    elif rep.results or not rep.probes:
         parts.append(Text("No threshold of the plan is on an observed metric."))
+    if rep.slos:
+        parts.append(_slo_table(rep))
+    if rep.probes:
+        parts.append(_probe_table(rep))
     if timeline and checked:
         parts.append(_timeline_table(checked))
     skipped = [r for r in rep.results if r.status == "not observed"]
@@ -190,6 +238,12 @@ def notification(rep: CheckReport, system: str, link: str | None) -> tuple[str, 
             )
         else:
             lines.append(f"{r.threshold} {r.status} on {where}: {r.message}")
+    for p in rep.probes:
+        if p.status != "ok":
+            lines.append(f"probe {p.name} {p.verdict} ({p.status}) on {p.url}: {p.message}")
+    for o in rep.slos:
+        if o.status in ("warning", "critical"):
+            lines.append(f"SLO {o.name} {o.status}: {o.message}")
     if rep.now is not None:
         lines.append(f"As of {_time(rep.now)} UTC.")
     if link:
@@ -221,6 +275,7 @@ def _run(
     max_age: str | None = None,
     targets: Targets | None = None,
     link: str | None = None,
+    probes: Literal["no", "too", "only"] = "no",
 ) -> int:
     if fmt not in ("table", "json"):
         raise UsageError(f"unknown --format '{fmt}'; available: json, table")
@@ -228,6 +283,47 @@ def _run(
     max_age_seconds = parse_max_age(max_age, "--max-age") if max_age is not None else None
     since_seconds = _since_seconds(since)
     plan = _load(plan_file, sets)
+    if probes != "no" and not plan.probes:
+        raise UsageError(
+            f"--probes{'-only' if probes == 'only' else ''}: {plan_file} declares no probes; "
+            "add 'probes:' with a url (and status, latency) for each HTTP check"
+        )
+    if probes == "only":
+        if files or store is not None or prometheus is not None:
+            raise UsageError(
+                "--probes-only reads no metric history; give no files, --store or --prometheus"
+            )
+        rep = CheckReport((), now, probes=tuple(run_probes(plan.probes)))
+    else:
+        rep = _check_history(
+            plan, files, store, since, prometheus, options, now, since_seconds, max_age_seconds
+        )
+        if probes == "too":
+            rep = replace(rep, probes=tuple(run_probes(plan.probes)))
+    if fmt == "json":
+        emit(json.dumps(rep.to_dict(timeline), indent=2, allow_nan=False) + "\n", output)
+    else:
+        emit(_render(rep, timeline, since), output)
+    if targets and rep.status != "ok":
+        title, body = notification(rep, plan.system, link)
+        sent = send(targets, title, body)
+        err_console.print(f"notified {sent} target{'s' if sent != 1 else ''}")
+    return rep.exit_code
+
+
+def _check_history(
+    plan: Plan,
+    files: list[Path] | None,
+    store: Path | None,
+    since: str | None,
+    prometheus: str | None,
+    options: PrometheusOptions | None,
+    now: np.datetime64,
+    since_seconds: float | None,
+    max_age_seconds: float | None,
+) -> CheckReport:
+    """The thresholds (and SLOs) of ``plan`` on the history from files, the store or
+    Prometheus."""
     if prometheus is not None:
         if files or store is not None:
             raise UsageError("give metric files, --store or --prometheus, not several")
@@ -241,18 +337,9 @@ def _run(
         frame = load_history(files, store, None, None)
     for warning in frame.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
-    rep = check_plan(
+    return check_plan(
         plan, frame, now=now, since_seconds=since_seconds, max_age_seconds=max_age_seconds
     )
-    if fmt == "json":
-        emit(json.dumps(rep.to_dict(timeline), indent=2, allow_nan=False) + "\n", output)
-    else:
-        emit(_render(rep, timeline, since), output)
-    if targets and rep.status != "ok":
-        title, body = notification(rep, plan.system, link)
-        sent = send(targets, title, body)
-        err_console.print(f"notified {sent} target{'s' if sent != 1 else ''}")
-    return rep.exit_code
 
 
 @app.command("check", cls=_CheckCommand)
@@ -302,13 +389,25 @@ def check_command(
     prometheus: str | None = prom.url_option(
         "Pull the plan metrics' queries from this Prometheus (not with files or --store)."
     ),
+    probes: bool = typer.Option(
+        False,
+        "--probes",
+        help="Also make the plan's HTTP probes (probes:): ok, slow or failing, with latency.",
+    ),
+    probes_only: bool = typer.Option(
+        False,
+        "--probes-only",
+        help="Make only the plan's HTTP probes; read no metric history.",
+    ),
     *,
     connection: PrometheusOptions,
 ) -> None:
     """Check the plan's thresholds on metric history: the status of each observed metric.
 
     Levels follow Prometheus alerting: pending, then firing once the condition has held for
-    the level's duration. A series whose newest sample is older than --max-age is stale.
+    the level's duration. A series whose newest sample is older than --max-age is stale. The
+    plan's SLOs are measured on the same history (bad share, burn rate, budget used);
+    --probes also makes its HTTP probes, --probes-only makes only them.
     Exit code: 0 ok, 1 warning, stale or no data, 2 critical, 3 error.
 
     Example: `capplan check plan.yaml --store capplan.duckdb --since 7d`
@@ -333,6 +432,7 @@ def check_command(
             max_age,
             targets,
             link,
+            "only" if probes_only else "too" if probes else "no",
         )
     except CapplanError as exc:
         report(exc)

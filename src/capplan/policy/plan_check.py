@@ -18,6 +18,10 @@ no data       1     no series matches, or none has a sample in the window
 warning       1     a warning level is firing
 critical      2     a critical or emergency level is firing
 ============  ====  ==========================================================
+
+HTTP probes (:mod:`capplan.policy.probe_status`) and SLO error budgets
+(:mod:`capplan.policy.slo_budget`) made alongside give a status of the same scale, and count
+in the report's status.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from capplan.policy.freshness import (
     iso_time,
     longest_for,
 )
+from capplan.policy.probe_status import ProbeResult
+from capplan.policy.slo_budget import SloResult, check_slos
 from capplan.policy.thresholds import SEVERITY, ThresholdEvaluation, evaluate_threshold
 from capplan.units import format_duration
 
@@ -57,7 +63,14 @@ __all__ = [
 CheckStatus = Literal["ok", "warning", "critical", "stale", "no data", "not observed"]
 ReportStatus = Literal["ok", "stale", "warning", "critical"]
 # the overall status is the worst result; "no data" counts as a warning, as it always has
-_REPORT_RANK: dict[str, int] = {"ok": 0, "stale": 1, "no data": 2, "warning": 2, "critical": 3}
+_REPORT_RANK: dict[str, int] = {
+    "ok": 0,
+    "not measured": 0,
+    "stale": 1,
+    "no data": 2,
+    "warning": 2,
+    "critical": 3,
+}
 _REPORT_STATUS: tuple[ReportStatus, ...] = ("ok", "stale", "warning", "critical")
 _EXIT: dict[str, int] = {"ok": 0, "stale": 1, "warning": 1, "critical": 2}
 
@@ -139,6 +152,8 @@ class CheckReport:
     now: np.datetime64 | None = None
     since_seconds: float | None = None
     max_age_seconds: float | None = None
+    probes: tuple[ProbeResult, ...] = ()
+    slos: tuple[SloResult, ...] = ()
 
     @property
     def checked(self) -> list[CheckResult]:
@@ -147,9 +162,11 @@ class CheckReport:
 
     @property
     def status(self) -> ReportStatus:
-        """Overall status: critical if any is; else warning if any is warning or has no data;
-        else stale if any is; else ok."""
-        rank = max((_REPORT_RANK[r.status] for r in self.checked), default=0)
+        """Overall status: critical if any is (threshold, probe or SLO); else warning if any
+        is warning or has no data; else stale if any is; else ok."""
+        statuses: list[str] = [r.status for r in self.checked]
+        statuses += [p.status for p in self.probes] + [s.status for s in self.slos]
+        rank = max((_REPORT_RANK[s] for s in statuses), default=0)
         return _REPORT_STATUS[rank]
 
     @property
@@ -166,6 +183,8 @@ class CheckReport:
             "since_seconds": self.since_seconds,
             "max_age_seconds": self.max_age_seconds,
             "results": [r.to_dict(timeline) for r in self.results],
+            "probes": [p.to_dict() for p in self.probes],
+            "slos": [s.to_dict() for s in self.slos],
         }
 
 
@@ -298,6 +317,8 @@ def check_plan(
     ``max_age_seconds``: a series whose newest sample is older is ``stale``; None gives each
     series its default (:func:`~capplan.policy.freshness.default_max_age` of its step and the
     longest ``for:`` of the thresholds checked on it), 0 turns the check off.
+
+    The plan's SLOs are measured over the same window (see :mod:`capplan.policy.slo_budget`).
     """
     at = instant(now)
     frame = frame.sorted()
@@ -352,7 +373,8 @@ def check_plan(
                     eval_interval_seconds,
                 )
             )
-    return CheckReport(tuple(results), at, since_seconds, max_age_seconds)
+    slos = tuple(check_slos(plan, frame, at, since_seconds))
+    return CheckReport(tuple(results), at, since_seconds, max_age_seconds, slos=slos)
 
 
 def _check_series(
