@@ -22,6 +22,7 @@ from typing import Any
 from capplan.engine.planner import run_plan
 from capplan.engine.projection import Projection
 from capplan.export.base import EXPORTERS, dump_yaml, header, kebab, plain_number
+from capplan.plan.deploy import Deploy, PartDeploy
 from capplan.plan.models import HorizontalComponent, Plan, TierComponent
 from capplan.plan.policies import Resources, cpu_cores, memory_bytes
 
@@ -82,6 +83,19 @@ def _service(plan: Plan, name: str, values: dict[str, Any]) -> dict[str, Any] | 
         if memory > 0:
             per_replica["memory"] = memory / replicas * _GIB
     deploy = comp.deploy
+    resources = _resources(per_replica, deploy)
+    if resources is None:
+        return None
+    service: dict[str, Any] = {}
+    if deploy is not None and deploy.image:
+        service["image"] = deploy.image
+    service["deploy"] = {"replicas": replicas, "resources": resources}
+    return service
+
+
+def _resources(per_replica: dict[str, float], deploy: Deploy | PartDeploy | None) -> Any:
+    """``limits`` (the deploy block's, else the sized figures per replica) and
+    ``reservations`` (its requests, else half the limits); None when there are neither."""
     limits = {**per_replica, **_from_resources(deploy.limits if deploy else None)}
     requests = _from_resources(deploy.requests if deploy else None)
     if not limits and not requests:
@@ -92,11 +106,7 @@ def _service(plan: Plan, name: str, values: dict[str, Any]) -> dict[str, Any] | 
     if limits:
         resources["limits"] = _render(limits)
     resources["reservations"] = _render(reservations)
-    service: dict[str, Any] = {}
-    if deploy is not None and deploy.image:
-        service["image"] = deploy.image
-    service["deploy"] = {"replicas": replicas, "resources": resources}
-    return service
+    return resources
 
 
 def _tier_services(plan: Plan, name: str, projection: Projection) -> dict[str, Any]:
@@ -108,16 +118,18 @@ def _tier_services(plan: Plan, name: str, projection: Projection) -> dict[str, A
     services: dict[str, Any] = {}
     for part, alloc in tier.allocations.items():
         replicas = max(round(alloc.get("instances", 1)), 1)
-        limits: dict[str, float] = {}
+        per_replica: dict[str, float] = {}
         if alloc.get("vcpu"):
-            limits["cpus"] = alloc["vcpu"] / replicas
+            per_replica["cpus"] = alloc["vcpu"] / replicas
         if alloc.get("memory_gb"):
-            limits["memory"] = alloc["memory_gb"] / replicas * _GIB
+            per_replica["memory"] = alloc["memory_gb"] / replicas * _GIB
+        given = comp.deploy.parts.get(part) if comp.deploy else None
         deploy: dict[str, Any] = {"replicas": replicas}
-        if limits:
-            reservations = {key: value / 2 for key, value in limits.items()}
-            deploy["resources"] = {"limits": _render(limits), "reservations": _render(reservations)}
-        services[kebab(part)] = {"deploy": deploy}
+        resources = _resources(per_replica, given)
+        if resources is not None:
+            deploy["resources"] = resources
+        service: dict[str, Any] = {"image": given.image} if given and given.image else {}
+        services[kebab(part)] = {**service, "deploy": deploy}
     return services
 
 
