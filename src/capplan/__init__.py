@@ -9,6 +9,7 @@ from capplan.engine.planner import run_plan, run_scenarios
 from capplan.engine.projection import Projection
 from capplan.errors import (
     CapplanError,
+    ClusterError,
     DataError,
     EvaluationError,
     ExpressionError,
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CapplanError",
+    "ClusterError",
     "DataError",
     "EvaluationError",
     "Event",

@@ -23,6 +23,8 @@ to an HTTP status in another (``web/errors.py``)::
      ├── ForecastError             forecast input or call is wrong: not a 2-D panel,
      │                              infinite values, horizon < 1, model not fitted (exit 2)
      ├── UsageError                a command-line argument or API parameter is wrong (exit 2)
+     ├── ClusterError              a Dask cluster cannot be reached, or a partition of a
+     │                              fleet failed or was lost on it; names it (exit 2)
      └── ApiError                  in ``capplan.web.errors``: the service's own 4xx/5xx
                                     answer (an unknown plan or series, a request over its
                                     time budget...) with its HTTP status and error kind
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "CapplanError",
+    "ClusterError",
     "DataError",
     "EvaluationError",
     "ExpressionError",
@@ -172,6 +175,10 @@ class ForecastError(CapplanError):
 
 class UsageError(CapplanError):
     """A command-line argument or API parameter is wrong."""
+
+
+class ClusterError(CapplanError):
+    """A Dask cluster cannot be reached, or a partition of a fleet failed or was lost on it."""
 
 
 def line_for(path: str, lines: dict[str, int]) -> int | None:

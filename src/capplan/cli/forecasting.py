@@ -10,6 +10,7 @@ import typer
 from rich.console import Group
 from rich.table import Table
 
+from capplan.cli import fleet
 from capplan.cli import source_options as prom
 from capplan.cli.app import app
 from capplan.cli.errors import handle_errors
@@ -28,7 +29,7 @@ from capplan.cli.stdin_files import stdin_as_file
 from capplan.data import AGGREGATIONS, DEFAULT_STORE, MetricFrame, Store, concat, read_file
 from capplan.data.prometheus import PrometheusOptions, pull_plan_metrics
 from capplan.errors import UsageError
-from capplan.forecast import MODELS
+from capplan.forecast import MODELS, BlockRunner
 from capplan.forecast.options import RunwayLevel
 from capplan.forecast.run import ForecastOptions, ForecastRun, run_backtest, run_on_panel
 from capplan.plan import load_plan
@@ -125,6 +126,7 @@ def forecast_command(
     prometheus: str | None = prom.url_option(
         "With --plan: pull the plan metrics' queries from here (not with files or --store)."
     ),
+    cluster: str | None = fleet.cluster_option(),
     *,
     connection: PrometheusOptions,
 ) -> None:
@@ -155,7 +157,13 @@ def forecast_command(
         frame = _pull_plan_metrics(plan, prometheus, options, since, step, instant)
     else:
         frame = load_history(files, store, glob, since, instant)
-    run = _forecast(frame, plan, thr, instant, step, agg, model, horizon, levels, bounds)
+    with fleet.cluster_runner(cluster) as runner:
+        run = _forecast(
+            frame, plan, thr, instant, step, agg, model, horizon, levels, bounds, runner
+        )
+    if output is not None and output.suffix == ".parquet":
+        fleet.write_parquet(run.rows(), output)  # the CSV rows, as Parquet
+        return
     show_forecast(run, fmt, output, plot)
 
 
@@ -184,6 +192,7 @@ def _forecast(
     horizon: str,
     levels: str,
     bounds: str | None,
+    runner: BlockRunner | None = None,
 ) -> ForecastRun:
     """The forecast run the flags ask for (``step`` to ``bounds`` as typed), shown as it runs."""
     with forecast_progress(frame.compact().n_series) as progress:
@@ -200,7 +209,7 @@ def _forecast(
             plans=(plan,) if plan is not None else (),
             now=instant,
         )
-        return run_on_panel(panel, asked, progress=progress)
+        return run_on_panel(panel, asked, progress=progress, runner=runner)
 
 
 @app.command("backtest")

@@ -16,7 +16,15 @@ from capplan.forecast.backtest import (
 )
 from capplan.forecast.base import MODELS, Forecaster, make_model
 from capplan.forecast.ets import ETS
-from capplan.forecast.intervals import Forecast, conformal_widths, forecast, predict_intervals
+from capplan.forecast.intervals import (
+    Block,
+    BlockRunner,
+    Forecast,
+    conformal_widths,
+    forecast,
+    forecast_block,
+    predict_intervals,
+)
 from capplan.forecast.naive import (
     MultiSeasonalNaive,
     Naive,
@@ -35,6 +43,8 @@ __all__ = [
     "MODELS",
     "Auto",
     "BacktestResult",
+    "Block",
+    "BlockRunner",
     "Drift",
     "Forecast",
     "Forecaster",
@@ -53,6 +63,7 @@ __all__ = [
     "default_seasons",
     "detect_seasons",
     "forecast",
+    "forecast_block",
     "make_model",
     "mase",
     "predict_intervals",

@@ -29,7 +29,7 @@ to the series' ``bounds`` when given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -45,7 +45,15 @@ from capplan.forecast.base import Forecaster, make_model
 from capplan.forecast.schedule import Schedule, actuals, backtest_schedule
 from capplan.forecast.seasons import Seasons, resolve_seasons
 
-__all__ = ["Forecast", "conformal_widths", "forecast", "predict_intervals"]
+__all__ = [
+    "Block",
+    "BlockRunner",
+    "Forecast",
+    "conformal_widths",
+    "forecast",
+    "forecast_block",
+    "predict_intervals",
+]
 
 ModelSpec = str | Forecaster | type[Forecaster] | Callable[[], Forecaster]
 Bounds = tuple[float | None, float | None] | npt.ArrayLike
@@ -164,16 +172,19 @@ def predict_intervals(
     chunk_size: int = 512,
     bounds: Bounds | None = None,
     progress: Callable[[int], None] | None = None,
+    runner: BlockRunner | None = None,
     **params: Any,
 ) -> Forecast:
     """Fit a model (a name, class, instance or factory), forecast ``h`` steps and add
     conformal bands at ``levels`` from rolling-origin backtests (``windows`` per stretch of
     lead times); ``progress(done)`` is told the series done after each block.
 
-    Series are processed in blocks of ``chunk_size`` (bounded memory); seasons are detected
-    once for the whole panel. BLAS runs single-threaded here: the batched least squares are
-    many small products, for which thread start-up costs more than it saves (on a busy
-    2-core machine multi-threaded OpenBLAS made ``auto`` 3-4x slower)."""
+    Series are processed in blocks of ``chunk_size`` (bounded memory), each by
+    :func:`forecast_block`, which ``runner`` runs (in turn by default, or on a Dask
+    cluster: every block gets the same inputs either way, so the same figures); seasons and
+    the backtest schedule are set once for the whole panel. BLAS runs single-threaded here:
+    the batched least squares are many small products, for which thread start-up costs more
+    than it saves (on a busy 2-core machine multi-threaded OpenBLAS made ``auto`` 3-4x slower)."""
     with threadpool_limits(limits=1, user_api="blas"):
         return _predict_intervals(
             model_factory,
@@ -188,6 +199,7 @@ def predict_intervals(
             params,
             bounds,
             progress,
+            runner,
         )
 
 
@@ -204,6 +216,7 @@ def _predict_intervals(
     params: dict[str, Any],
     bounds: Bounds | None = None,
     progress: Callable[[int], None] | None = None,
+    runner: BlockRunner | None = None,
 ) -> Forecast:
     arr = as_panel(y)
     h = int(h)
@@ -224,34 +237,101 @@ def _predict_intervals(
     mean = np.empty((n, h))
     lower = {v: np.empty((n, h)) for v in lv}
     upper = {v: np.empty((n, h)) for v in lv}
-    labels: list[str] = []
-    issues: list[tuple[int, list[tuple[str, IndexArray]]]] = []
     size = max(1, int(chunk_size))
-    for lo in range(0, n, size):
-        rows = slice(lo, min(n, lo + size))
-        part = arr[rows]
-        model = factory()
-        cv_short, cv_long = model.fit_schedule(
-            part, schedule, long, step_seconds=step_seconds, seasons=seas.subset(rows)
+    blocks = [slice(lo, min(n, lo + size)) for lo in range(0, n, size)]
+    work = (
+        (
+            arr[rows],
+            seas.subset(rows),
+            schedule,
+            long,
+            h,
+            lv,
+            step_seconds,
+            factory,
+            lo_bound[rows],
+            hi_bound[rows],
         )
-        issues.append((lo, model.issues_))
-        f = model.predict(h)
-        widths, none = schedule_widths(part, cv_short, cv_long, schedule, lv, h)
-        _fallback(widths, none, part, lv, h)
-        lo_b, hi_b = lo_bound[rows, None], hi_bound[rows, None]
-        f = np.clip(f, lo_b, hi_b)
-        mean[rows] = f
+        for rows in blocks
+    )  # a generator: a sequential run makes each block's inputs when it comes to it
+    labels: list[list[str]] = [[] for _ in blocks]
+    issues: list[tuple[int, list[tuple[str, IndexArray]]]] = []
+    done = 0
+    for k, block in (runner or _in_turn)(forecast_block, work):
+        rows = blocks[k]
+        mean[rows] = block.mean
         for v in lv:
-            eps = _EPS * np.maximum(np.abs(f), 1.0)
-            w = np.maximum(widths[v], eps)
-            low, high = f - w, f + w
-            low[model.nonneg_] = np.maximum(low[model.nonneg_], 0.0)
-            lower[v][rows] = np.clip(low, lo_b, hi_b)
-            upper[v][rows] = np.clip(high, lo_b, hi_b)
-        labels.extend(_labels(model, h))
+            lower[v][rows] = block.lower[v]
+            upper[v][rows] = block.upper[v]
+        labels[k] = block.labels
+        issues.append((rows.start, block.issues))
+        done += rows.stop - rows.start
         if progress is not None:
-            progress(rows.stop)
-    return Forecast(mean, lower, upper, labels, format_issues(merge_issues(issues)), seas.periods)
+            progress(done)
+    issues.sort(key=lambda item: item[0])
+    flat = [label for part in labels for label in part]
+    return Forecast(mean, lower, upper, flat, format_issues(merge_issues(issues)), seas.periods)
+
+
+@dataclass
+class Block:
+    """The forecast of one block of series (rows of the panel) by :func:`forecast_block`."""
+
+    mean: Array
+    lower: dict[int, Array]
+    upper: dict[int, Array]
+    labels: list[str]
+    issues: list[tuple[str, IndexArray]]
+
+
+def forecast_block(
+    part: Array,
+    seasons: Seasons,
+    schedule: Schedule,
+    long: bool,
+    h: int,
+    levels: tuple[int, ...],
+    step_seconds: int,
+    factory: Callable[[], Forecaster],
+    lo_b: Array,
+    hi_b: Array,
+) -> Block:
+    """One block of series: fitted on the panel's ``schedule``, forecast ``h`` steps, with
+    bands, clipped to the bounds. Pure: what a block gives depends only on these arguments,
+    wherever it runs (on a Dask worker too)."""
+    lo_b, hi_b = lo_b[:, None], hi_b[:, None]
+    model = factory()
+    cv_short, cv_long = model.fit_schedule(
+        part, schedule, long, step_seconds=step_seconds, seasons=seasons
+    )
+    f = model.predict(h)
+    widths, none = schedule_widths(part, cv_short, cv_long, schedule, levels, h)
+    _fallback(widths, none, part, levels, h)
+    f = np.clip(f, lo_b, hi_b)
+    lower: dict[int, Array] = {}
+    upper: dict[int, Array] = {}
+    for v in levels:
+        eps = _EPS * np.maximum(np.abs(f), 1.0)
+        w = np.maximum(widths[v], eps)
+        low, high = f - w, f + w
+        low[model.nonneg_] = np.maximum(low[model.nonneg_], 0.0)
+        lower[v] = np.clip(low, lo_b, hi_b)
+        upper[v] = np.clip(high, lo_b, hi_b)
+    return Block(f, lower, upper, _labels(model, h), list(model.issues_))
+
+
+#: Runs ``fn(*args)`` for each argument tuple, yielding ``(position, result)`` as each
+#: finishes (in any order): in turn here, or on a Dask cluster.
+BlockRunner = Callable[
+    [Callable[..., Block], Iterable[tuple[Any, ...]]], Iterable[tuple[int, Block]]
+]
+
+
+def _in_turn(
+    fn: Callable[..., Block], work: Iterable[tuple[Any, ...]]
+) -> Iterator[tuple[int, Block]]:
+    for k, args in enumerate(work):
+        yield k, fn(*args)
 
 
 def _bounds(bounds: Bounds | None, n: int) -> tuple[Array, Array]:
@@ -385,6 +465,7 @@ def forecast(
     chunk_size: int = 512,
     bounds: Bounds | None = None,
     progress: Callable[[int], None] | None = None,
+    runner: BlockRunner | None = None,
     **params: Any,
 ) -> Forecast:
     """Forecast every series of ``y`` ``h`` steps ahead with intervals (default model
@@ -402,5 +483,6 @@ def forecast(
         chunk_size=chunk_size,
         bounds=bounds,
         progress=progress,
+        runner=runner,
         **params,
     )

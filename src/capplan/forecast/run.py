@@ -21,7 +21,7 @@ from capplan.data import MetricFrame, Panel, to_panel
 from capplan.errors import UsageError
 from capplan.forecast.backtest import BacktestResult, backtest
 from capplan.forecast.base import MODELS
-from capplan.forecast.intervals import Forecast, forecast
+from capplan.forecast.intervals import BlockRunner, Forecast, forecast
 from capplan.forecast.options import Horizon, RunwayLevel, infer_step
 from capplan.forecast.run_runways import (
     metric_series,
@@ -253,13 +253,16 @@ def run_on_panel(
     options: ForecastOptions,
     *,
     progress: Callable[[int], None] | None = None,
+    runner: BlockRunner | None = None,
 ) -> ForecastRun:
     """Forecast every series of ``panel`` ``options.horizon`` steps ahead.
 
     ``options.bounds`` and the units and bounds of the ``options.plans``' metrics clip the
     forecasts and their bands (see :func:`plan_bounds`); with plans, the runway to each of
     their threshold levels and the advice are computed too (unless
-    ``options.with_plan_runways`` is False). ``progress(done)``: the series forecast so far."""
+    ``options.with_plan_runways`` is False). ``progress(done)``: the series forecast so far;
+    ``runner``: what runs the blocks of series (:data:`~capplan.forecast.BlockRunner`; in
+    turn by default)."""
     model, threshold, plans = options.model, options.threshold, options.plans
     MODELS.get(model)  # unknown names fail here, listing the available ones
     h = options.horizon
@@ -275,6 +278,7 @@ def run_on_panel(
         step_seconds=panel.step_seconds,
         bounds=limits,
         progress=progress,
+        runner=runner,
     )
     future = panel.future_timestamps(h)
     smooth = max(ahead.periods, default=1)
