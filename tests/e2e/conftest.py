@@ -2,10 +2,11 @@
 
 ``base_url`` starts the real service (``python -m capplan serve``) on a free loopback port
 with a temp plans directory (``the_bot``, ``apm``, ``apm_checks``) and a store built by
-``capplan ingest`` from ``examples/metrics/apm_history.csv``, and waits for the first forecast
-refresh; one server serves the whole session. ``visit`` opens a page in a fresh browser
-context that answers no request outside the server (each is aborted, and so counted as a
-failed request), and records console errors, page errors, failed requests and every URL
+``capplan ingest`` from ``examples/metrics/apm_history.csv`` and one container's cAdvisor and
+kube-state-metrics series (:func:`container_csv`, for the right-sizing page), and waits for
+the first forecast refresh; one server serves the whole session. ``visit`` opens a page in a
+fresh browser context that answers no request outside the server (each is aborted, and so
+counted as a failed request), and records console errors, page errors, failed requests and every URL
 requested; :meth:`Visit.finish` saves a full-page screenshot to ``tests/artifacts/`` and
 fails on any of those errors.
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from tests.conftest import stop
 
@@ -60,6 +62,26 @@ def _log_tail(log: Path, lines: int = 30) -> str:
         return "(no server log)"
 
 
+def container_csv(path: Path) -> Path:
+    """One container (``shop/api``, one pod) over the last day of the APM history, 5-minute
+    samples: 0.2 cores ± 10% and about 200 MiB used, requests of 1 core and 512 MiB."""
+    end = 1_791_846_000  # 2026-10-12T23:00:00Z, the APM history's last hour
+    stamps = range(end - 86400, end + 1, 300)
+    rng = np.random.default_rng(3)
+    labels = "shop,api-7d9f8c6b5-x2x7q,api"
+    lines = ["series,timestamp,value,namespace,pod,container,resource"]
+    counter = 0.0
+    for t in stamps:
+        counter += 300 * 0.2 * (1 + 0.1 * rng.standard_normal())
+        lines.append(f"container_cpu_usage_seconds_total,{t},{counter!r},{labels},")
+        memory = 200 * 2**20 * (1 + 0.03 * rng.standard_normal())
+        lines.append(f"container_memory_working_set_bytes,{t},{memory!r},{labels},")
+    for resource, amount in (("cpu", 1), ("memory", 512 * 2**20)):
+        lines.append(f"kube_pod_container_resource_requests,{end},{amount},{labels},{resource}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real ``capplan serve`` on a free loopback port, after its first forecast refresh."""
@@ -70,8 +92,10 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         shutil.copy(ROOT / "examples" / src, plans)
     store = work / "m.duckdb"
     csv = ROOT / "examples" / "metrics" / "apm_history.csv"
+    containers = container_csv(work / "containers.csv")
+    files = [str(csv), str(containers)]
     ingest = subprocess.run(
-        [sys.executable, "-m", "capplan", "ingest", str(csv), "--store", str(store)],
+        [sys.executable, "-m", "capplan", "ingest", *files, "--store", str(store)],
         capture_output=True,
         text=True,
         timeout=60,

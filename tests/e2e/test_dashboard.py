@@ -153,3 +153,21 @@ def test_offline(visit: Any, base_url: str) -> None:
         ]
         assert not seen.errors, f"{path} reported errors:\n" + "\n".join(seen.errors)
     assert not outside, "requests outside the server:\n" + "\n".join(outside)
+
+
+def test_rightsize(visit: Any) -> None:
+    """The stored container (1 core and 512 MiB requested, 0.2 cores and ~200 MiB used) is
+    over-provisioned: its row says so, with KRR's recommendation and a blue badge."""
+    seen = visit("/rightsize")
+    page = seen.page
+    assert page.inner_text("h1") == "Right-sizing"
+    assert page.locator('nav a[href="/rightsize"]').count() == 1
+    rows = page.locator("#recommendations tbody tr")
+    assert rows.count() == 1
+    row = _row(seen, "shop", "api", "Deployment")
+    assert "over" in row, row
+    assert "512Mi" in row, row
+    badge = rows.first.locator(".badge")
+    assert badge.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(21, 101, 192)"
+    assert _charts(seen, 0) == []
+    _finish(seen, "rightsize")

@@ -21,7 +21,7 @@ CHARTS_DRAWN = """() => Array.from(document.querySelectorAll('.plotly-graph-div'
 
 def dashboard_paths(base_url: str) -> list[str]:
     """Every dashboard page: the overview, each plan and its scenarios, the forecasts,
-    each series' forecast and the reports."""
+    each series' forecast, the reports and the right-sizing."""
     plans = httpx.get(f"{base_url}/api/plans", timeout=10).json()
     series = httpx.get(f"{base_url}/api/series", timeout=10).json()
     names = [p["name"] for p in plans if p["valid"]]
@@ -33,7 +33,7 @@ def dashboard_paths(base_url: str) -> list[str]:
         paths += [f"/plans/{name}", f"/plans/{name}/scenarios", f"/plans/{name}/compare"]
     paths.append("/forecasts")
     paths += [f"/forecasts/view?series={s}" for s in ids]
-    paths.append("/reports")
+    paths += ["/reports", "/rightsize"]
     return paths
 
 
@@ -61,6 +61,7 @@ def test_shot_names() -> None:
     assert shot_name("/forecasts/view?series=avg_cpu_usage") == "forecast_avg_cpu_usage"
     assert shot_name("/docs") == "docs"
     assert shot_name("/reports") == "reports"
+    assert shot_name("/rightsize") == "rightsize"
 
 
 def test_every_dashboard_page_is_clean(visit: Any, base_url: str) -> None:

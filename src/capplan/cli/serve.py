@@ -17,6 +17,7 @@ from capplan.errors import UsageError
 
 if TYPE_CHECKING:
     from capplan.web import Settings
+    from capplan.web.rightsizing import RightsizeOptions
 
 __all__ = ["build_settings", "serve"]
 
@@ -38,6 +39,7 @@ def build_settings(
     allow_anonymous_writes: bool = False,
     allow_anonymous: bool = False,
     report_schedules: list[str] | None = None,
+    rightsize: RightsizeOptions | None = None,
 ) -> Settings:
     """Checked :class:`capplan.web.Settings` from the command-line options. The Host names
     answered are the loopback names, ``allowed_hosts`` and the address listened on, when it
@@ -47,6 +49,7 @@ def build_settings(
     from capplan.policy.freshness import parse_max_age
     from capplan.report.schedule import parse_schedule
     from capplan.web import Settings
+    from capplan.web.rightsizing import RightsizeOptions
     from capplan.web.settings import LOOPBACK_HOSTS
 
     if not plans.is_dir():
@@ -104,6 +107,38 @@ def build_settings(
         request_seconds=request_timeout,
         allow_anonymous_writes=allow_anonymous_writes,
         report_schedules=schedules,
+        rightsize=rightsize or RightsizeOptions(),
+    )
+
+
+def rightsize_options(
+    namespaces: list[str] | None,
+    selector: str | None,
+    strategy: str,
+    since: str,
+    price_vcpu: float,
+    price_gb: float,
+    currency: str,
+) -> RightsizeOptions:
+    """Checked right-sizing options of the service (``--rightsize-*``)."""
+    from capplan.rightsize import STRATEGIES, Prices, parse_selector
+    from capplan.units import duration_seconds
+    from capplan.web.rightsizing import RightsizeOptions
+
+    STRATEGIES.get(strategy)  # an unknown name lists the available ones
+    try:
+        parse_selector(selector)
+    except UsageError as exc:
+        raise UsageError(str(exc).replace("--selector", "--rightsize-selector", 1)) from None
+    try:
+        seconds = int(duration_seconds(since))
+    except ValueError as exc:
+        raise UsageError(f"--rightsize-since: {exc}") from None
+    for flag, value in (("--rightsize-price-vcpu", price_vcpu), ("--rightsize-price-gb", price_gb)):
+        if value < 0:
+            raise UsageError(f"{flag} must be >= 0, got {value:g}")
+    return RightsizeOptions(
+        tuple(namespaces or ()), selector, strategy, seconds, Prices(price_vcpu, price_gb, currency)
     )
 
 
@@ -180,6 +215,32 @@ def serve(
         "--store, listed at /reports.",
         show_default=False,
     ),
+    rightsize_namespace: list[str] | None = typer.Option(
+        None,
+        "--rightsize-namespace",
+        help="Right-size only the stored containers of this namespace (a glob; repeatable).",
+        show_default=False,
+    ),
+    rightsize_selector: str | None = typer.Option(
+        None,
+        "--rightsize-selector",
+        help="Right-size only the containers whose labels match: 'app=api,team!=ops'.",
+    ),
+    rightsize_strategy: str = typer.Option(
+        "simple", "--rightsize-strategy", help="Right-sizing strategy: simple (KRR's), forecast."
+    ),
+    rightsize_since: str = typer.Option(
+        "14d", "--rightsize-since", help="Container usage history right-sizing looks at."
+    ),
+    rightsize_price_vcpu: float = typer.Option(
+        0.0, "--rightsize-price-vcpu", help="Monthly price of a vCPU, for the savings."
+    ),
+    rightsize_price_gb: float = typer.Option(
+        0.0, "--rightsize-price-gb", help="Monthly price of a GiB of memory, for the savings."
+    ),
+    rightsize_currency: str = typer.Option(
+        "USD", "--rightsize-currency", help="Currency of the right-sizing prices."
+    ),
     *,
     connection: PrometheusOptions,
 ) -> None:
@@ -196,6 +257,10 @@ def serve(
         plans, store, host, port, token, refresh, prometheus, horizon, max_body, max_age,
         allowed_host, request_timeout, options, allow_anonymous_writes, allow_anonymous,
         report_schedule,
+        rightsize_options(
+            rightsize_namespace, rightsize_selector, rightsize_strategy, rightsize_since,
+            rightsize_price_vcpu, rightsize_price_gb, rightsize_currency,
+        ),
     )  # fmt: skip
     # Requests that compute run in worker threads; the event loop, which answers the cheap
     # ones, waits for the interpreter lock at every switch. 1 ms instead of the default 5 ms

@@ -116,7 +116,8 @@ th { background: #f4f4f4; } td.num { text-align: right; white-space: nowrap; }
 </head>
 <body>
 <h1>{{ title }}</h1>
-<p class="meta">Strategy: <b>{{ strategy }}</b>. {{ totals.containers }} containers:
+<p class="meta">Strategy: <b>{{ strategy }}</b>. {{ totals.containers }}
+container{{ "" if totals.containers == 1 else "s" }}:
 {% for name, count in totals.severities %}<span class="badge severity-{{ name }}">{{ name }}</span>
 {{ count }}{% if not loop.last %}, {% endif %}{% endfor %}.
 {% if totals.total %}Change per month:

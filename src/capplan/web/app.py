@@ -32,6 +32,7 @@ from capplan.web.docs import install_docs
 from capplan.web.errors import install_error_handlers
 from capplan.web.metrics import Exposition, RequestMetrics, RequestStats
 from capplan.web.pages import make_router
+from capplan.web.rightsizing import RightsizeCache, make_rightsize_router
 from capplan.web.security import BodyLimit, HostCheck, SecurityHeaders
 from capplan.web.settings import Settings
 from capplan.web.state import AppState
@@ -62,6 +63,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     state = AppState(settings, clock)
     requests = RequestStats()
     exposition = Exposition(state, requests)
+    rightsize = RightsizeCache(settings.rightsize)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,6 +93,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
     )
     app.state.capplan = state
     app.state.registry = requests
+    app.state.rightsize = rightsize
     install_error_handlers(app)
     app.include_router(api_router)
 
@@ -99,9 +102,14 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Fa
         plan_text = exposition.cached_plan_text()
         if plan_text is None:
             plan_text = await state.workers.run("the plan metrics", exposition.plan_text)
-        return Response(exposition.render(plan_text), media_type=CONTENT_TYPE_LATEST)
+        snap = state.snapshot
+        sized = rightsize.peek(snap)
+        if sized is None:
+            sized = await state.workers.run("the right-sizing", rightsize.get, snap)
+        return Response(exposition.render(plan_text) + sized[1], media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(make_router())
+    app.include_router(make_rightsize_router())
     docs_policies = install_docs(app)  # before /static: its assets are under /static/docs
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from capplan.data.prometheus import PrometheusOptions
 from capplan.report.schedule import ReportSchedule
+from capplan.web.rightsizing import RightsizeOptions
 
 __all__ = ["LOOPBACK_HOSTS", "Settings"]
 
@@ -37,6 +38,9 @@ class Settings:
     ``report_schedules``: when to build the weekly and monthly reports of every plan with
     observed metrics, from the store, kept in the store (:mod:`capplan.web.reports`);
     ``report_horizon``: how far their runways look ahead.
+
+    ``rightsize``: which stored containers ``/rightsize``, ``/api/rightsize`` and the
+    ``capplan_rightsize_*`` gauges size, and how (:mod:`capplan.web.rightsizing`).
     """
 
     plans_dir: Path = Path(".")
@@ -59,3 +63,4 @@ class Settings:
     stale_refreshes: float = 3.0
     report_schedules: tuple[ReportSchedule, ...] = ()
     report_horizon: str = "90d"
+    rightsize: RightsizeOptions = field(default_factory=RightsizeOptions)
