@@ -11,6 +11,7 @@ from rich.text import Text
 from capplan.cli.output import FittingTable
 from capplan.engine.projection import Projection
 from capplan.formatting import fmt_money, fmt_number
+from capplan.plan.components import ServiceComponent as Service
 from capplan.report.formats import (
     OVER_MARK,
     SHORT_MARK,
@@ -28,16 +29,18 @@ _STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 def _drop_order(p: Projection, cols: list[tuple[str, str]]) -> list[str]:
     """Headings of the compact view a narrow terminal leaves out first: the period number,
-    derived metrics, per-component costs, a tier's parts, what schedules have in place,
-    cumulative and per-unit cost, then drivers after the first; the month, components and
-    monthly cost stay."""
+    derived metrics, per-component costs, a tier's parts, what schedules have in place, the
+    service components' figures, cumulative and per-unit cost, then drivers after the first;
+    the month, other components and monthly cost stay."""
     metrics = [h for c, h in cols if c in p.plan.metrics]
     costs = [h for c, h in cols if c.endswith(".cost") and not c.startswith("total.")]
     parts = [h for c, h in cols if c.count(".") == 2]  # a tier's parts (platform.db.vcpu)
     drivers = [h for c, h in cols if c in p.plan.drivers][1:]
     totals = [h for c, h in cols if c in ("total.cumulative_cost", "total.cost_per_unit")]
     in_place = [h for c, h in cols if ".provisioned_" in c]
+    services = [h for c, h in cols if isinstance(p.plan.components.get(c.split(".")[0]), Service)]
     details = [*reversed(metrics), *reversed(costs), *reversed(parts), *reversed(in_place)]
+    details += reversed(services)  # a pool's use, replicas, rejected share, cache savings
     return ["#", *details, *totals, *reversed(drivers)]
 
 
