@@ -122,8 +122,8 @@ def openmetrics(containers: list[Container], end: int) -> list[str]:
                 f"container_memory_working_set_bytes{{{labels}}} {v!r} {t}"
                 for t, v in zip(p.times.tolist(), p.memory.tolist(), strict=True)
             ]
-            # kube-state-metrics: every 10 minutes while the pod runs, and at its last scrape
-            stamps = sorted({*p.times[::6].tolist(), int(p.times[-1])})
+            # kube-state-metrics: every 2 hours while the pod runs, and at its last scrape
+            stamps = sorted({*p.times[:: 7200 // SCRAPE].tolist(), int(p.times[-1])})
             if c.request is not None:
                 for res, amount in zip(("cpu", "memory"), c.request, strict=True):
                     req += [
@@ -334,3 +334,29 @@ def test_patches_apply_to_the_deployments(
             quantity = resources[where]["memory"]
             unit = {"Mi": MIB, "Gi": 1024 * MIB}[quantity[-2:]]
             assert int(quantity[:-2]) * unit == row["memory_request_recommended"]
+
+
+def test_rates_from_prometheus_are_the_steps_increases(
+    url: str, end: int, containers: list[Container]
+) -> None:
+    """What capplan reads from Prometheus, per pod: the counter's increase between the
+    query's steps over the step, a restart counted from zero, so never negative."""
+    from capplan.cli.rightsize import PULLED
+    from capplan.data.prometheus import PrometheusOptions, pull_history
+    from capplan.rightsize import container_usage
+
+    with PrometheusOptions().client(url) as client:
+        frame = pull_history(client, list(PULLED), since=f"{HOURS}h", step="5m", now=end)
+    usage = {c.key: c for c in container_usage(frame)}
+    start = end - HOURS * 3600
+    resets = [c for c in containers if c.layout == "reset"]
+    assert len(resets) == 40
+    for c in resets:
+        got = usage[c.key]
+        assert got.cpu.min() >= 0, c.key
+        (pod,) = c.pods
+        counts = at_steps(pod, pod.counter, start, end)
+        rates = [(b - a if b >= a else b) / STEP for a, b in itertools.pairwise(counts)]
+        assert any(b < a for a, b in itertools.pairwise(counts))  # the restart is seen
+        np.testing.assert_allclose(got.cpu, rates, rtol=1e-12)
+        assert got.cpu_points == len(counts)

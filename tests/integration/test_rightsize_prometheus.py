@@ -29,7 +29,8 @@ def end() -> int:
 @pytest.fixture(scope="module")
 def k8s_prometheus(tmp_path_factory: pytest.TempPathFactory, end: int) -> Iterator[str]:
     """0.5 cores used all along (the counter grows 30 s a minute); memory constant in each
-    5-minute block, at most 300 MiB; a request of 1 core and 512 MiB."""
+    5-minute block, at most 300 MiB (and a pod-level series of 4 GiB, with no container);
+    a request of 1 core and 512 MiB."""
     start = end - HOURS * 3600
     stamps = range(start, end + 1, 60)
     lines = ["# TYPE container_cpu_usage_seconds_total counter"]
@@ -41,6 +42,9 @@ def k8s_prometheus(tmp_path_factory: pytest.TempPathFactory, end: int) -> Iterat
         block = (t - start) // 300
         mib = 300 if block == 40 else 200 + block % 7 * 10  # 200..260, once 300
         lines.append(f"container_memory_working_set_bytes{{{POD}}} {mib * MIB} {t}")
+    # cAdvisor's pod-level series (no container): left out, or it would be the peak
+    pod_level = POD.replace('container="api"', 'container=""')
+    lines += [f"container_memory_working_set_bytes{{{pod_level}}} {4096 * MIB} {t}" for t in stamps]
     lines.append("# TYPE kube_pod_container_resource_requests gauge")
     for resource, amount in (("cpu", 1), ("memory", 512 * MIB)):
         lines += [
@@ -77,3 +81,15 @@ def test_rightsize_refuses_two_sources(k8s_prometheus: str, tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["rightsize", str(data), "--prometheus", k8s_prometheus])
     assert result.exit_code == 2
     assert "not several" in result.output
+
+
+def test_nothing_matched_lists_the_namespaces(k8s_prometheus: str, end: int) -> None:
+    now = dt.datetime.fromtimestamp(end, dt.UTC).isoformat()
+    args = ["rightsize", "--prometheus", k8s_prometheus, "--now", now, "--since", "12h"]
+    result = CliRunner().invoke(app, [*args, "--namespace", "payments"])
+    assert result.exit_code == 2
+    assert (
+        "no container matches --namespace payments; the usage series have namespaces: shop"
+        in " ".join(result.output.split())
+    )
+    assert "Traceback" not in result.output
