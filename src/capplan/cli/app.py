@@ -21,6 +21,7 @@ from capplan.cli.render import render_projection, render_scenarios
 from capplan.engine.planner import run_plan, run_scenarios
 from capplan.errors import UsageError
 from capplan.plan import Plan, load_plan, parse_set_option
+from capplan.plan.loadtest_capacity import capacity_notes
 from capplan.plan.models import Plan as PlanModel
 from capplan.plan.plausible import plausibility_warnings
 from capplan.report import PROJECTION_FORMATS, SCENARIO_FORMATS
@@ -289,6 +290,8 @@ def validate(
     )
     counts += f"; scenarios: {', '.join(loaded.scenario_names())}"
     console.print(f"[green]✓[/green] {plan_file} is valid: {counts}", soft_wrap=True)
+    for note in capacity_notes(loaded):
+        console.print(f"  note: {escape(note)}", soft_wrap=True)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from capplan.engine.simulation import MonteCarlo, simulate_reference
 from capplan.errors import EvaluationError, UsageError
 from capplan.growth.models import central_rate
 from capplan.plan.compiled import CompiledPlan, compile_plan
+from capplan.plan.loadtest_capacity import capacity_notes
 from capplan.plan.models import MAX_PERIODS, Plan
 from capplan.timeline import MONTHS_PER_PERIOD, Timeline
 
@@ -117,6 +118,7 @@ def _run_plan(
         events=events,
         recommendations=recommend(plan, base, timeline, events),
     )
+    projection.notes += capacity_notes(plan)  # capacities taken from load-test results
     if simulations >= 2:
         rng_seed = plan.simulation.seed if seed is None else seed
         mc: MonteCarlo

@@ -13,6 +13,7 @@ from pydantic import (
 
 from capplan.plan.base import Strict
 from capplan.plan.fields import Duration, Expr, Fraction, NonNeg, Positive
+from capplan.plan.loadtest_ref import CapacityPerInstance, LoadTestCapacity
 from capplan.plan.policies import Deploy
 from capplan.plan.provisioning import Provisioned
 from capplan.plan.service_kinds import CacheFields, PoolFields, RateLimitFields, ReplicasFields
@@ -61,8 +62,10 @@ class HorizontalComponent(_ComponentBase):
 
     kind: Literal["horizontal"]
     demand: Expr = Field(description="Expression of the load (req/s, concurrent users).")
-    capacity_per_instance: Positive = Field(
-        description="Load one instance serves at its limit, in the demand's unit."
+    capacity_per_instance: CapacityPerInstance = Field(
+        description="Load one instance serves at its limit, in the demand's unit; or "
+        "{loadtest: results/, latency_limit: 500ms, error_limit: 0.01} to take it from "
+        "load-test results when the plan is loaded."
     )
     target_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
         1.0, description="Share of that capacity to plan for: 0.7 runs instances at 70%."
@@ -78,6 +81,13 @@ class HorizontalComponent(_ComponentBase):
     instance: InstanceShape = Field(
         default_factory=InstanceShape, description="Resources of one instance."
     )
+
+    @property
+    def per_instance(self) -> float:
+        """The capacity of one instance: the number given, or the one found in the
+        load-test results."""
+        ref = self.capacity_per_instance
+        return ref.value if isinstance(ref, LoadTestCapacity) else ref
 
     @model_validator(mode="after")
     def _bounds(self) -> HorizontalComponent:

@@ -322,6 +322,9 @@ def validate_plan_data(data: dict[str, Any], file: str, lines: dict[str, int]) -
         raise PlanValidationError(issues).with_file(file, lines) from None
     plan._source = file
     plan._lines = lines
+    from capplan.plan.loadtest_capacity import resolve_loadtests
+
+    resolve_loadtests(plan, file, lines)  # capacity_per_instance: {loadtest: ...}
     compile_plan(plan)  # cross-checks: names, cycles, scenarios
     return plan
 

@@ -140,7 +140,7 @@ def simulate_plan(
         component = plan.components[cname]
         requests = workload(plan, policy.component).request_amounts()
         if isinstance(component, HorizontalComponent):
-            capacity: float | None = component.capacity_per_instance
+            capacity: float | None = component.per_instance
         else:
             capacity = requests.get("cpu") if isinstance(policy, StepPolicy) else None
         try:

@@ -31,7 +31,7 @@ def size_horizontal(comp: HorizontalComponent, demand: Array) -> Sized:
     else:
         instances = instances_needed(comp, demand)
         exceeded = np.broadcast_to(np.False_, instances.shape)
-    capacity = instances * comp.capacity_per_instance
+    capacity = instances * comp.per_instance
     if comp.min_instances > 0 or comp.redundancy > 0:  # never zero instances: a plain share
         utilization = np.divide(demand, capacity)
     else:
@@ -63,7 +63,7 @@ def horizontal_instances(comp: HorizontalComponent, demand: Array) -> Array:
 
 def instances_needed(comp: HorizontalComponent, demand: Array) -> Array:
     """The instances ``demand`` needs, whatever ``max_instances`` allows."""
-    instances = ceil_count(demand / (comp.capacity_per_instance * comp.target_utilization))
+    instances = ceil_count(demand / (comp.per_instance * comp.target_utilization))
     # Without a buffer its term is ceil_count(0) = -0.0, which adds nothing.
     if comp.buffer:
         np.add(instances, ceil_count(instances * comp.buffer), out=instances)

@@ -177,7 +177,7 @@ def _horizontal_output(comp: HorizontalComponent, key: str, demand: Array) -> Ar
     if key == "instances":
         return instances
     if key == "capacity":
-        return instances * comp.capacity_per_instance
+        return instances * comp.per_instance
     return np.asarray(instances * getattr(comp.instance, key), dtype=np.float64)
 
 
