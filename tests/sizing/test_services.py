@@ -370,3 +370,26 @@ def test_fast_and_reference_engines_agree_on_service_kinds() -> None:
     assert fast.events == reference.events
     for name, q in reference.quantiles.items():
         assert fast.quantiles[name] == pytest.approx(q, rel=1e-12, nan_ok=True), name
+
+
+def test_pool_and_rate_limit_events_come_with_advice() -> None:
+    p = run({"pgbouncer": {"kind": "pool", "clients": "users / 10", "size": 20}})
+    (advice,) = [r for r in p.recommendations if r.startswith("Connections:")]
+    assert "pgbouncer has 100 clients for 20 pool connections" in advice
+    assert "raise the pool size" in advice
+
+
+def test_markdown_shows_what_each_tier_serves() -> None:
+    p = run(
+        {
+            "platform": {
+                "kind": "tiers",
+                "demand": "users * 0.15",
+                "serves": {"registered_users": "capacity / 0.15"},
+                "tiers": [{"name": "small", "capacity": 1500}, {"name": "large", "capacity": 3000}],
+            }
+        }
+    )
+    text = PROJECTION_FORMATS.get("markdown")(p, None)
+    assert "## platform: tiers" in text
+    assert f"| small | 1,500 | 1,050 | $0 | {1500 / 0.15:,.0f} |" in text

@@ -434,6 +434,14 @@ def find_events(plan: Plan, ev: Evaluation, tl: Timeline) -> list[Event]:
     return events
 
 
+#: What to do about the events of connection pools and rate limits (engine/service_events).
+_SERVICE_ADVICE = {
+    "pool_queueing": ("Connections", "raise the pool size (within max_connections) before then"),
+    "pool_refused": ("Connections", "raise max_clients or spread clients over poolers"),
+    "rate_limited": ("Rate limits", "raise the tiers' limits or the capacity behind them"),
+}
+
+
 def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> list[str]:
     """Actions in plain language, earliest first."""
     recs: list[str] = []
@@ -483,6 +491,9 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
             )
         elif e.kind in {"budget", "budget_warning", "kpi"}:
             recs.append(f"Review costs: {e.message}.")
+        elif e.kind in _SERVICE_ADVICE:
+            topic, advice = _SERVICE_ADVICE[e.kind]
+            recs.append(f"{topic}: {e.message}; {advice}.")
     for name, comp in plan.components.items():
         s = ev.sized[name]
         if s.level is not None:

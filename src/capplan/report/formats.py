@@ -195,6 +195,7 @@ def projection_markdown(projection: Projection, columns: list[str] | None = None
     ]
     notes = [over_capacity_note(projection), schedule_note(projection)]
     out += [line for note in notes if note for line in (note, "")]
+    out += _tiers_markdown(projection)
     out += ["## Events", ""]
     out += [f"- **{e.severity}** {e.message}" for e in projection.events] or ["- none"]
     out += ["", "## Recommendations", ""]
@@ -212,6 +213,26 @@ def projection_markdown(projection: Projection, columns: list[str] | None = None
             )
         )
     return "\n".join(out) + "\n"
+
+
+def _tiers_markdown(projection: Projection) -> list[str]:
+    """Per tiers component with ``serves``: each tier and what it serves, as a table."""
+    out: list[str] = []
+    for name, tiers in projection.tier_summaries().items():
+        units = list(tiers[0]["serves"])
+        rows = [
+            [
+                str(t["name"]),
+                fmt_number(t["capacity"]),
+                fmt_number(t["next_tier_at"]),
+                fmt_money(t["price"], projection.plan.currency),
+                *(fmt_number(v) for v in t["serves"].values()),
+            ]
+            for t in tiers
+        ]
+        header = ["tier", "capacity", "next tier at", "price/mo", *units]
+        out += [f"## {name}: tiers", "", _md_table(header, rows), ""]
+    return out
 
 
 def _marks(periods: int) -> list[int]:
