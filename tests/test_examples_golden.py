@@ -455,8 +455,11 @@ def test_claude_manager_quarterly_table() -> None:
         assert row["users"] == pytest.approx(users)
         assert row["concurrent"] == pytest.approx(users * 0.3)  # 150, 300, 600, 1200
         assert row["daily_tasks"] == pytest.approx(users * 10)  # 5,000 ... 40,000
-    storage = [rows[t]["app_storage_gb"] for t in QUARTERS]
+    storage = [rows[t]["storage_gb"] for t in QUARTERS]
     assert storage == pytest.approx([200, 350, 600, 1000])
+    # 0.40, 0.35, 0.30, 0.25 GB per user: 0.05 less every quarter.
+    per_user = [s / u for s, u in zip(storage, DOC_USERS, strict=True)]
+    assert per_user == pytest.approx([0.45 - 0.05 * q for q in range(1, 5)])
 
 
 def test_claude_manager_exponential_interpolation_between_quarters() -> None:
@@ -466,19 +469,18 @@ def test_claude_manager_exponential_interpolation_between_quarters() -> None:
 
 
 def test_claude_manager_instances_against_the_documents_table() -> None:
-    # No linear per-instance rule reproduces the guide's 3 / 5 / 8 / 12 (50, 60, 75 and 100
-    # concurrent users per instance). The plan uses 100 concurrent users per instance + 1 spare,
-    # which gives 3 / 4 / 7 / 13: equal in Q1, within one instance of the table elsewhere.
-    # The table gives the instances needed; the plan's app runs at most 10 (the HPA's
+    # The guide's 3 / 5 / 8 / 12 instances are 6, 5, 4 and 3 per 1,000 users: one fewer every
+    # quarter. The table gives the instances needed; the plan's app runs at most 10 (the HPA's
     # maxReplicas), so app.instances stops there and app.instances_needed goes on.
     projection = run("claude_manager")
     instances = col(projection, "app.instances_needed")
     at_quarters = [instances[t] for t in QUARTERS]
-    assert at_quarters == [3, 4, 7, 13]
+    assert at_quarters == DOC_INSTANCES
+    assert [n / u * 1000 for n, u in zip(at_quarters, DOC_USERS, strict=True)] == [6, 5, 4, 3]
     assert col(projection, "app.instances") == [min(n, 10) for n in instances]
-    assert [abs(a - b) for a, b in zip(at_quarters, DOC_INSTANCES, strict=True)] == [0, 1, 1, 1]
-    for c, n in zip(col(projection, "concurrent"), instances, strict=True):
-        assert n == max(2, ceil_(c / 100) + 1)
+    per_1k = col(projection, "instances_per_1k_users")
+    for u, k, n in zip(col(projection, "users"), per_1k, instances, strict=True):
+        assert n == max(2, ceil_(u * k / 1000))
     # The CPU and RAM columns are 2 vCPU and 4 GB per instance run, as in the table.
     running = col(projection, "app.instances")
     assert col(projection, "app.vcpu") == [2 * n for n in running]
@@ -488,12 +490,24 @@ def test_claude_manager_instances_against_the_documents_table() -> None:
 def test_claude_manager_hpa_ceiling_is_outgrown() -> None:
     # HPA maxReplicas 10 is below even the table's own 12 instances for Q4.
     projection = run("claude_manager")
-    exceeded = events_of(projection, "capacity_exceeded")
-    assert [(e.component, e.period) for e in exceeded] == [("app", 8)]
-    assert projection.values["app.instances_needed"][8] == 11  # 952 concurrent users, 2025-09
+    exceeded = [e for e in events_of(projection, "capacity_exceeded") if e.component == "app"]
+    assert [e.period for e in exceeded] == [8]
+    # 3,175 users at 3.33 per 1,000 in 2025-09: 10.58 instances' worth
+    assert projection.values["app.instances_needed"][8] == 11
     assert projection.values["app.instances"][8] == 10  # what the HPA allows
-    assert projection.values["app.utilization"][8] > 0.7  # above the target, not yet 100%
-    assert "it needs 11 instances; 10 run above the target utilization" in exceeded[0].message
+    assert projection.values["app.utilization"][8] > 1  # demand beyond what 10 serve
+    assert "it needs 11 instances" in exceeded[0].message
+
+
+def test_claude_manager_storage_in_place_is_short_from_the_first_quarter() -> None:
+    # 50 GB application + 100 GB log storage in place; Q1 projects 200 GB.
+    projection = run("claude_manager")
+    exceeded = [e for e in events_of(projection, "capacity_exceeded") if "storage" in e.component]
+    assert sorted((e.component, e.period) for e in exceeded) == [
+        ("app_storage", 0),
+        ("log_storage", 0),
+    ]
+    assert projection.values["storage_utilization"][0] == pytest.approx(200 / 150)
 
 
 def test_claude_manager_thresholds() -> None:
