@@ -109,12 +109,16 @@ def test_pool_minimum_connections_stay_open() -> None:
         ([{"hours": "9-17", "size": 50}], "need exactly one entry without hours"),
         ([{"hours": "17-9", "size": 50}, {"size": 20}], "first <= last"),
         ([{"hours": "nine", "size": 50}, {"size": 20}], "'first-last'"),
+        ([{"hours": "9-17", "size": 0}, {"size": 20}], "greater than or equal to 1"),
+        (0, "greater than or equal to 1"),
     ],
 )
-def test_pool_sizes_by_hour_are_checked(size: list[dict[str, Any]], message: str) -> None:
+def test_pool_sizes_are_checked(size: object, message: str) -> None:
     with pytest.raises(PlanError, match=message) as raised:
         plan_with({"db_pool": {"kind": "pool", "clients": 10, "size": size}})
-    assert "components.db_pool.size" in str(raised.value)
+    (issue,) = raised.value.issues  # only the form given is reported, at its own path
+    assert issue.path.startswith("components.db_pool.size")
+    assert "union" not in issue.path
 
 
 # --- read replicas ----------------------------------------------------------------------------

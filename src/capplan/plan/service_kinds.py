@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from capplan.plan.base import Strict
 from capplan.plan.fields import Expr, Fraction, NonNeg, Positive
@@ -52,6 +52,19 @@ class PoolWindow(Strict):
         return value
 
 
+def _size_form(value: object) -> str:
+    return "union-by-hours" if isinstance(value, list) else "union-fixed"
+
+
+#: A fixed pool size or sizes by hour, told apart by the value's form so that an error names
+#: only the form given (the tags start with "union", which error paths leave out).
+PoolSize = Annotated[
+    Annotated[Annotated[int, Field(ge=1)], Tag("union-fixed")]
+    | Annotated[list[PoolWindow], Tag("union-by-hours")],
+    Discriminator(_size_form),
+]
+
+
 class PoolFields(Strict):
     """A connection pool (PgBouncer, an application's pg Pool) in front of a database:
     clients share ``pools`` pools of ``size`` server connections each; clients beyond the
@@ -64,7 +77,7 @@ class PoolFields(Strict):
     pools: Expr = Field(
         "1", description="Number of pools (one per app instance for an in-process pool)."
     )
-    size: Annotated[int, Field(ge=1)] | list[PoolWindow] = Field(
+    size: PoolSize = Field(
         description="Server connections per pool, or sizes by time of day "
         "[{hours: '9-17', size: 50}, {size: 20}]: the peak size counts for capacity."
     )
