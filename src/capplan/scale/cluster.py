@@ -13,6 +13,7 @@ its ``distributed.scheduler.allowed-failures`` allows, and a partition that stil
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -107,6 +108,7 @@ class Cluster:
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=None,
+                        silence_logs=logging.ERROR,  # not Dask's own warnings on stderr
                     )
                     stack.enter_context(local)
                     client = stack.enter_context(distributed.Client(local))
