@@ -33,7 +33,7 @@ from capplan.rightsize import (
     patch_files,
     recommend,
 )
-from capplan.rightsize.page import rightsize_html
+from capplan.rightsize.page import money, rightsize_html
 from capplan.rightsize.usage import (
     CPU_METRIC,
     LIMITS_METRIC,
@@ -228,7 +228,7 @@ def _table(recs: list[Recommendation], strategy: str, prices: Prices) -> Fitting
     priced = prices.per_vcpu or prices.per_gb
     title = f"Right-sizing ({strategy}), {len(recs)} containers"
     if priced:
-        title += f": {_money(total, prices.currency)} per month"
+        title += f": {money(total, prices.currency)} per month"
     table = FittingTable(
         title=title,
         title_justify="left",
@@ -253,15 +253,10 @@ def _table(recs: list[Recommendation], strategy: str, prices: Prices) -> Fitting
             _pair(cpu_quantity(u.cpu_limit), cpu_quantity(s.cpu_limit)),
             _pair(_set(memory_quantity(u.memory_request)), memory_quantity(s.memory_request)),
             _pair(memory_quantity(u.memory_limit), memory_quantity(s.memory_limit)),
-            _money(r.monthly_change, prices.currency) if priced else "-",
+            money(r.monthly_change, prices.currency) if priced else "-",
             "; ".join(r.flags),
         )
     return table
-
-
-def _money(value: float, currency: str) -> str:
-    sign = "+" if value > 0.005 else "-" if value < -0.005 else ""
-    return f"{sign}{abs(value):,.2f} {currency}"
 
 
 def _write_patches(recs: list[Recommendation], folder: Path) -> None:
