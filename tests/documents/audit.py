@@ -14,11 +14,16 @@ and rules, each with a ``status``:
 What capplan computes, by key:
 
 * ``plan: {scenario, months, period, value}`` — ``value`` is a projection column
-  (``users``, ``platform.backend.instances``, ``total.cost``) in ``period``;
+  (``users``, ``platform.backend.instances``, ``total.cost``) in ``period``; an optional
+  ``set: {drivers.rps.initial: 300}`` overrides plan fields first, as ``--set`` does (a
+  document's worked example on other inputs than the plan's);
 * ``total: {scenario, months}`` — the cost over the horizon (periods 1..months);
 * ``event: {scenario, months, kind, component}`` — the first period of such an event;
 * ``tier: {component, tier, field}`` — a tier's ``capacity``, ``price``, ``next_tier_at``
   or a unit it ``serves``;
+* ``field: path`` — a figure the plan file itself holds (``hosts.compose_host.vcpu``,
+  ``policies.backend_step.max_replicas``), read from the validated plan: for a document's
+  configured figures (allocations, limits) that no projection column shows as such;
 * ``command: [args]`` with ``contains: [texts]`` — a capplan command (``{example}`` is the
   plan file, ``{tmp}`` a scratch folder) exits 0 and prints, or writes into ``{tmp}``, each
   text (for rules and exports); no number is compared.
@@ -79,15 +84,35 @@ def audits() -> list[Audit]:
 
 
 @cache
-def _projection(example: Path, scenario: str | None, months: int | None) -> Projection:
-    return run_plan(load_plan(example), scenario, months=months, today=TODAY)
+def _projection(
+    example: Path,
+    scenario: str | None,
+    months: int | None,
+    sets: tuple[tuple[str, Any], ...] = (),
+) -> Projection:
+    plan = load_plan(example, dict(sets) if sets else None)
+    return run_plan(plan, scenario, months=months, today=TODAY)
+
+
+@cache
+def _field(example: Path, path: str) -> float:
+    node: Any = load_plan(example)
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node[part]
+        else:
+            node = getattr(node, part)
+    return float(node)
 
 
 def figure(audit: Audit, item: dict[str, Any]) -> float:
-    """capplan's figure for an item with ``plan``, ``total``, ``event`` or ``tier``."""
+    """capplan's figure for an item with ``plan``, ``total``, ``event``, ``tier`` or ``field``."""
     if "plan" in item:
         q = item["plan"]
-        p = _projection(audit.example, q.get("scenario"), q.get("months"))
+        sets = tuple(sorted((str(k), v) for k, v in (q.get("set") or {}).items()))
+        p = _projection(audit.example, q.get("scenario"), q.get("months"), sets)
         return float(p.values[str(q["value"])][int(q["period"])])
     if "total" in item:
         q = item["total"]
@@ -107,7 +132,9 @@ def figure(audit: Audit, item: dict[str, Any]) -> float:
         [tier] = [t for t in p.tier_summaries()[q["component"]] if t["name"] == q["tier"]]
         field = str(q["field"])
         return float(tier["serves"][field] if field in tier["serves"] else tier[field])
-    raise KeyError(f"{item['id']}: no plan, total, event or tier query")
+    if "field" in item:
+        return _field(audit.example, str(item["field"]))
+    raise KeyError(f"{item['id']}: no plan, total, event, tier or field query")
 
 
 def close(a: float, b: float, tolerance: dict[str, float] | None) -> bool:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from capplan.cli import app
 
 AUDITS = audits()
-QUERIES = ("plan", "total", "event", "tier", "command")
+QUERIES = ("plan", "total", "event", "tier", "field", "command")
 
 
 def _items(*statuses: str) -> list[Any]:
