@@ -70,7 +70,7 @@ from capplan.cost import component_cost
 from capplan.errors import EvaluationError
 from capplan.growth import project_driver, sample_rates
 from capplan.plan.compiled import CompiledPlan, Node
-from capplan.plan.components import ServiceComponent
+from capplan.plan.components import QueueComponent, ServiceComponent
 from capplan.plan.models import (
     Component,
     FormulaComponent,
@@ -80,6 +80,7 @@ from capplan.plan.models import (
 )
 from capplan.sizing import Sized, size_formula, size_horizontal, size_tiers, size_vertical
 from capplan.sizing.ladder import Ladder
+from capplan.sizing.queue import size_queue
 from capplan.sizing.result import Array
 from capplan.sizing.services import size_service
 from capplan.sizing.tiers import TierTable
@@ -176,6 +177,8 @@ def size_component(
         return size_tiers(comp, inputs["demand"], table)
     if isinstance(comp, ServiceComponent):
         return size_service(comp, inputs, shape)
+    if isinstance(comp, QueueComponent):
+        return size_queue(comp, inputs["arrivals"], shape)
     assert isinstance(comp, FormulaComponent)
     resources = {res: inputs[f"resources.{res}"] for res in comp.resources}
     capacity = {res: inputs[f"capacity.{res}"] for res in comp.capacity}

@@ -19,7 +19,7 @@ from capplan.engine.hits import (
     threshold_series,
 )
 from capplan.formatting import fmt_money, fmt_number
-from capplan.plan.components import PoolComponent, ReplicasComponent
+from capplan.plan.components import PoolComponent, QueueComponent, ReplicasComponent
 from capplan.plan.models import (
     HorizontalComponent,
     Plan,
@@ -225,6 +225,12 @@ def _exceeded(plan: Plan, ev: Evaluation, tl: Timeline, name: str) -> Event | No
     elif isinstance(comp, ReplicasComponent):
         what = f"exceeds max_replicas {comp.max_replicas}"
         need = f"it needs {fmt_number(ev.values[f'{name}.replicas_needed'][0, t])} replicas"
+    elif isinstance(comp, QueueComponent):
+        what = f"exceeds max_servers {comp.max_servers}"
+        need = (
+            f"it needs {fmt_number(ev.values[f'{name}.servers_needed'][0, t])} servers to "
+            "meet its waiting target"
+        )
     else:
         what = "exceeds its provisioned capacity"
         need = f"utilization reaches {s.utilization[0, t]:.0%}"

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from capplan.errors import ExpressionError, Issue, PlanError, PlanValidationError
 from capplan.plan.alerting import alerting_issues
 from capplan.plan.base import suggest
-from capplan.plan.components import ServiceComponent
+from capplan.plan.components import QueueComponent, ServiceComponent
 from capplan.plan.expressions import Expression, compile_expression
 from capplan.plan.models import (
     Component,
@@ -31,6 +31,7 @@ from capplan.plan.models import (
 )
 from capplan.plan.monitoring import monitoring_issues
 from capplan.plan.policies import HpaPolicy, Policy, QueuePolicy, StepPolicy, split_target
+from capplan.plan.queue_kind import queue_outputs
 from capplan.plan.service_kinds import service_expressions, service_outputs
 from capplan.sizing.ladder import Ladder, ladder_table
 from capplan.sizing.tiers import TierTable, tier_serves, tier_table
@@ -112,6 +113,8 @@ def component_outputs(name: str, comp: Component) -> tuple[str, ...]:
         extra += [f"{r}_utilization" for r in comp.capacity]
     elif isinstance(comp, ServiceComponent):
         extra = service_outputs(comp)
+    elif isinstance(comp, QueueComponent):
+        extra = queue_outputs(comp)
     fields = list(COMMON_OUTPUTS) + [e for e in extra if e not in COMMON_OUTPUTS]
     return tuple(fields)
 
@@ -123,6 +126,8 @@ def _component_exprs(comp: Component) -> dict[str, str]:
         return {f"demand.{k}": v for k, v in comp.demand.items()}
     if isinstance(comp, ServiceComponent):
         return service_expressions(comp)
+    if isinstance(comp, QueueComponent):
+        return {"arrivals": comp.arrivals}
     out = {f"resources.{k}": v for k, v in comp.resources.items()}
     out.update({f"capacity.{k}": v for k, v in comp.capacity.items()})
     if comp.cost is not None:

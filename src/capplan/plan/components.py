@@ -16,6 +16,7 @@ from capplan.plan.fields import Duration, Expr, Fraction, NonNeg, Positive
 from capplan.plan.loadtest_ref import CapacityPerInstance, LoadTestCapacity
 from capplan.plan.policies import Deploy
 from capplan.plan.provisioning import Provisioned
+from capplan.plan.queue_kind import QueueFields
 from capplan.plan.service_kinds import CacheFields, PoolFields, RateLimitFields, ReplicasFields
 
 # --- components -------------------------------------------------------------------------------
@@ -228,6 +229,14 @@ class CacheComponent(_ComponentBase, CacheFields):
     """A cache and what it saves (see :class:`CacheFields`)."""
 
 
+class QueueComponent(_ComponentBase, QueueFields):
+    """Servers taking arrivals from a queue, sized with Erlang C (see :class:`QueueFields`)."""
+
+    instance: InstanceShape = Field(
+        default_factory=InstanceShape, description="Resources of one server."
+    )
+
+
 #: The kinds sized by :mod:`capplan.sizing.services`.
 ServiceComponent = PoolComponent | ReplicasComponent | RateLimitComponent | CacheComponent
 
@@ -239,6 +248,7 @@ Component = Annotated[
     | PoolComponent
     | ReplicasComponent
     | RateLimitComponent
-    | CacheComponent,
+    | CacheComponent
+    | QueueComponent,
     Field(discriminator="kind"),
 ]

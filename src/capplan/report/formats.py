@@ -103,6 +103,7 @@ _SERVICE_COLUMNS = {
     "replicas": ("instances", "replicas"),
     "rate_limit": ("rejected_share", "rejected"),
     "cache": ("savings", "saved/mo"),
+    "queue": ("instances", "servers"),
 }
 SHORT_MARK = " (short)"
 _IN_PLACE_UNITS = {"instances": "", "vcpu": " vCPU", "memory_gb": " GB", "storage_gb": " disk GB"}
