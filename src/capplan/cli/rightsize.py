@@ -32,8 +32,9 @@ from capplan.rightsize import (
     parse_selector,
     patch_files,
     recommend,
+    rightsize_html,
 )
-from capplan.rightsize.page import money, rightsize_html
+from capplan.rightsize.page import money
 from capplan.rightsize.usage import (
     CPU_METRIC,
     LIMITS_METRIC,

@@ -3,9 +3,11 @@
 :func:`container_usage` groups cAdvisor and kube-state-metrics series per namespace /
 workload / container; a strategy of :data:`STRATEGIES` (``simple``: KRR's; ``forecast``)
 recommends requests and limits; :func:`recommend` compares them with the settings now,
-prices the change and ranks it; :func:`patch_files` makes Kubernetes patches of it.
+prices the change and ranks it; :func:`patch_files` makes Kubernetes patches of it, and
+:func:`rightsize_html` a self-contained HTML page.
 """
 
+from capplan.rightsize.page import rightsize_html
 from capplan.rightsize.report import (
     GIB,
     SEVERITIES,
@@ -52,6 +54,7 @@ __all__ = [
     "parse_selector",
     "patch_files",
     "recommend",
+    "rightsize_html",
     "simple_sizes",
     "workload_of",
 ]
