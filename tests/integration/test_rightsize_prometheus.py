@@ -93,3 +93,34 @@ def test_nothing_matched_lists_the_namespaces(k8s_prometheus: str, end: int) -> 
         in " ".join(result.output.split())
     )
     assert "Traceback" not in result.output
+
+
+def test_the_service_sizes_what_ingest_pulled(
+    k8s_prometheus: str, end: int, tmp_path: Path
+) -> None:
+    """The service's source: `capplan ingest --prometheus` puts the container series into the
+    store, and `/api/rightsize` gives what `rightsize --prometheus` gives."""
+    from fastapi.testclient import TestClient
+
+    from capplan.cli.rightsize import PULLED
+    from capplan.web import Settings, create_app
+
+    store = tmp_path / "k8s.duckdb"
+    since = f"{(time.time() - end) / 3600 + HOURS:.0f}h"
+    queries = [arg for metric in PULLED for arg in ("--query", metric)]
+    args = ["ingest", "--prometheus", k8s_prometheus, *queries, "--since", since]
+    result = CliRunner().invoke(app, [*args, "--step", "5m", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    now = dt.datetime.fromtimestamp(end, dt.UTC).isoformat()
+    direct = ["rightsize", "--prometheus", k8s_prometheus, "--now", now, "--since", "12h"]
+    result = CliRunner().invoke(app, [*direct, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    expected = json.loads(result.stdout)["containers"]
+    settings = Settings(plans_dir=tmp_path, store=store, refresh_seconds=0)
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        served = client.get("/api/rightsize").json()
+    assert served["problem"] is None
+    (row,) = served["containers"]
+    assert row["workload"] == "api"
+    for key in ("cpu_request_recommended", "memory_request_recommended", "memory_request"):
+        assert row[key] == pytest.approx(expected[0][key]), key
