@@ -85,3 +85,28 @@ def test_the_bot_tiers_serve_the_documents_registered_users() -> None:
     levels = p.levels["platform"]
     served = {t["name"]: t["serves"]["registered_users"] for t in tiers}
     assert col(p, "platform.registered_users_served") == pytest.approx([served[x] for x in levels])
+
+
+def test_omniops_redis_limits_beyond_memory() -> None:
+    """scaling_triggers.redis: connection_threshold 90%, eviction_rate 5%;
+    redis_scaling.thresholds: ops_per_second 10000, connection_count 100."""
+    plan = load_plan(EXAMPLES / "omniops.yaml")
+    levels = {
+        name: (t.metric, t.critical.value if t.critical else None)
+        for name, t in plan.thresholds.items()
+        if name.startswith("redis")
+    }
+    assert levels == {
+        "redis_connections": ("redis.connections_utilization", 0.9),
+        "redis_evictions": ("redis_eviction_rate", 5),
+        "redis_ops": ("redis_ops_per_second", 10_000),
+        "redis_connection_count": ("redis_connection_count", 100),
+    }
+    p = capplan.run_plan(plan)
+    users = col(p, "users")
+    connections = [u * 0.1 for u in users]  # 10 per 100 users, 100 on every size
+    assert col(p, "redis.connections_utilization") == pytest.approx([c / 100 for c in connections])
+    memory = [u * 0.01 / gb for u, gb in zip(users, col(p, "redis.memory_gb_limit"), strict=True)]
+    assert col(p, "redis.utilization") == pytest.approx(
+        [max(m, c / 100) for m, c in zip(memory, connections, strict=True)]
+    )
