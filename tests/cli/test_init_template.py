@@ -124,3 +124,33 @@ def test_init_plan_rules_pass_promtool(init_plan: Path, tmp_path: Path) -> None:
             [promtool, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_template_shows_the_monitoring_blocks() -> None:
+    data = template()
+    assert data["scrape"]["jobs"]
+    assert data["alerting"]["availability"]
+    assert data["probes"]
+    kinds = {
+        k for slo in data["slos"].values() for k in ("job", "error_ratio", "metric") if k in slo
+    }
+    assert kinds >= {"job", "error_ratio"}
+    assert any("bands" in t for t in data["thresholds"].values())
+
+
+def test_init_plan_prometheus_config_passes_promtool(init_plan: Path, tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed: install Debian's prometheus package")
+    for kind in ("prometheus-rules", "prometheus-config"):
+        result = runner.invoke(app, ["export", kind, str(init_plan), "-o", str(tmp_path)])
+        assert result.exit_code == 0, result.stderr
+    done = subprocess.run(
+        [promtool, "check", "config", "prometheus.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS: 1 rule files found" in done.stdout + done.stderr

@@ -101,7 +101,7 @@ def _status_table(rep: CheckReport, checked: list[CheckResult], since: str | Non
     for heading in ("firings", "time firing", "flapping"):
         table.add_column(heading)
     for r in checked:
-        value = r.value_text
+        value = r.value_text if r.band is None else f"{r.value_text} ({r.band})"
         where = r.metric if r.series in (None, r.metric) else f"{r.metric} / {r.series}"
         level = r.level or "-"
         if r.pending:

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from capplan.cli.output import FittingTable
+from capplan.cli.render_slos import slo_section
 from capplan.engine.projection import Projection
 from capplan.formatting import fmt_money, fmt_number
 from capplan.plan.components import ServiceComponent as Service
@@ -171,7 +172,7 @@ def render_projection(p: Projection, columns: list[str] | None = None) -> Render
     short = schedule_note(p)
     if short:
         parts.append(Text(short, style="yellow"))
-    parts += [total, _events(p), recs, *_monte_carlo(p)]
+    parts += [total, _events(p), recs, *slo_section(p.plan), *_monte_carlo(p)]
     return Group(*parts)
 
 

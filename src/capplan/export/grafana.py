@@ -256,6 +256,13 @@ def _level_note(th_name: str, th: Threshold) -> str:
             parts.append(f"{name} {sign}{plain_number(lv.value)}% over {th.change.over}{duration}")
         else:
             parts.append(f"{name} {sign} {plain_number(lv.value)}{duration}")
+    if th.bands:
+        within = "<" if th.direction == "above" else ">"
+        bands = [
+            band if limit is None else f"{band} {within} {plain_number(limit)}"
+            for band, limit in th.bands.items()
+        ]
+        parts.append(f"bands {' / '.join(bands)}")
     return f"{th_name}: {', '.join(parts)}"
 
 

@@ -18,6 +18,11 @@ Rules are grouped by component: a metric's ``component`` names its group
   series keep it, the instance; ``runbook_url`` when given;
 - for thresholds with ``runway``: ``predict_linear(<selector>[window], horizon) > <highest
   level>`` (``<`` for direction below), named ``<Threshold>Runway``.
+- for ``alerting.availability``: ``up{job="<job>"} == 0`` for its ``for``, named
+  ``<Job>Down``, in the group of its component.
+
+Then one group per SLO: the bad share over each window its burn rates use (recording rules)
+and the multiwindow burn-rate alerts (see ``slo_rules``).
 
 The alerts are the specs of ``alerts``; a ``promtool test rules`` file is generated alongside
 (see ``promtool_tests``), and ``<system>.rules.change.test.yml`` for the alerts of
@@ -33,6 +38,7 @@ from typing import Any
 from capplan.export.alerts import AlertSpec, alert_specs, rule_notes
 from capplan.export.base import EXPORTERS, dump_yaml, header, kebab, observed_metrics, slug
 from capplan.export.promtool_tests import change_test_file, rules_test_file
+from capplan.export.slo_rules import slo_groups, slo_tests
 from capplan.plan.models import Plan
 
 __all__ = ["change_test_name", "group_name", "prometheus_rules", "rules_file_name"]
@@ -108,13 +114,14 @@ def _groups(plan: Plan, specs: list[AlertSpec]) -> list[dict[str, Any]]:
 def prometheus_rules(plan: Plan) -> dict[str, str]:
     """``<system>.rules.yml`` (recording + alerting rules) and ``<system>.rules.test.yml``."""
     specs = alert_specs(plan)
-    if not specs:
+    slo = slo_groups(plan)
+    if not specs and not slo:
         return {}
     name = rules_file_name(plan)
-    doc: dict[str, Any] = {"groups": _groups(plan, specs)}
+    doc: dict[str, Any] = {"groups": _groups(plan, specs) + slo}
     text = header(plan, "Prometheus rules", _notes(plan)) + dump_yaml(doc)
     test_name = name.removesuffix(".yml") + ".test.yml"
-    files = {name: text, test_name: rules_test_file(plan, name, specs)}
+    files = {name: text, test_name: rules_test_file(plan, name, specs, slo_tests(plan))}
     changes = change_test_file(plan, name, specs)
     if changes is not None:
         files[change_test_name(plan)] = changes

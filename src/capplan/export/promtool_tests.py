@@ -12,6 +12,10 @@ linearly rising (falling, for direction below) input that starts on the safe sid
 trend crosses the level within the horizon; ``predict_linear`` has two samples from minute 1,
 so it fires at 1m + ``for`` and not one evaluation before.
 
+An availability alert (``up{job="app"} == 0``) gets ``up`` of that job at 1 for 10 minutes,
+then 0 from minute 11: silent one evaluation before its ``for`` has elapsed, firing once it
+has. The SLO burn-rate alerts bring their own cases (``slo_rules.slo_tests``).
+
 Change alerts (``offset 7d``) are tested in a file of their own (:func:`change_test_file`):
 their input must span the window, and promtool evaluates every rule of the file at every
 evaluation from 0, so a week at 1m would take 10,080 evaluations (about 10 s per test). That
@@ -226,9 +230,15 @@ def _case(
     }
 
 
-def rules_test_file(plan: Plan, rules_file: str, specs: list[AlertSpec]) -> str:
-    """The ``promtool test rules`` file for ``rules_file`` (run it from the same directory)."""
-    tests = [_test_of(s) for s in specs if not s.change_over]
+def rules_test_file(
+    plan: Plan,
+    rules_file: str,
+    specs: list[AlertSpec],
+    extra: list[dict[str, Any]] | None = None,
+) -> str:
+    """The ``promtool test rules`` file for ``rules_file`` (run it from the same directory);
+    ``extra``: more test cases (the SLO burn-rate alerts')."""
+    tests = [_test_of(s) for s in specs if not s.change_over] + list(extra or [])
     doc: dict[str, Any] = {
         "rule_files": [rules_file],
         "evaluation_interval": "1m",

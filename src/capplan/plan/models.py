@@ -23,6 +23,7 @@ from pydantic import (
 from capplan.errors import UsageError, line_for
 from capplan.plan.actuals import ActualSource
 from capplan.plan.alerting import Alerting
+from capplan.plan.bands import check_bands
 from capplan.plan.base import Strict, suggest
 from capplan.plan.components import (
     Component,
@@ -249,12 +250,22 @@ class Threshold(Strict):
         description="Put the levels on the percent change of the metric over a window, "
         "{over: 7d}: a rise of that many percent (a fall, with direction below).",
     )
+    bands: dict[str, Finite | None] = Field(
+        default_factory=dict,
+        description="Named bands, best first, each to where it ends ({excellent: 200, good: "
+        "500, poor: null}): the band of each value, shown by check.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Threshold:
+        check_bands(self.bands, self.direction)
         present = [(n, lv.value) for n in LEVEL_NAMES if (lv := getattr(self, n)) is not None]
-        if not any(n != "target" for n, _ in present):
-            raise ValueError("a threshold needs at least one of warning, critical or emergency")
+        alerting = any(n != "target" for n, _ in present)
+        if not alerting and (not self.bands or self.runway is not None):
+            raise ValueError(
+                "a threshold needs at least one of warning, critical or emergency"
+                + (" (or bands, without runway)" if self.bands else "")
+            )
         if self.change is not None:
             self._check_change(present)
             return self

@@ -51,6 +51,11 @@ class BurnRate(Strict):
     severity: Literal["warning", "critical"] = Field(
         "critical", description="critical pages; warning opens a ticket."
     )
+    for_: Duration = Field(
+        "2m",
+        alias="for",
+        description="How long both windows must stay past the threshold before it fires.",
+    )
 
     _durations = field_validator("long", "short")(_positive)
 
@@ -135,7 +140,7 @@ class Slo(Strict):
             if rate.long_seconds > self.window_seconds:
                 raise ValueError(
                     f"a burn rate's long window ({rate.long}) must not exceed the "
-                    f"window ({self.window})"
+                    f"window ({self.window}); give burn_rates that fit it, or [] for none"
                 )
         return self
 
@@ -152,6 +157,15 @@ class Slo(Strict):
     def budget_seconds(self) -> float:
         """Time all bad the budget allows per window: 43.2 min for 99.9% of 30d."""
         return self.budget_fraction * self.window_seconds
+
+    def indicator(self) -> str:
+        """The indicator in words: ``up of job app``, ``error_ratio``, ``db_query_p95 > 100``."""
+        if self.job is not None:
+            return f"up of job {self.job}"
+        if self.error_ratio is not None:
+            return "error_ratio query"
+        op = ">" if self.direction == "above" else "<"
+        return f"{self.metric} {op} {self.limit:g} is bad"
 
     def factor(self, rate: BurnRate) -> float:
         """The burn-rate factor of ``rate``: consumed × window / long (14.4 for 2% in 1h

@@ -36,6 +36,7 @@ import numpy as np
 from capplan._types import Array, IntArray
 from capplan.data.frame import MetricFrame
 from capplan.formatting import fmt_age
+from capplan.plan.bands import band_of
 from capplan.plan.models import Plan, Threshold
 from capplan.policy.freshness import (
     Freshness,
@@ -98,6 +99,7 @@ class CheckResult:
     evaluation: ThresholdEvaluation | None = None
     message: str = ""
     freshness: Freshness | None = None
+    band: str | None = None
 
     @property
     def value_text(self) -> str:
@@ -137,6 +139,7 @@ class CheckResult:
             "age_seconds": self.age_seconds,
             "max_age_seconds": fresh.max_age_seconds if fresh is not None else None,
             "stale": self.stale,
+            "band": self.band,
             "evaluation": ev.to_dict(timeline) if ev is not None else None,
         }
 
@@ -409,6 +412,8 @@ def _check_series(
         seconds, vals, thr, eval_interval_seconds=eval_interval_seconds, earlier=earlier
     )
     result = replace(_status(name, thr.metric, series, unit, ev), freshness=fresh)
+    if thr.bands and ev.change_over is None:
+        result = replace(result, band=band_of(thr.bands, float(ev.last_value), thr.direction))
     if ev.change_over is not None:
         result = replace(result, message=_change_message(ev))
     if fresh.stale:
