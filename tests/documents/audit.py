@@ -98,7 +98,7 @@ def _projection(
 def _field(example: Path, path: str) -> float:
     node: Any = load_plan(example)
     for part in path.split("."):
-        if isinstance(node, list):
+        if isinstance(node, (list, tuple)):
             node = node[int(part)]
         elif isinstance(node, dict):
             node = node[part]
