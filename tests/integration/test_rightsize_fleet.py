@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import copy
 import datetime as dt
+import functools
 import itertools
 import json
 import math
@@ -312,11 +313,19 @@ def test_patches_apply_to_the_deployments(
     tmp_path: Path,
     containers: list[Container],
     simple: dict[tuple[str, str, str], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     run(url, end, "-f", "patch", "-o", str(tmp_path))
     files = {p.name: p for p in tmp_path.glob("*.yaml")}
     assert len(files) == 200
     version = kubernetes_validate.latest_version()
+    # kubernetes_validate reads its schema files again at every call (a tenth of a second
+    # each); read once, the 200 validations take a second
+    monkeypatch.setattr(
+        kubernetes_validate.utils,
+        "schema_contents",
+        functools.cache(kubernetes_validate.utils.schema_contents),
+    )
     for c in containers:
         text = files[f"{c.namespace}.deployment.{c.workload}.yaml"].read_text()
         assert text.startswith("# ")
