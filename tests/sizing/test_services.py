@@ -140,6 +140,7 @@ def test_freeagentics_read_replicas() -> None:
                 "target_utilization": target,
                 "max_replicas": 5,
                 "price": {"per_instance": 60},
+                "instance": {"vcpu": 2, "memory_gb": 4},  # as the primary
             }
         }
     )
@@ -149,6 +150,8 @@ def test_freeagentics_read_replicas() -> None:
     assert col(p, "replicas.replicas_needed") == needed
     assert col(p, "replicas.replicas") == [min(n, 5) for n in needed]
     assert col(p, "replicas.cost") == [60 * min(n, 5) for n in needed]
+    assert col(p, "replicas.vcpu") == [2 * min(n, 5) for n in needed]
+    assert col(p, "total.memory_gb") == [4 * min(n, 5) for n in needed]
     assert col(p, "replicas.writes") == pytest.approx([q * (1 - read_share) for q in queries])
     first = next(t for t, n in enumerate(needed) if n > 5)
     assert p.over_capacity_from("replicas") == first

@@ -220,6 +220,10 @@ class PoolComponent(_ComponentBase, PoolFields):
 class ReplicasComponent(_ComponentBase, ReplicasFields):
     """Read replicas of a database, one instance each (see :class:`ReplicasFields`)."""
 
+    instance: InstanceShape = Field(
+        default_factory=InstanceShape, description="Resources of one replica."
+    )
+
 
 class RateLimitComponent(_ComponentBase, RateLimitFields):
     """Per-tier API rate limits (see :class:`RateLimitFields`)."""

@@ -78,7 +78,7 @@ def size_replicas(
     comp: ReplicasComponent, inputs: Mapping[str, Array], shape: tuple[int, ...]
 ) -> Sized:
     """``ceil((reads - primary_reads) / (capacity_per_replica × target))`` replicas, within
-    ``min_replicas`` and ``max_replicas``; one instance each."""
+    ``min_replicas`` and ``max_replicas``; one instance of the ``instance`` shape each."""
     queries = np.broadcast_to(inputs["queries"], shape)
     reads = queries * comp.read_share
     offloaded = np.maximum(reads - comp.primary_reads, 0.0)
@@ -97,7 +97,11 @@ def size_replicas(
     utilization = np.where(
         capacity > 0, _share(offloaded, capacity), np.where(offloaded > 0, np.inf, 0.0)
     )
-    return _sized(shape, utilization, extra, instances=replicas, exceeded=needed > replicas)
+    sized = _sized(shape, utilization, extra, instances=replicas, exceeded=needed > replicas)
+    sized.vcpu = replicas * comp.instance.vcpu
+    sized.memory_gb = replicas * comp.instance.memory_gb
+    sized.storage_gb = replicas * comp.instance.storage_gb
+    return sized
 
 
 def limit_factor(comp: RateLimitComponent, load: Array) -> Array:
