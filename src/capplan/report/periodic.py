@@ -34,6 +34,7 @@ from capplan.formatting import json_float
 from capplan.plan.models import Plan
 from capplan.policy.freshness import instant, iso_time
 from capplan.policy.plan_check import CheckResult, check_plan, series_of_metric
+from capplan.policy.slo_budget import SloResult
 
 __all__ = [
     "BUDGET_WARNING_SHARE",
@@ -208,6 +209,7 @@ class PeriodicReport:
     review: list[dict[str, Any]] | None = None
     review_note: str | None = None
     notes: list[str] = field(default_factory=list)
+    slos: list[SloResult] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -264,6 +266,7 @@ class PeriodicReport:
             "review": self.review,
             "review_note": self.review_note,
             "notes": self.notes,
+            "slos": [o.to_dict() for o in self.slos],
         }
 
 
@@ -475,9 +478,11 @@ def periodic_report(
     metrics = _summaries(plans, frame, start, previous, now)
     checked: list[CheckResult] = []
     notes: list[str] = []
+    slos: list[SloResult] = []
     for p in plans:
         rep = check_plan(p, frame, now=now, since_seconds=float(length.astype(np.int64)))
         checked += rep.checked
+        slos += rep.slos
     # a metric with no series in the history is said in the notes, not as a warning
     missing = [r for r in checked if r.status == "no data" and r.series is None]
     checked = [r for r in checked if r not in missing]
@@ -532,6 +537,7 @@ def periodic_report(
         currency=plan.currency,
         projection=projection,
         notes=notes,
+        slos=slos,
     )
     if kind == "monthly":
         month = today.strftime("%Y-%m")

@@ -176,6 +176,26 @@ def _budget(rep: PeriodicReport) -> list[Block]:
     return out
 
 
+def _slos(rep: PeriodicReport) -> Block:
+    """Each SLO's error budget and what the period's samples spent of it."""
+    rows = []
+    for o in rep.slos:
+        burn, used = o.burn_rate, o.budget_used
+        rows.append(
+            (
+                o.name,
+                f"{o.objective:g}% over {o.window}",
+                f"{o.budget_seconds / 60:.4g} min",
+                "-" if o.bad_share is None else f"{o.bad_share:.3%}",
+                "-" if burn is None else f"{burn:.2f}x",
+                "-" if used is None else f"{used:.0%}",
+                o.status if o.status in ("ok", "warning", "critical") else o.message,
+            )
+        )
+    headings = ("SLO", "objective", "error budget", "bad", "burn rate", "budget used", "status")
+    return _tab(headings, rows)
+
+
 def report_sections(rep: PeriodicReport) -> list[tuple[str, list[Block]]]:
     """The report's sections in reading order: (heading, blocks)."""
     out: list[tuple[str, list[Block]]] = []
@@ -199,6 +219,8 @@ def report_sections(rep: PeriodicReport) -> list[tuple[str, list[Block]]]:
             Block(text="No scaling event or plan alert from the period's month to 3 months ahead.")
         ]
     out.append(("Scaling Activities", events))
+    if rep.slos:
+        out.append(("SLOs", [_slos(rep)]))
     if rep.budget is not None:
         out.append(("Budget", _budget(rep)))
     if rep.kind == "monthly":
