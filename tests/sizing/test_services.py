@@ -400,3 +400,22 @@ def test_markdown_shows_what_each_tier_serves() -> None:
     text = PROJECTION_FORMATS.get("markdown")(p, None)
     assert "## platform: tiers" in text
     assert f"| small | 1,500 | 1,050 | $0 | {1500 / 0.15:,.0f} |" in text
+
+
+def test_only_reduced_limits_are_rounded_down() -> None:
+    """getDynamicLimit returns baseLimit itself below 60% load, Math.floor(baseLimit × f)
+    above: a limit of 0.5 a minute stays 0.5 unreduced."""
+    tiers = {"free": {"users": 1, "limit": 0.5, "demand": 1}}
+    calm = run({"lim": {"kind": "rate_limit", "tiers": tiers}})
+    assert col(calm, "lim.admitted") == [0.5] * 4
+    busy = run(
+        {
+            "lim": {
+                "kind": "rate_limit",
+                "tiers": {"free": {"users": 1, "limit": 7, "demand": 10}},
+                "load": 0.9,
+                "load_factors": [{"above": 0.8, "factor": 0.5}],
+            }
+        }
+    )
+    assert col(busy, "lim.admitted") == [math.floor(7 * 0.5)] * 4

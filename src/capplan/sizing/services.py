@@ -117,7 +117,8 @@ def size_rate_limit(
     comp: RateLimitComponent, inputs: Mapping[str, Array], shape: tuple[int, ...]
 ) -> Sized:
     """Per tier, each user is admitted ``min(demand, limit × factor)`` requests a window
-    (the reduced limit rounded down with ``floor``); the rest is rejected. Utilization is the
+    (a reduced limit rounded down with ``floor``, as getDynamicLimit does); the rest is
+    rejected. Utilization is the
     largest tier's demand per user over its limit."""
     factor = (
         limit_factor(comp, np.broadcast_to(inputs["load"], shape))
@@ -132,8 +133,8 @@ def size_rate_limit(
         users = np.broadcast_to(inputs[f"tiers.{name}.users"], shape)
         per_user = np.broadcast_to(inputs[f"tiers.{name}.demand"], shape)
         limit = tier.limit * factor
-        if comp.floor:
-            limit = np.floor(limit + 1e-9)  # 60 × 0.75 is 45 whatever the binary dust
+        if comp.floor:  # a reduced limit rounded down (60 × 0.75 is 45 whatever the dust)
+            limit = np.where(factor < 1, np.floor(limit + 1e-9), limit)
         demand = users * per_user
         admitted = users * np.minimum(per_user, limit)
         extra[f"{name}.demand"] = demand
