@@ -5,7 +5,9 @@ critical (emergency counts as critical), 3 for any error: bad plan or data, miss
 argument. Only this command uses 3 for errors; see :mod:`capplan.cli.errors`.
 
 The check is made as of ``--now`` (default: the current time): ``--since`` counts back from
-it, and a series whose newest sample is older than ``--max-age`` is ``stale``.
+it, and a series whose newest sample is older than ``--max-age`` is ``stale``. The plan's SLOs
+are measured on the same history; ``--probes`` also makes its HTTP probes (``--probes-only``:
+only them). Both count in the status and the exit code like the thresholds.
 """
 
 from __future__ import annotations
