@@ -12,7 +12,7 @@ import pytest
 from capplan import PlanError, run_plan
 from capplan.engine.projection import Projection
 from capplan.plan.loader import validate_plan_data
-from capplan.report.formats import PROJECTION_FORMATS
+from capplan.report.formats import PROJECTION_FORMATS, over_capacity_note
 
 
 def plan_with(components: dict[str, Any], **extra: Any) -> Any:
@@ -96,6 +96,9 @@ def test_omniops_pool_sized_by_time_of_day() -> None:
     exceeded = [e for e in p.events if e.kind == "capacity_exceeded"]
     assert [(e.period, e.component) for e in exceeded] == [(first, "db_pool")]
     assert "250 connections, above max_connections 200" in exceeded[0].message
+    note = over_capacity_note(p)
+    assert note is not None
+    assert "pools that may open more connections than max_connections" in note
 
 
 def test_pool_minimum_connections_stay_open() -> None:

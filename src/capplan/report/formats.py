@@ -282,12 +282,21 @@ def over_capacity_note(p: Projection) -> str | None:
     """What ``(over)`` in the compact view means, when it appears."""
     if not p.over_capacity_components:
         return None
+    kinds = {getattr(p.plan.components.get(n), "kind", "") for n in p.over_capacity_components}
+    also = "".join(text for kind, text in _OVER_ALSO.items() if kind in kinds)
     return (
         f"(over): over capacity from {over_capacity_text(p)} — demand beyond the largest "
         "tier or rung, more instances than max_instances allows, or components needing more "
-        "than their host has; the figures shown are the capped ones and the rest of the "
+        f"than their host has{also}; the figures shown are the capped ones and the rest of the "
         "demand is not served."
     )
+
+
+#: What over capacity also means for the service components that can be over it.
+_OVER_ALSO = {
+    "pool": ", pools that may open more connections than max_connections",
+    "replicas": ", more read replicas than max_replicas allows",
+}
 
 
 def schedule_note(p: Projection) -> str | None:
