@@ -62,6 +62,7 @@ class Container:
     layout: str
     request: tuple[float, float] | None  # cores, bytes; None: no request set
     pods: list[Pod] = field(default_factory=list)
+    hpa: bool = False  # an HPA scales it on CPU utilization
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -80,6 +81,7 @@ def fleet(end: int) -> list[Container]:
         cpu0, mem0 = 0.05 + 0.01 * (i % 23), (120 + 7 * (i % 31)) * MIB
         request = None if i % 20 == 19 else (cpu0 * (2.0 if profile == "steady" else 1.0), mem0)
         c = Container(f"team-{i // 10:02d}", f"{profile}-{i:03d}", profile, layout, request)
+        c.hpa = i % 40 == 2  # five spiky ones
         spans = [(0, times.size)]
         if layout == "two pods":
             spans = [(0, times.size), (0, times.size)]
@@ -111,8 +113,17 @@ def fleet(end: int) -> list[Container]:
 
 
 def openmetrics(containers: list[Container], end: int) -> list[str]:
-    cpu, mem, req, lim, oom = [], [], [], [], []
+    cpu, mem, req, lim, oom, hpa_info, hpa_spec = [], [], [], [], [], [], []
     for c in containers:
+        if c.hpa:
+            hpa = f'namespace="{c.namespace}",horizontalpodautoscaler="{c.workload}"'
+            target = f'scaletargetref_kind="Deployment",scaletargetref_name="{c.workload}"'
+            spec = 'metric_name="cpu",metric_target_type="utilization"'
+            for t in range(end - HOURS * 3600, end + 1, 3600):
+                hpa_info.append(f"kube_horizontalpodautoscaler_info{{{hpa},{target}}} 1 {t}")
+                hpa_spec.append(
+                    f"kube_horizontalpodautoscaler_spec_target_metric{{{hpa},{spec}}} 70 {t}"
+                )
         for p in c.pods:
             labels = f'namespace="{c.namespace}",pod="{p.name}",container="app"'
             cpu += [
@@ -154,6 +165,10 @@ def openmetrics(containers: list[Container], end: int) -> list[str]:
         *lim,
         "# TYPE kube_pod_container_status_last_terminated_reason gauge",
         *oom,
+        "# TYPE kube_horizontalpodautoscaler_info gauge",
+        *hpa_info,
+        "# TYPE kube_horizontalpodautoscaler_spec_target_metric gauge",
+        *hpa_spec,
     ]
 
 
@@ -230,7 +245,11 @@ def test_simple_is_krr_from_the_raw_samples(
         row = simple[c.key]
         cpu, memory = krr_simple(c, start, end)
         assert row["kind"] == "Deployment"
-        assert row["cpu_request_recommended"] == pytest.approx(cpu, abs=1e-9), c.key
+        if c.hpa:  # KRR: no CPU recommendation when an HPA scales on CPU utilization
+            assert row["cpu_request_recommended"] is None, c.key
+            assert "an HPA scales it on CPU utilization" in row["flags"]
+        else:
+            assert row["cpu_request_recommended"] == pytest.approx(cpu, abs=1e-9), c.key
         assert row["cpu_limit_recommended"] is None
         assert row["memory_request_recommended"] == pytest.approx(memory, rel=1e-12), c.key
         assert row["memory_limit_recommended"] == row["memory_request_recommended"]
@@ -335,10 +354,15 @@ def test_patches_apply_to_the_deployments(
         assert sidecar == {"name": "sidecar", "image": "proxy:2"}
         row = simple[c.key]
         resources = app_c["resources"]
-        assert "cpu" not in resources["limits"]  # KRR: no CPU limit
+        if c.hpa:  # the CPU settings stay as they are
+            assert c.request is not None
+            assert resources["requests"]["cpu"] == f"{round(c.request[0] * 1000)}m"
+            assert resources["limits"]["cpu"] == "2"
+        else:
+            assert "cpu" not in resources["limits"]  # KRR: no CPU limit
         cpu = resources["requests"]["cpu"]
         cores = int(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
-        assert cores == pytest.approx(row["cpu_request_recommended"])
+        assert cores == pytest.approx(row["cpu_request_recommended"] or c.request[0])
         for where in ("requests", "limits"):
             quantity = resources[where]["memory"]
             unit = {"Mi": MIB, "Gi": 1024 * MIB}[quantity[-2:]]

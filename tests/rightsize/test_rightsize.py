@@ -224,3 +224,55 @@ def test_points_are_summed_over_pods_like_krr() -> None:
     assert sizing.cpu_request == pytest.approx(0.3)
     assert sizing.memory_request is None
     assert "not enough memory data (60 < 100 samples)" in sizing.notes
+
+
+def hpa_rows(
+    namespace: str, workload: str, metric: str, target: str
+) -> list[tuple[str, int, float, dict[str, str]]]:
+    """kube-state-metrics' series of one HPA scaling Deployment ``workload``."""
+    ts = 1_790_000_000
+    hpa = {"namespace": namespace, "horizontalpodautoscaler": f"{workload}-hpa"}
+    info = {**hpa, "scaletargetref_kind": "Deployment", "scaletargetref_name": workload}
+    spec = {**hpa, "metric_name": metric, "metric_target_type": target}
+    return [
+        ("kube_horizontalpodautoscaler_info", ts, 1.0, info),
+        ("kube_horizontalpodautoscaler_spec_target_metric", ts, 80.0, spec),
+    ]
+
+
+def test_an_hpa_on_utilization_holds_the_recommendation_back_as_in_krr() -> None:
+    """KRR v1.29: no recommendation for a resource an HPA scales on by utilization, unless
+    allow_hpa; an HPA on an average value does not count."""
+    samples = rows(12, 1)
+    samples += hpa_rows("shop", "steady-00", "cpu", "utilization")
+    samples += hpa_rows("batch", "growing-07", "memory", "utilization")
+    samples += hpa_rows("payments", "growing-01", "cpu", "value")
+    containers = {c.workload.name: c for c in container_usage(frame_of(samples))}
+    assert containers["steady-00"].hpa == {"cpu"}
+    assert containers["growing-07"].hpa == {"memory"}
+    assert containers["growing-01"].hpa == frozenset()
+    names = list(containers)
+    held = dict(
+        zip(names, simple_sizes(list(containers.values()), StrategySettings()), strict=True)
+    )
+    allowed = dict(
+        zip(
+            names,
+            simple_sizes(list(containers.values()), StrategySettings(allow_hpa=True)),
+            strict=True,
+        )
+    )
+    assert held["steady-00"].cpu_request is None
+    assert held["steady-00"].memory_request == allowed["steady-00"].memory_request
+    assert allowed["steady-00"].cpu_request is not None
+    assert "an HPA scales it on CPU utilization" in "; ".join(held["steady-00"].notes)
+    assert held["growing-07"].memory_request is None
+    assert held["growing-07"].memory_limit is None
+    assert held["growing-07"].cpu_request == allowed["growing-07"].cpu_request
+    assert held["growing-01"] == allowed["growing-01"]
+    recs = recommend(list(containers.values()), list(held.values()), Prices())
+    files = patch_files(recs)
+    (_, patch) = files["shop.deployment.steady-00.yaml"]
+    (entry,) = patch["spec"]["template"]["spec"]["containers"]
+    assert "cpu" not in entry["resources"]["requests"]
+    assert "memory" in entry["resources"]["requests"]

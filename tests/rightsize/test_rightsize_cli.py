@@ -131,3 +131,29 @@ def test_unset_requests_are_flagged_in_every_format(tmp_path: Path) -> None:
     header = [line for line in patch.read_text().splitlines() if line.startswith("#")]
     assert header[-1].startswith("# app: no CPU request set; no memory request set")
     assert "requests:" in patch.read_text()
+
+
+def test_allow_hpa(tmp_path: Path) -> None:
+    """An HPA on CPU utilization leaves the CPU request as it is, unless --allow-hpa."""
+    import csv
+
+    from tests.rightsize.generate import rows
+    from tests.rightsize.test_rightsize import hpa_rows
+
+    samples = rows(4, 1) + hpa_rows("shop", "steady-00", "cpu", "utilization")
+    keys = sorted({k for *_, labels in samples for k in labels})
+    path = tmp_path / "usage.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["series", "timestamp", "value", *keys])
+        for metric, ts, value, labels in samples:
+            writer.writerow([metric, ts, repr(value), *(labels.get(k, "") for k in keys)])
+    for extra, held in (([], True), (["--allow-hpa"], False)):
+        result = runner.invoke(app, ["rightsize", str(path), "-f", "json", *extra])
+        assert result.exit_code == 0, result.output
+        row = next(
+            r for r in json.loads(result.stdout)["containers"] if r["workload"] == "steady-00"
+        )
+        assert (row["cpu_request_recommended"] is None) is held
+        assert ("an HPA scales it on CPU utilization" in row["flags"]) is held
+        assert row["memory_request_recommended"] is not None

@@ -34,6 +34,7 @@ from capplan.rightsize import (
     recommend,
     rightsize_html,
 )
+from capplan.rightsize.hpa import HPA_INFO_METRIC, HPA_TARGET_METRIC
 from capplan.rightsize.page import money
 from capplan.rightsize.usage import (
     CPU_METRIC,
@@ -76,7 +77,15 @@ def _prices(plan_file: Path | None, vcpu: float | None, gb: float | None) -> Pri
 
 
 #: What is pulled from Prometheus: the usage and kube-state-metrics series, raw.
-PULLED = (CPU_METRIC, MEMORY_METRIC, REQUESTS_METRIC, LIMITS_METRIC, OOM_METRIC)
+PULLED = (
+    CPU_METRIC,
+    MEMORY_METRIC,
+    REQUESTS_METRIC,
+    LIMITS_METRIC,
+    OOM_METRIC,
+    HPA_INFO_METRIC,
+    HPA_TARGET_METRIC,
+)
 
 
 def _pull(url: str, options: PrometheusOptions, since: str, now: np.datetime64) -> MetricFrame:
@@ -119,6 +128,12 @@ def rightsize_command(
         "with --strategy forecast).",
         show_default=False,
     ),
+    allow_hpa: bool = typer.Option(
+        False,
+        "--allow-hpa",
+        help="Recommend a resource even when an HPA scales the workload on its utilization "
+        "(KRR's --allow-hpa; default: no recommendation for it).",
+    ),
     until: str = typer.Option("30d", "--until", help="Review period the forecast covers."),
     model: str = typer.Option("drift", "--model", help="Forecast model (--strategy forecast)."),
     since: str | None = typer.Option(None, "--since", help="Use only the last 14d of history."),
@@ -158,6 +173,7 @@ def rightsize_command(
         cpu_percentile=cpu_percentile,
         memory_buffer=memory_buffer,
         oom_bump=oom_bump,
+        allow_hpa=allow_hpa,
         horizon_seconds=_seconds("--until", until),
         model=model,
     )

@@ -14,7 +14,9 @@ and memory loaders under ``core/integrations/prometheus/metrics/``):
 * a resource with fewer than ``points_required`` (100) samples, summed over the pods (raw
   counter samples for CPU), gets no recommendation; values are rounded up to a millicore and
   a MiB, then raised to ``cpu_min`` (10 millicores) and ``memory_min`` (100 MiB);
-* OOM kills do not change the memory (KRR's ``use_oomkill_data`` is off by default).
+* OOM kills do not change the memory (KRR's ``use_oomkill_data`` is off by default);
+* a resource an HPA scales the workload on by utilization gets no recommendation
+  (``allow_hpa`` False, KRR's ``--allow-hpa``; :mod:`capplan.rightsize.hpa`).
 
 ``forecast`` sizes for where the workload will be at the end of the review period: the
 history's distribution is shifted up by how much the forecast level rises: the highest value
@@ -54,6 +56,7 @@ __all__ = [
 ]
 
 MIB = 1024.0**2
+HPA_NOTE = "an HPA scales it on {resource} utilization: no {resource} recommendation (--allow-hpa)"
 OOM_BUMP_RATIO = 0.20  # VPA: +20% ...
 OOM_BUMP_BYTES = 100 * 1024.0**2  # ... or +100 MiB, whichever is more
 
@@ -72,6 +75,7 @@ class StrategySettings:
     step_seconds: int = 3600
     recent_seconds: int = 86400
     model: str = "drift"
+    allow_hpa: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.cpu_percentile <= 100:
@@ -116,12 +120,19 @@ def _cpu_percentile(c: ContainerUsage, percentile: float) -> float:
     return max(float(np.percentile(c.cpu[c.cpu_series == k], q)) for k in np.unique(c.cpu_series))
 
 
+def _hpa_holds(c: ContainerUsage, resource: str, s: StrategySettings) -> bool:
+    """Whether an HPA scales the workload on ``resource`` and that holds the
+    recommendation back (KRR's default, unless ``allow_hpa``)."""
+    return resource in c.hpa and not s.allow_hpa
+
+
 def _raw_simple(c: ContainerUsage, s: StrategySettings) -> tuple[float | None, float | None]:
     cpu = None
-    if c.cpu.size and max(c.cpu_points, c.cpu.size) >= s.points_required:
+    enough = max(c.cpu_points, c.cpu.size) >= s.points_required
+    if c.cpu.size and enough and not _hpa_holds(c, "cpu", s):
         cpu = _cpu_percentile(c, s.cpu_percentile)
     memory = None
-    if c.memory.size >= s.points_required:
+    if c.memory.size >= s.points_required and not _hpa_holds(c, "memory", s):
         memory = float(np.max(c.memory)) * (1 + s.memory_buffer / 100)
     return cpu, memory
 
@@ -130,10 +141,14 @@ def _sizing(
     c: ContainerUsage, cpu: float | None, memory: float | None, bump: bool, s: StrategySettings
 ) -> Sizing:
     notes = []
-    if cpu is None:
+    if _hpa_holds(c, "cpu", s):
+        notes.append(HPA_NOTE.format(resource="CPU"))
+    elif cpu is None:
         points = max(c.cpu_points, c.cpu.size)
         notes.append(f"not enough CPU data ({points} < {s.points_required} samples)")
-    if memory is None:
+    if _hpa_holds(c, "memory", s):
+        notes.append(HPA_NOTE.format(resource="memory"))
+    elif memory is None:
         notes.append(f"not enough memory data ({c.memory.size} < {s.points_required} samples)")
     elif bump and c.oom_killed:
         memory = oom_bumped(memory)

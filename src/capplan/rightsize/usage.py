@@ -9,7 +9,9 @@ Series read (by metric name, the part of a series id before ``{``):
   ``resource="cpu"`` (cores) or ``resource="memory"`` (bytes): the newest value of each pod,
   the largest over the pods of a container;
 * ``kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}``: a container is
-  OOM-killed when any of its samples is 1 (``--since`` bounds how far back that looks).
+  OOM-killed when any of its samples is 1 (``--since`` bounds how far back that looks);
+* ``kube_horizontalpodautoscaler_info`` / ``_spec_target_metric``: the resources an HPA
+  scales the workload on (:mod:`capplan.rightsize.hpa`).
 
 A container is the triple namespace / workload / container. The workload of a pod, in this
 order (KRR asks the Kubernetes API for the owner; from metrics alone capplan reads labels and
@@ -141,6 +143,7 @@ class ContainerUsage:
     ``memory_times`` are their epoch seconds; ``cpu_series`` numbers the series (one per pod)
     each CPU rate comes from, and ``cpu_points`` counts the raw counter samples (what KRR
     counts against its ``points_required``). Requests and limits are None when not set.
+    ``hpa``: the resources an HPA scales the workload on by utilization.
     """
 
     workload: Workload
@@ -156,6 +159,7 @@ class ContainerUsage:
     memory_request: float | None = None
     memory_limit: float | None = None
     oom_killed: bool = False
+    hpa: frozenset[str] = frozenset()
     pods: set[str] = field(default_factory=set)
     last_pods: int = 0
 
@@ -219,6 +223,11 @@ def container_usage(
     found = [c for c in containers.values() if c.cpu.size or c.memory.size]
     if not found:
         raise DataError("the selected containers have no usage samples")
+    from capplan.rightsize.hpa import hpa_resources  # here: that module imports this one
+
+    scaled = hpa_resources(frame)
+    for c in found:
+        c.hpa = scaled.get(c.workload, frozenset())
     return sorted(found, key=lambda c: c.key)
 
 

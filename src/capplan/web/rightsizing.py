@@ -39,6 +39,7 @@ from capplan.rightsize import (
     parse_selector,
     recommend,
 )
+from capplan.rightsize.hpa import HPA_INFO_METRIC, HPA_TARGET_METRIC
 from capplan.rightsize.usage import (
     CPU_METRIC,
     LIMITS_METRIC,
@@ -60,7 +61,15 @@ __all__ = [
     "state_of",
 ]
 
-_METRICS = (CPU_METRIC, MEMORY_METRIC, REQUESTS_METRIC, LIMITS_METRIC, OOM_METRIC)
+_METRICS = (
+    CPU_METRIC,
+    MEMORY_METRIC,
+    REQUESTS_METRIC,
+    LIMITS_METRIC,
+    OOM_METRIC,
+    HPA_INFO_METRIC,
+    HPA_TARGET_METRIC,
+)
 
 
 @dataclass(frozen=True)
