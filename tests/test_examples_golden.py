@@ -261,8 +261,8 @@ def omniops_cost(users: float, requests_per_user: float) -> float:
     supabase = supabase_rung(users * 0.1)[1]
     redis = redis_rung(users * 0.01)[1]
     openai = users * requests_per_user * 0.02  # apiCostPerRequest = 0.02
-    vercel = max(20, 20 + 0.14 * (users - 100))
-    s3 = max(5, 5 + 0.08 * (users - 100))
+    vercel = 20 if users < 200 else 40 if users < 500 else 100
+    s3 = 5 if users < 200 else 20 if users < 500 else 50
     cloudflare = 200 if users >= 500 else 20
     monitoring = 0 if users < 200 else 50 if users < 500 else 100
     return supabase + redis + openai + vercel + s3 + cloudflare + monitoring
