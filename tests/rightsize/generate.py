@@ -85,6 +85,20 @@ def rows(n: int = 40, days: int = 7, seed: int = 7) -> list[tuple[str, int, floa
     return out
 
 
+def hpa_rows(
+    namespace: str, workload: str, metric: str, target: str
+) -> list[tuple[str, int, float, dict[str, str]]]:
+    """kube-state-metrics' series of one HPA scaling Deployment ``workload``."""
+    ts = 1_790_000_000
+    hpa = {"namespace": namespace, "horizontalpodautoscaler": f"{workload}-hpa"}
+    info = {**hpa, "scaletargetref_kind": "Deployment", "scaletargetref_name": workload}
+    spec = {**hpa, "metric_name": metric, "metric_target_type": target}
+    return [
+        ("kube_horizontalpodautoscaler_info", ts, 1.0, info),
+        ("kube_horizontalpodautoscaler_spec_target_metric", ts, 80.0, spec),
+    ]
+
+
 def write_csv(path: Path, n: int = 40, days: int = 7) -> Path:
     """The samples as a long CSV: series,timestamp,value and one column per label."""
     keys = ["namespace", "pod", "container", "resource", "reason"]

@@ -9,7 +9,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from tests.rightsize.generate import rows
+from tests.rightsize.generate import hpa_rows, rows
 
 from capplan.data import MetricFrame, series_id
 from capplan.errors import DataError, UsageError
@@ -224,20 +224,6 @@ def test_points_are_summed_over_pods_like_krr() -> None:
     assert sizing.cpu_request == pytest.approx(0.3)
     assert sizing.memory_request is None
     assert "not enough memory data (60 < 100 samples)" in sizing.notes
-
-
-def hpa_rows(
-    namespace: str, workload: str, metric: str, target: str
-) -> list[tuple[str, int, float, dict[str, str]]]:
-    """kube-state-metrics' series of one HPA scaling Deployment ``workload``."""
-    ts = 1_790_000_000
-    hpa = {"namespace": namespace, "horizontalpodautoscaler": f"{workload}-hpa"}
-    info = {**hpa, "scaletargetref_kind": "Deployment", "scaletargetref_name": workload}
-    spec = {**hpa, "metric_name": metric, "metric_target_type": target}
-    return [
-        ("kube_horizontalpodautoscaler_info", ts, 1.0, info),
-        ("kube_horizontalpodautoscaler_spec_target_metric", ts, 80.0, spec),
-    ]
 
 
 def test_an_hpa_on_utilization_holds_the_recommendation_back_as_in_krr() -> None:

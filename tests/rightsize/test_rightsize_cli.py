@@ -137,8 +137,7 @@ def test_allow_hpa(tmp_path: Path) -> None:
     """An HPA on CPU utilization leaves the CPU request as it is, unless --allow-hpa."""
     import csv
 
-    from tests.rightsize.generate import rows
-    from tests.rightsize.test_rightsize import hpa_rows
+    from tests.rightsize.generate import hpa_rows, rows
 
     samples = rows(4, 1) + hpa_rows("shop", "steady-00", "cpu", "utilization")
     keys = sorted({k for *_, labels in samples for k in labels})
