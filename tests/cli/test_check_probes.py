@@ -23,6 +23,7 @@ from capplan.errors import PlanError
 runner = CliRunner()
 SLOW_SECONDS = 0.6
 HANG_SECONDS = 2.5
+PAIR = threading.Barrier(2, timeout=5)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -34,6 +35,11 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(SLOW_SECONDS)
         if self.path == "/hang":
             time.sleep(HANG_SECONDS)
+        if self.path.startswith("/pair"):  # answers once two requests are in at once
+            try:
+                PAIR.wait()
+            except threading.BrokenBarrierError:
+                return
         code = 500 if self.path == "/broken" else 200
         body = b"ok\n" if code == 200 else b"boom\n"
         try:
@@ -205,3 +211,16 @@ def test_bad_probes_are_clear_errors(tmp_path: Path, probe: str, expected: str) 
     assert expected in str(info.value)
     assert "probes.health" in str(info.value)
     assert "secret" not in str(info.value)  # the URL with a password is not echoed
+
+
+def test_probes_are_made_at_the_same_time(server: str, tmp_path: Path) -> None:
+    """Each of two probes is answered only while the other is waiting too: one after the
+    other, the first would time out."""
+    plan = plan_file(
+        tmp_path,
+        f"  a: {{url: '{server}/pair?a', timeout: 4s}}\n"
+        f"  b: {{url: '{server}/pair?b', timeout: 4s}}\n",
+    )
+    code, data = run_json(str(plan), "--probes-only")
+    assert [r["verdict"] for r in probe_rows(data).values()] == ["ok", "ok"]
+    assert code == 0

@@ -266,3 +266,11 @@ def test_claude_manager_pages_when_the_app_or_the_database_is_down() -> None:
         assert rules[name]["expr"] == f'up{{job="{job}"}} == 0'
         assert rules[name]["for"] == "1m"
         assert rules[name]["labels"]["severity"] == "critical"
+
+
+def test_an_availability_job_outside_the_scrape_jobs_is_a_typo(tmp_path: Path) -> None:
+    with pytest.raises(PlanError) as info:
+        load(tmp_path, PLAN.replace("- {job: api, for: 2m}", "- {job: apj, for: 2m}"))
+    text = str(info.value)
+    assert "alerting.availability[0].job names job 'apj'" in text
+    assert "did you mean 'api'?" in text

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from capplan.plan.probes import Probe
 from capplan.policy.probe_status import ProbeResult, classify, failed
 
-__all__ = ["run_probes"]
+__all__ = ["MAX_PARALLEL", "run_probes"]
+
+#: Probes made at the same time.
+MAX_PARALLEL = 8
 
 
 def _probe(
@@ -36,13 +40,23 @@ def _probe(
     return classify(name, probe, response.status_code, clock() - start)
 
 
+def _all(
+    probes: Mapping[str, Probe], client: httpx.Client, clock: Callable[[], float]
+) -> list[ProbeResult]:
+    # at the same time, so that a few probes timing out take one timeout, not the sum
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, max(1, len(probes)))) as pool:
+        futures = [pool.submit(_probe, n, p, client, clock) for n, p in probes.items()]
+        return [f.result() for f in futures]
+
+
 def run_probes(
     probes: Mapping[str, Probe],
     client: httpx.Client | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> list[ProbeResult]:
-    """Make every probe of ``probes`` in order and return their results."""
+    """Make every probe of ``probes`` (at most :data:`MAX_PARALLEL` at once) and return their
+    results in plan order."""
     if client is None:
         with httpx.Client(headers={"User-Agent": "capplan-probe"}) as own:
-            return [_probe(n, p, own, clock) for n, p in probes.items()]
-    return [_probe(n, p, client, clock) for n, p in probes.items()]
+            return _all(probes, own, clock)
+    return _all(probes, client, clock)

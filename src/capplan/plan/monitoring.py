@@ -16,10 +16,25 @@ __all__ = ["monitoring_issues"]
 
 
 def monitoring_issues(plan: Plan, components: list[str]) -> list[Issue]:
-    """Components and metrics that ``alerting.availability`` and ``slos`` name but the plan
-    does not declare; SLO metrics that are computed rather than observed."""
+    """Components, metrics and scrape jobs that ``alerting.availability`` and ``slos`` name
+    but the plan does not declare (jobs only when it declares some); SLO metrics that are
+    computed rather than observed."""
     issues: list[Issue] = []
+    jobs = list(plan.scrape.jobs)
+
+    def unknown_job(job: str, path: str) -> None:
+        # only when the plan says what Prometheus scrapes: then a job outside it is a typo
+        if jobs and job not in jobs:
+            issues.append(
+                Issue(
+                    f"names job '{job}', which scrape.jobs does not declare"
+                    f"{suggest(job, jobs)}; declared: {', '.join(jobs)}",
+                    path=path,
+                )
+            )
+
     for i, rule in enumerate(plan.alerting.availability):
+        unknown_job(rule.job, f"alerting.availability[{i}].job")
         if rule.component is not None and rule.component not in components:
             issues.append(
                 Issue(
@@ -30,6 +45,8 @@ def monitoring_issues(plan: Plan, components: list[str]) -> list[Issue]:
             )
     observed = [n for n, m in plan.metrics.items() if m.expr is None]
     for name, slo in plan.slos.items():
+        if slo.job is not None:
+            unknown_job(slo.job, f"slos.{name}.job")
         if slo.metric is None:
             continue
         path = f"slos.{name}.metric"
