@@ -308,3 +308,14 @@ def test_plan_shows_the_slo_table() -> None:
     assert "43.2 min per 30d" in section
     assert "14.4x over 1h (critical)" in section
     assert "1x over 3d (warning)" in section
+
+
+def test_plan_json_and_markdown_carry_the_slos() -> None:
+    plan = str(Path(__file__).resolve().parents[2] / "examples" / "omniops.yaml")
+    data = json.loads(runner.invoke(app, ["plan", plan, "--format", "json"]).stdout)
+    (slo,) = data["slos"]
+    assert slo["budget_minutes"] == 43.2
+    assert [r["factor"] for r in slo["burn_rates"]] == [14.4, 6, 1]
+    assert [r["bad_share_above"] for r in slo["burn_rates"]] == [0.0144, 0.006, 0.001]
+    markdown = runner.invoke(app, ["plan", plan, "--format", "markdown"]).stdout
+    assert "| availability | 99.9% over 30d | error_ratio query | 43.2 min per 30d |" in markdown

@@ -150,8 +150,9 @@ class Slo(Strict):
 
     @property
     def budget_fraction(self) -> float:
-        """The share of events allowed to be bad: 1 − objective (0.001 for 99.9%)."""
-        return 1 - self.objective / 100
+        """The share of events allowed to be bad: 1 − objective (0.001 for 99.9%), to 12
+        significant digits (so 99.9% gives 0.001, not 0.0009999999999998899)."""
+        return float(f"{1 - self.objective / 100:.12g}")
 
     @property
     def budget_seconds(self) -> float:
@@ -171,3 +172,25 @@ class Slo(Strict):
         """The burn-rate factor of ``rate``: consumed × window / long (14.4 for 2% in 1h
         of 30d)."""
         return rate.consumed / 100 * self.window_seconds / rate.long_seconds
+
+    def summary(self, name: str) -> dict[str, object]:
+        """JSON-ready: the objective, its indicator, its error budget and burn-rate alerts."""
+        return {
+            "slo": name,
+            "objective": self.objective,
+            "window": self.window,
+            "indicator": self.indicator(),
+            "budget_seconds": self.budget_seconds,
+            "budget_minutes": self.budget_seconds / 60,
+            "burn_rates": [
+                {
+                    "consumed": rate.consumed,
+                    "long": rate.long,
+                    "short_seconds": rate.short_seconds,
+                    "factor": self.factor(rate),
+                    "bad_share_above": float(f"{self.factor(rate) * self.budget_fraction:.12g}"),
+                    "severity": rate.severity,
+                }
+                for rate in self.burn_rates
+            ],
+        }

@@ -57,7 +57,10 @@ def projectioncsv_text(projection: Projection, columns: list[str] | None = None)
 def projection_json(projection: Projection, columns: list[str] | None = None) -> str:
     if columns is not None:
         raise UsageError("--columns applies to the table, csv and markdown formats, not json")
-    return json.dumps(projection.to_dict(), indent=2, allow_nan=False) + "\n"
+    data = projection.to_dict()
+    if projection.plan.slos:
+        data["slos"] = [slo.summary(name) for name, slo in projection.plan.slos.items()]
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -201,6 +204,27 @@ def projection_markdown(projection: Projection, columns: list[str] | None = None
     out += [f"- **{e.severity}** {e.message}" for e in projection.events] or ["- none"]
     out += ["", "## Recommendations", ""]
     out += [f"- {r}" for r in projection.recommendations]
+    if projection.plan.slos:
+        out += ["", "## SLOs", ""]
+        out.append(
+            _md_table(
+                ["SLO", "objective", "indicator", "error budget", "burn-rate alerts"],
+                [
+                    [
+                        name,
+                        f"{fmt_number(slo.objective)}% over {slo.window}",
+                        slo.indicator(),
+                        f"{fmt_number(slo.budget_seconds / 60)} min per {slo.window}",
+                        ", ".join(
+                            f"{fmt_number(slo.factor(r))}x over {r.long} ({r.severity})"
+                            for r in slo.burn_rates
+                        )
+                        or "none",
+                    ]
+                    for name, slo in projection.plan.slos.items()
+                ],
+            )
+        )
     if projection.probabilities:
         out += ["", f"## Event probabilities ({projection.simulations} paths)", ""]
         marks = _marks(tl.periods)
