@@ -26,7 +26,10 @@ What capplan computes, by key:
   configured figures (allocations, limits) that no projection column shows as such;
 * ``command: [args]`` with ``contains: [texts]`` — a capplan command (``{example}`` is the
   plan file, ``{tmp}`` a scratch folder) exits 0 and prints, or writes into ``{tmp}``, each
-  text (for rules and exports); no number is compared.
+  text (for rules and exports); no number is compared. ``exit: N`` expects that exit code
+  instead (``check``'s 1 for warning, 2 for critical); ``server: {status, delay}`` starts a
+  local HTTP server answering every request with that status after ``delay`` seconds, its
+  URL ``{server}`` in the command (for probes).
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ each file's counts are the counts of its items."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +59,58 @@ def test_audit_is_well_formed_and_counted(audit: Audit) -> None:
     assert audit.counts == audit.tally()
 
 
+class _Answer(BaseHTTPRequestHandler):
+    """Answers every GET with the test server's ``status`` after its ``delay`` (seconds)."""
+
+    status = 200
+    delay = 0.0
+
+    def do_GET(self) -> None:
+        time.sleep(self.delay)
+        try:
+            self.send_response(self.status)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"ok\n")
+        except OSError:  # the client gave up
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def _server(spec: dict[str, Any] | None) -> Iterator[str]:
+    """A local HTTP server for an item's ``server: {status, delay}`` (its URL is ``{server}``
+    in the command), so a probe item checks a real answer; nothing without ``server``."""
+    if spec is None:
+        yield ""
+        return
+    handler = type(
+        "Answer",
+        (_Answer,),
+        {"status": int(spec.get("status", 200)), "delay": float(spec.get("delay", 0.0))},
+    )
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.mark.parametrize(("audit", "item"), _items("reproduced", "inconsistent"))
 def test_figure(audit: Audit, item: dict[str, Any], tmp_path: Path) -> None:
     if "command" in item:
-        args = [str(a).format(example=audit.example, tmp=tmp_path) for a in item["command"]]
-        result = CliRunner().invoke(app, args)
-        assert result.exit_code == 0, result.output
+        with _server(item.get("server")) as url:
+            args = [
+                str(a).format(example=audit.example, tmp=tmp_path, server=url)
+                for a in item["command"]
+            ]
+            result = CliRunner().invoke(app, args)
+        assert result.exit_code == int(item.get("exit", 0)), result.output
         text = result.output + "".join(
             p.read_text(encoding="utf-8") for p in sorted(tmp_path.rglob("*")) if p.is_file()
         )
