@@ -30,8 +30,9 @@ from capplan.cli.app import SET_HELP, _load, app
 from capplan.cli.errors import EXIT_CHECK_ERROR, handle_errors, report
 from capplan.cli.forecasting import INPUT_HELP, load_history
 from capplan.cli.output import emit, err_console
+from capplan.data.frame import concat
 from capplan.data.probing import run_probes
-from capplan.data.prometheus import PrometheusOptions, pull_plan_metrics
+from capplan.data.prometheus import PrometheusOptions, pull_history, pull_plan_metrics
 from capplan.errors import CapplanError, UsageError
 from capplan.formatting import fmt_age, fmt_number
 from capplan.notify import LINK_HELP, SEND_CONFIG_HELP, URL_HELP, Targets, load_targets, send
@@ -331,9 +332,16 @@ def _check_history(
             raise UsageError("give metric files, --store or --prometheus, not several")
         options = options or PrometheusOptions()
         with options.client(prometheus) as client:
-            frame = pull_plan_metrics(
-                plan, client, since or "7d", now=float(now.astype(np.int64)), limits=options.limits
-            )
+            at = float(now.astype(np.int64))
+            frame = pull_plan_metrics(plan, client, since or "7d", now=at, limits=options.limits)
+            # the up series of the SLOs on a job's availability, which no metric names
+            jobs = sorted({slo.job for slo in plan.slos.values() if slo.job is not None})
+            ups = [f'up{{job="{job}"}}' for job in jobs]
+            if ups:
+                more = pull_history(
+                    client, ups, since=since or "7d", name="up", now=at, limits=options.limits
+                )
+                frame = concat([frame, more])
     else:
         # the whole history: the newest sample of a series may be older than --since
         frame = load_history(files, store, None, None)
