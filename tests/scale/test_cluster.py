@@ -60,7 +60,7 @@ def client() -> Iterator[Client]:
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 1}),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as local,
         Client(local) as c,
     ):
@@ -143,7 +143,7 @@ def test_forecast_blocks_on_the_cluster_equal_one_process(client: Client) -> Non
 
 
 def test_forecast_command_on_a_scheduler_equals_one_process(
-    client: Client, usage: list[Path]
+    client: Client, usage: list[Path], tmp_path: Path
 ) -> None:
     args = ["forecast", str(usage[1]), "--series", "container_memory*", "--horizon", "6h"]
     args += ["--model", "drift", "-f", "json", "--now", "2026-09-25T00:00:00"]
@@ -153,6 +153,14 @@ def test_forecast_command_on_a_scheduler_equals_one_process(
     assert spread.exit_code == 0, spread.output
     assert spread.stdout == alone.stdout
     assert len(json.loads(alone.stdout)["models"]) == 60
+    out = tmp_path / "forecast.parquet"
+    written = runner.invoke(app, [*args, "--cluster", client.scheduler.address, "-o", str(out)])
+    assert written.exit_code == 0, written.output
+    import duckdb
+
+    means = duckdb.sql(f"SELECT series, timestamp, mean FROM '{out}'").fetchall()
+    shown = json.loads(alone.stdout)["forecast"]
+    assert means == [(r["series"], r["timestamp"], r["mean"]) for r in shown]
 
 
 class KillWorker(WorkerPlugin):  # type: ignore[misc]
@@ -207,7 +215,7 @@ def test_a_partition_whose_worker_keeps_dying_is_named(
     finally:
         client.unregister_worker_plugin(KillWorker.name)
         _allowed_failures(client, 1)
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=120)
 
 
 def test_without_dask_cluster_says_how_to_install(

@@ -107,7 +107,7 @@ class Cluster:
                         n_workers=spec.workers,
                         threads_per_worker=1,
                         processes=True,
-                        dashboard_address=None,
+                        dashboard_address=":0",  # any free port, never a clash
                         silence_logs=logging.ERROR,  # not Dask's own warnings on stderr
                     )
                     stack.enter_context(local)
@@ -147,6 +147,8 @@ class Cluster:
                 if progress is not None:
                     progress(done, len(futures))
             return [f.result() for f in futures]
+        except OSError as exc:  # the scheduler went away (distributed's CommClosedError)
+            raise ClusterError(f"lost the Dask cluster {self.spec}: {exc}") from None
         finally:
             for future in futures:
                 future.cancel()
