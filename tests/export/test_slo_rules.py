@@ -196,6 +196,7 @@ def test_omniops_availability_kpi_is_an_slo() -> None:
         ("    limit: 100\n", "", "limit goes with metric"),
         ("objective: 99.9", "objective: 100", "less than 100"),
         ("long: 1h, short", "long: 8d, short", "must not exceed the window"),
+        ("    job: app\n", "    job: 'a\"pp'\n", "holds no quote"),
         ("metric: db_query_p95\n    limit", "metric: db_query_p99\n    limit", "db_query_p95"),
     ],
 )

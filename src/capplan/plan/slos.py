@@ -27,7 +27,7 @@ from capplan.plan.base import Strict
 from capplan.plan.fields import Duration, Finite
 from capplan.units import duration_seconds
 
-__all__ = ["DEFAULT_BURN_RATES", "BurnRate", "Slo"]
+__all__ = ["DEFAULT_BURN_RATES", "WINDOW_PLACEHOLDER", "BurnRate", "Slo"]
 
 WINDOW_PLACEHOLDER = "$window"
 
@@ -114,6 +114,15 @@ class Slo(Strict):
     runbook_url: str | None = Field(None, description="Link put in the alerts' annotations.")
 
     _window = field_validator("window")(_positive)
+
+    @field_validator("job")
+    @classmethod
+    def _job(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c in value for c in '"\\\n')):
+            raise ValueError(
+                f"a job name is not empty and holds no quote, backslash or newline, got {value!r}"
+            )
+        return value
 
     @field_validator("error_ratio")
     @classmethod
