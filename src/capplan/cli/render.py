@@ -128,8 +128,7 @@ def _monte_carlo(p: Projection) -> list[RenderableType]:
         odds.add_column(f"by {tl.label(t)}", justify="right")
     for prob in p.probabilities:
         odds.add_row(prob.description, *[f"{prob.by_period[t]:.0%}" for t in marks])
-    notes = [Text(f"Note: {note}", style="yellow") for note in p.notes]
-    return [*notes, quant, odds]
+    return [quant, odds]
 
 
 def _tiers(p: Projection) -> list[RenderableType]:
@@ -172,6 +171,7 @@ def render_projection(p: Projection, columns: list[str] | None = None) -> Render
     short = schedule_note(p)
     if short:
         parts.append(Text(short, style="yellow"))
+    parts += [Text(f"Note: {note}", style="yellow") for note in p.notes]
     parts += [total, _events(p), recs, *slo_section(p.plan), *_monte_carlo(p)]
     return Group(*parts)
 

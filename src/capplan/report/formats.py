@@ -199,6 +199,7 @@ def projection_markdown(projection: Projection, columns: list[str] | None = None
     ]
     notes = [over_capacity_note(projection), schedule_note(projection)]
     out += [line for note in notes if note for line in (note, "")]
+    out += [line for note in projection.notes for line in (f"Note: {note}", "")]
     out += _tiers_markdown(projection)
     out += ["## Events", ""]
     out += [f"- **{e.severity}** {e.message}" for e in projection.events] or ["- none"]
