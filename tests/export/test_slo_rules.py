@@ -320,3 +320,13 @@ def test_plan_json_and_markdown_carry_the_slos() -> None:
     assert [r["bad_share_above"] for r in slo["burn_rates"]] == [0.0144, 0.006, 0.001]
     markdown = runner.invoke(app, ["plan", plan, "--format", "markdown"]).stdout
     assert "| availability | 99.9% over 30d | error_ratio query | 43.2 min per 30d |" in markdown
+
+
+def test_an_error_ratio_that_is_not_promql_is_warned_of(tmp_path: Path) -> None:
+    text = PLAN.replace(ERRORS.replace("W", "$window"), "sum(rate(errors[$window]) /")
+    path = tmp_path / "plan.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["export", "prometheus-rules", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "slos.errors.error_ratio" in result.stderr
+    assert "does not parse as PromQL" in result.stderr

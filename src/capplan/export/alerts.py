@@ -333,7 +333,8 @@ def metrics_without_query(plan: Plan) -> list[str]:
 
 def rule_warnings(plan: Plan) -> list[Issue]:
     """What a rules export should warn of, each with its plan file, line and field: metrics
-    whose alerts select a bare series name, and queries the PromQL parser cannot read."""
+    whose alerts select a bare series name, and queries (and SLO error ratios) the PromQL
+    parser cannot read."""
     found: list[tuple[str, str]] = []
     for name in metrics_without_query(plan):
         found.append(
@@ -350,6 +351,15 @@ def rule_warnings(plan: Plan) -> list[Issue]:
             found.append(
                 (
                     f"metrics.{name}.query",
+                    f"does not parse as PromQL ({error}); `promtool check rules` on the "
+                    "rules file tells whether Prometheus reads it",
+                )
+            )
+    for name, slo in plan.slos.items():
+        if slo.error_ratio and (error := _parse_error(slo.error_ratio.replace("$window", "5m"))):
+            found.append(
+                (
+                    f"slos.{name}.error_ratio",
                     f"does not parse as PromQL ({error}); `promtool check rules` on the "
                     "rules file tells whether Prometheus reads it",
                 )
