@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,14 @@ def _server(spec: dict[str, Any] | None) -> Iterator[str]:
         httpd.server_close()
 
 
+@cache
+def _invoke(args: tuple[str, ...]) -> tuple[int, str]:
+    """A command that writes no file and asks no server gives the same answer each time: the
+    items quoting one forecast or report run it once."""
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
 @pytest.mark.parametrize(("audit", "item"), _items("reproduced", "inconsistent"))
 def test_figure(audit: Audit, item: dict[str, Any], tmp_path: Path) -> None:
     if "command" in item:
@@ -109,9 +118,13 @@ def test_figure(audit: Audit, item: dict[str, Any], tmp_path: Path) -> None:
                 str(a).format(example=audit.example, tmp=tmp_path, server=url)
                 for a in item["command"]
             ]
-            result = CliRunner().invoke(app, args)
-        assert result.exit_code == int(item.get("exit", 0)), result.output
-        text = result.output + "".join(
+            if "server" in item or any("{tmp}" in str(a) for a in item["command"]):
+                result = CliRunner().invoke(app, args)
+                code, output = result.exit_code, result.output
+            else:
+                code, output = _invoke(tuple(args))
+        assert code == int(item.get("exit", 0)), output
+        text = output + "".join(
             p.read_text(encoding="utf-8") for p in sorted(tmp_path.rglob("*")) if p.is_file()
         )
         for needle in item["contains"]:
