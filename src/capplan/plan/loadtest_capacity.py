@@ -15,11 +15,12 @@ __all__ = ["capacity_notes", "resolve_loadtests"]
 
 
 def _base_dir(file: str) -> Path | None:
-    """The directory relative paths are read from; None for a plan with no file
-    (standard input, a request)."""
-    if file.startswith("<") and file.endswith(">"):
+    """The directory relative paths are read from; None for a plan not read from a file
+    (standard input, the text of a request: such a plan names no file on this machine)."""
+    path = Path(file)
+    if (file.startswith("<") and file.endswith(">")) or not path.is_file():
         return None
-    return Path(file).resolve().parent
+    return path.resolve().parent
 
 
 def resolve_loadtests(plan: Plan, file: str, lines: dict[str, int]) -> None:
@@ -41,8 +42,9 @@ def resolve_loadtests(plan: Plan, file: str, lines: dict[str, int]) -> None:
         if base is None:
             issues.append(
                 Issue(
-                    f"names load-test results '{ref.loadtest}', which a plan without a file "
-                    "cannot read (relative to what?); give capacity_per_instance as a number",
+                    f"names load-test results '{ref.loadtest}', which a plan not read from a "
+                    "file (standard input, a request) cannot use; load it from its file, or "
+                    "give capacity_per_instance as a number",
                     path=path,
                     file=file,
                     line=line,
