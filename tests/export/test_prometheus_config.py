@@ -274,3 +274,12 @@ def test_an_availability_job_outside_the_scrape_jobs_is_a_typo(tmp_path: Path) -
     text = str(info.value)
     assert "alerting.availability[0].job names job 'apj'" in text
     assert "did you mean 'api'?" in text
+
+
+def test_one_availability_alert_per_job(tmp_path: Path) -> None:
+    text = PLAN.replace("- {job: api, for: 2m}", "- {job: api, for: 2m}\n    - {job: api}")
+    with pytest.raises(PlanError) as info:
+        load(tmp_path, text)
+    assert "alerting.availability[1].job job 'api' already has an availability alert" in str(
+        info.value
+    )

@@ -33,8 +33,18 @@ def monitoring_issues(plan: Plan, components: list[str]) -> list[Issue]:
                 )
             )
 
+    seen: dict[str, int] = {}
     for i, rule in enumerate(plan.alerting.availability):
         unknown_job(rule.job, f"alerting.availability[{i}].job")
+        if rule.job in seen:
+            issues.append(
+                Issue(
+                    f"job '{rule.job}' already has an availability alert "
+                    f"(alerting.availability[{seen[rule.job]}]); give each job one",
+                    path=f"alerting.availability[{i}].job",
+                )
+            )
+        seen.setdefault(rule.job, i)
         if rule.component is not None and rule.component not in components:
             issues.append(
                 Issue(
