@@ -222,7 +222,33 @@ def _plan_families(state: AppState) -> list[Metric]:
                 _add_finite(head, [comp, name], 1.0 - float(util[0]))
         _add_finite(monthly, [name], float(proj.values["total.cost"][0]))
         _add_finite(total, [name], proj.total_cost)
-    return [head, monthly, total, *_over_capacity_families(state)]
+    return [head, monthly, total, *_over_capacity_families(state), *_slo_families(state)]
+
+
+def _slo_families(state: AppState) -> list[Metric]:
+    """Each SLO of every valid plan: its objective, window and error budget, so that a
+    dashboard can set the recorded bad share (``capplan:slo_<name>:error_ratio_rate<w>``)
+    against them."""
+    labels = ["plan", "slo"]
+    objective = GaugeMetricFamily(
+        "capplan_slo_objective_ratio",
+        "The share of events (or samples) the SLO wants good over its window (0.999).",
+        labels=labels,
+    )
+    window = GaugeMetricFamily(
+        "capplan_slo_window_seconds", "The SLO's rolling window.", labels=labels
+    )
+    budget = GaugeMetricFamily(
+        "capplan_slo_error_budget_seconds",
+        "Time all bad the SLO allows per window: (1 - objective) x window.",
+        labels=labels,
+    )
+    for name, plan in state.valid_plans().items():
+        for slo_name, slo in plan.slos.items():
+            objective.add_metric([name, slo_name], 1 - slo.budget_fraction)
+            window.add_metric([name, slo_name], slo.window_seconds)
+            budget.add_metric([name, slo_name], slo.budget_seconds)
+    return [objective, window, budget]
 
 
 def _over_capacity_families(state: AppState) -> list[Metric]:
