@@ -44,6 +44,10 @@ def analysis_data(a: Analysis) -> dict[str, Any]:
                 "throughput": r.throughput,
                 "p95_ms": r.p95_ms,
                 "error_rate": r.error_rate,
+                "p50_ms": r.p50_ms,
+                "p99_ms": r.p99_ms,
+                "target_rps": r.target_rps,
+                "duration_s": r.duration_s,
                 "fitted_throughput": float(a.fit.throughput(r.level)) if a.fit else None,
             }
             for r in a.runs

@@ -39,6 +39,10 @@ class LoadRun:
     error_rate: float
     p50_ms: float | None = None
     p99_ms: float | None = None
+    target_rps: float | None = None
+    """The rate the run aimed at, when its format says (FreeAgentics' ``Target RPS``)."""
+    duration_s: float | None = None
+    """How long the run lasted, in seconds, when its format says (``Duration``)."""
 
 
 def _number(value: Any, file: str, field: str) -> float:
@@ -206,6 +210,25 @@ def _milliseconds(value: Any, file: str, field: str) -> float:
     return number * 1000 if match.group(2) == "s" else number
 
 
+_SPAN = re.compile(
+    r"^\s*([0-9]*\.?[0-9]+)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)?\s*$", re.I
+)
+_SPAN_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(value: Any, file: str, field: str) -> float:
+    """``5 minutes``, ``300s``, ``5m`` or ``1 hour`` in seconds; a bare number is seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _number(value, file, field)
+    match = _SPAN.match(str(value))
+    if match is None:
+        raise DataError(
+            f"{field}: expected a duration such as 5 minutes or 300s, got {value!r}", file=file
+        )
+    unit = (match.group(2) or "s")[0].lower()
+    return float(match.group(1)) * _SPAN_SECONDS[unit]
+
+
 def _share(value: Any, file: str, field: str) -> float:
     """``0.2%`` → 0.002; a bare number is a share (0.002)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -241,6 +264,9 @@ def parse_freeagentics(data: Mapping[str, Any], file: str) -> LoadRun:
     )
     p50 = times.get("50th") if isinstance(times, Mapping) else None
     p99 = times.get("99th") if isinstance(times, Mapping) else None
+    config = _get(data, ("Test Configuration",), file)
+    target = config.get("Target RPS") if isinstance(config, Mapping) else None
+    duration = config.get("Duration") if isinstance(config, Mapping) else None
     return LoadRun(
         source=file,
         format="freeagentics",
@@ -256,6 +282,14 @@ def parse_freeagentics(data: Mapping[str, Any], file: str) -> LoadRun:
         error_rate=_share(results.get("Error Rate", 0), file, "Results: Error Rate"),
         p50_ms=_milliseconds(p50, file, "Response Times: 50th") if p50 is not None else None,
         p99_ms=_milliseconds(p99, file, "Response Times: 99th") if p99 is not None else None,
+        target_rps=(
+            _number(target, file, "Test Configuration: Target RPS") if target is not None else None
+        ),
+        duration_s=(
+            _seconds(duration, file, "Test Configuration: Duration")
+            if duration is not None
+            else None
+        ),
     )
 
 
