@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capplan.errors import DataError
 from capplan.loadtest import Limits, LoadRun, analyse, capacity_at_limits, parse_k6, read_runs
@@ -174,3 +176,49 @@ def test_bundled_examples_read_at_every_level(sub: str) -> None:
     assert a.capacity is not None
     assert 45 < a.capacity.throughput < 56
     assert not a.warnings
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    users=st.integers(min_value=1, max_value=10_000),
+    rps=st.floats(min_value=0.01, max_value=1e6, allow_nan=False),
+    p95=st.integers(min_value=1, max_value=60_000),
+    errors=st.floats(min_value=0, max_value=100, allow_nan=False),
+)
+def test_freeagentics_format_round_trips(users: int, rps: float, p95: int, errors: float) -> None:
+    text = (
+        f"Test Configuration:\n  Concurrent Users: {users}\n"
+        f"Results:\n  Actual RPS: {rps!r}\n  Response Times:\n    95th: {p95}ms\n"
+        f"  Error Rate: {errors!r}%\n"
+    )
+    got = parse_run(text, "r.yaml")
+    assert (got.level, got.throughput, got.p95_ms) == (users, rps, p95)
+    assert got.error_rate == pytest.approx(errors / 100)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=1, max_value=1000),
+            st.floats(min_value=0.1, max_value=1000),
+            st.floats(min_value=1, max_value=2000),
+            st.floats(min_value=0, max_value=0.05),
+        ),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_capacity_lies_between_the_runs_within_and_the_best_run(
+    points: list[tuple[float, float, float, float]],
+) -> None:
+    runs = [run(*p) for p in points]
+    limits = Limits(500, 0.01)
+    cap = capacity_at_limits(runs, limits)
+    within = [r.throughput for r in runs if r.p95_ms <= 500 and r.error_rate <= 0.01]
+    if not within:
+        assert cap is None
+        return
+    assert cap is not None
+    assert max(within) <= cap.throughput <= max(r.throughput for r in runs) + 1e-9

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import capplan
 from capplan.errors import PlanValidationError
@@ -156,3 +158,35 @@ def test_a_target_is_required(tmp_path: Path) -> None:
     assert issue.path == "components.agents.target"
     assert "'wait'" in issue.message
     assert issue.line == 14
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    load=st.floats(min_value=0.01, max_value=300),
+    service=st.floats(min_value=0.5, max_value=600),
+    wait=st.floats(min_value=0.0, max_value=120),
+    percentile=st.floats(min_value=0.05, max_value=0.99),
+)
+def test_servers_needed_is_the_fewest_meeting_the_service_level(
+    load: float, service: float, wait: float, percentile: float
+) -> None:
+    target = QueueTarget(wait=wait, percentile=percentile)
+    n = servers_needed(np.array([load, load * 1.5]), service, target)
+    assert n[0] <= n[1]  # more load never needs fewer servers
+    assert n[0] > load
+
+    def level(servers: float) -> float:
+        figures = queue_figures(np.array([servers]), np.array([load]), service, wait)
+        return float(figures["service_level"][0])
+
+    assert level(n[0]) >= percentile - 1e-9
+    if n[0] - 1 > load:
+        assert level(n[0] - 1) < percentile
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(min_value=1, max_value=60), share=st.floats(min_value=0.01, max_value=0.99))
+def test_erlang_c_matches_the_closed_formula(n: int, share: float) -> None:
+    load = n * share
+    assert erlang_c(n, load) == pytest.approx(closed_form_c(n, load), rel=1e-9)
+    assert erlang_b(n, load) <= erlang_c(n, load) <= 1
