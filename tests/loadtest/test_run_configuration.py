@@ -91,3 +91,33 @@ def test_a_bad_duration_exits_2_without_a_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "Test Configuration: Duration" in result.output
+
+
+def test_resource_usage_and_bottlenecks_are_kept(tmp_path: Path) -> None:
+    text = RUN.format(duration="5 minutes", target=200) + (
+        "Resource Usage: {CPU: 65%, Memory: 72%, Network: 15%}\n"
+        "Bottlenecks:\n  - Database connection pool saturation at 85%\n"
+    )
+    got = parse_run(text, "run.yaml")
+    assert dict(got.resource_usage) == pytest.approx({"cpu": 0.65, "memory": 0.72, "network": 0.15})
+    assert got.bottlenecks == ("Database connection pool saturation at 85%",)
+    path = tmp_path / "run.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["loadtest", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [run] = json.loads(result.output)["runs"]
+    assert run["resource_usage"] == pytest.approx({"cpu": 0.65, "memory": 0.72, "network": 0.15})
+    assert run["bottlenecks"] == ["Database connection pool saturation at 85%"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("Resource Usage: {CPU: busy}\n", r"Resource Usage: CPU: expected a percentage"),
+        ("Resource Usage: [65%]\n", r"Resource Usage: expected a mapping"),
+        ("Bottlenecks: pool\n", r"Bottlenecks: expected a list of texts"),
+    ],
+)
+def test_bad_usage_or_bottlenecks_name_the_field(extra: str, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        parse_run(RUN.format(duration="5 minutes", target=200) + extra, "run.yaml")

@@ -48,6 +48,8 @@ def analysis_data(a: Analysis) -> dict[str, Any]:
                 "p99_ms": r.p99_ms,
                 "target_rps": r.target_rps,
                 "duration_s": r.duration_s,
+                "resource_usage": dict(r.resource_usage),
+                "bottlenecks": list(r.bottlenecks),
                 "fitted_throughput": float(a.fit.throughput(r.level)) if a.fit else None,
             }
             for r in a.runs

@@ -43,6 +43,10 @@ class LoadRun:
     """The rate the run aimed at, when its format says (FreeAgentics' ``Target RPS``)."""
     duration_s: float | None = None
     """How long the run lasted, in seconds, when its format says (``Duration``)."""
+    resource_usage: tuple[tuple[str, float], ...] = ()
+    """Resource use during the run as shares (``cpu``: 0.65), when its format says."""
+    bottlenecks: tuple[str, ...] = ()
+    """What the run's report names as its bottlenecks, as written."""
 
 
 def _number(value: Any, file: str, field: str) -> float:
@@ -254,7 +258,8 @@ def _get(data: Mapping[str, Any], path: tuple[str, ...], file: str) -> Any:
 def parse_freeagentics(data: Mapping[str, Any], file: str) -> LoadRun:
     """A run from the FreeAgentics capacity guide's benchmark result format (already read
     from YAML or JSON): ``Test Configuration: Concurrent Users`` is the level, ``Results:
-    Actual RPS``, ``Response Times: 95th`` and ``Error Rate`` the figures."""
+    Actual RPS``, ``Response Times: 95th`` and ``Error Rate`` the figures; ``Target RPS``,
+    ``Duration``, ``Resource Usage`` and ``Bottlenecks`` are kept when given."""
     results = _get(data, ("Results",), file)
     times = _get(data, ("Results", "Response Times"), file)
     level = _number(
@@ -267,6 +272,12 @@ def parse_freeagentics(data: Mapping[str, Any], file: str) -> LoadRun:
     config = _get(data, ("Test Configuration",), file)
     target = config.get("Target RPS") if isinstance(config, Mapping) else None
     duration = config.get("Duration") if isinstance(config, Mapping) else None
+    usage = data.get("Resource Usage") or {}
+    if not isinstance(usage, Mapping):
+        raise DataError(f"Resource Usage: expected a mapping, got {usage!r}", file=file)
+    bottlenecks = data.get("Bottlenecks") or []
+    if not isinstance(bottlenecks, list) or not all(isinstance(b, str) for b in bottlenecks):
+        raise DataError(f"Bottlenecks: expected a list of texts, got {bottlenecks!r}", file=file)
     return LoadRun(
         source=file,
         format="freeagentics",
@@ -290,6 +301,11 @@ def parse_freeagentics(data: Mapping[str, Any], file: str) -> LoadRun:
             if duration is not None
             else None
         ),
+        resource_usage=tuple(
+            (str(name).lower(), _share(value, file, f"Resource Usage: {name}"))
+            for name, value in usage.items()
+        ),
+        bottlenecks=tuple(bottlenecks),
     )
 
 
