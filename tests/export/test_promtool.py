@@ -121,8 +121,14 @@ def test_rules_are_grouped_by_component() -> None:
         "capplan-apm-database-storage",
         "capplan-apm-apm-service",
     ]
-    # a recording rule sits in its alerts' group, before them
-    assert groups["capplan-apm-compute"][0] == "capplan:disk_usage"
+    # the recording rules sit in their alerts' group, before them
+    compute = groups["capplan-apm-compute"]
+    assert compute[:3] == [
+        "capplan:node_cpu_utilization",
+        "capplan:node_memory_utilization",
+        "capplan:disk_usage",
+    ]
+    assert all(not name.startswith("capplan:") for name in compute[3:])
     assert "DiskSpaceRunway" in groups["capplan-apm-compute"]
     assert groups["capplan-apm-apm-service"][0] == "capplan:pod_cpu_utilization"
 
