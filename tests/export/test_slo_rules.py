@@ -330,3 +330,22 @@ def test_an_error_ratio_that_is_not_promql_is_warned_of(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "slos.errors.error_ratio" in result.stderr
     assert "does not parse as PromQL" in result.stderr
+
+
+def test_grafana_charts_each_slos_burn_rate(tmp_path: Path) -> None:
+    plan = load(tmp_path)
+    (text,) = EXPORTERS.get("grafana")(plan).values()
+    panels = {p["title"]: p for p in json.loads(text)["panels"]}
+    panel = panels["SLO app_availability: burn rate"]
+    exprs = [t["expr"] for t in panel["targets"]]
+    assert exprs == [
+        f"capplan:slo_app_availability:error_ratio_rate{w} / 0.001" for w in ("1h", "6h", "3d")
+    ]
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in steps] == [None, 1, 6, 14.4]
+    assert steps[-1]["color"] == "red"
+    errors = panels["SLO errors: burn rate"]  # 5% of a 7-day budget in 1h: 8.4x
+    assert [t["expr"] for t in errors["targets"]] == [
+        "capplan:slo_errors:error_ratio_rate1h / 0.005"
+    ]
+    assert errors["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"] == 8.4

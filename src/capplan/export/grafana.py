@@ -40,7 +40,9 @@ from capplan.export.base import (
     slug,
 )
 from capplan.export.promql_labels import result_labels
+from capplan.export.slo_rules import promql_duration, recorded
 from capplan.plan.models import Metric, Plan, Threshold
+from capplan.plan.slos import Slo
 
 __all__ = ["GRAFANA_UNITS", "grafana_dashboard", "grafana_unit", "legend_format", "threshold_steps"]
 
@@ -283,6 +285,31 @@ def _metric_panel(name: str, metric: Metric, thresholds: dict[str, Threshold]) -
     )
 
 
+def _slo_panel(name: str, slo: Slo) -> dict[str, Any]:
+    """The burn rate of an SLO over each long window of its alerts: the recorded bad share
+    over the budget's share (1: the budget lasts exactly the window), with the alerts'
+    factors as threshold lines."""
+    budget = slo.budget_fraction
+    longs = {promql_duration(r.long_seconds): slo.factor(r) for r in slo.burn_rates}
+    targets = [
+        _target(f"{recorded(name, w)} / {plain_number(budget)}", f"over {w}", chr(ord("A") + i))
+        for i, w in enumerate(longs)
+    ]
+    factors = sorted({float(f"{f:.12g}") for f in longs.values()})
+    steps: list[dict[str, Any]] = [{"color": "green", "value": None}]
+    steps += [  # the highest factor red, the others orange
+        {"color": "red" if f == factors[-1] else "orange", "value": f} for f in factors
+    ]
+    alerts = ", ".join(f"{plain_number(float(f'{f:.12g}'))}x over {w}" for w, f in longs.items())
+    description = (
+        f"SLO {name}: {plain_number(slo.objective)}% over {slo.window}, an error budget of "
+        f"{plain_number(float(f'{slo.budget_seconds / 60:.12g}'))} min. Burn rate = bad share "
+        f"/ {plain_number(budget)} (recorded by the prometheus-rules export); alerts at "
+        f"{alerts}."
+    )
+    return _timeseries(f"SLO {name}: burn rate", description, targets, "none", steps)
+
+
 def _plan_panels(plan: Plan, runways: bool) -> list[dict[str, Any]]:
     """Runway, headroom and cost from ``capplan serve``'s gauges for the chosen plan."""
     where = f'plan="${PLAN_VARIABLE}"'
@@ -451,6 +478,10 @@ def grafana_dashboard(plan: Plan) -> dict[str, str]:
     if observed:
         panels.append(_row("Observed metrics"))
         panels += [_metric_panel(n, m, on_metric.get(n, {})) for n, m in observed.items()]
+    slos = {n: o for n, o in plan.slos.items() if o.burn_rates}
+    if slos:
+        panels.append(_row("SLOs: burn rate (1: the error budget lasts the window)"))
+        panels += [_slo_panel(n, o) for n, o in slos.items()]
     runways = any(th.metric in observed for th in plan.thresholds.values())
     with_plan = bool(plan.components) or runways
     if with_plan:

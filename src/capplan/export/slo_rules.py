@@ -31,10 +31,10 @@ from capplan.plan.models import Plan
 from capplan.plan.slos import WINDOW_PLACEHOLDER, BurnRate, Slo
 from capplan.units import duration_seconds, format_duration
 
-__all__ = ["SloAlert", "slo_alerts", "slo_groups", "slo_tests"]
+__all__ = ["SloAlert", "promql_duration", "recorded", "slo_alerts", "slo_groups", "slo_tests"]
 
 
-def _duration(seconds: float) -> str:
+def promql_duration(seconds: float) -> str:
     """A PromQL duration: the largest unit that divides it (``1h``, ``5m``, ``3d``, ``90s``)."""
     whole = round(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -82,7 +82,7 @@ def _ratio_expr(plan: Plan, slo: Slo, window: str) -> str:
 
 
 def _windows(rate: BurnRate) -> tuple[str, str]:
-    return _duration(rate.long_seconds), _duration(rate.short_seconds)
+    return promql_duration(rate.long_seconds), promql_duration(rate.short_seconds)
 
 
 def _alert(plan: Plan, name: str, slo: Slo, rate: BurnRate) -> SloAlert:
