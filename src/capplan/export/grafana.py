@@ -17,6 +17,10 @@ Panels:
   selector). Every warning, critical and emergency level of every threshold on the metric is
   a threshold step, drawn as a line with its area: green, then yellow, red, dark red (for a
   threshold on values below its levels the colours run the other way).
+- *SLOs*: a panel per SLO with burn rates: the recorded bad share over each alert's long
+  window (``capplan:slo_<name>:error_ratio_rate1h``, from the rules export) divided by the
+  budget's share, so 1 spends the budget exactly over the window; the alerts' factors are
+  the threshold lines (the highest red).
 - *Capacity plan*, fed by ``capplan serve``'s ``/metrics`` gauges and filtered by the
   ``plan`` variable (the served plan's name, its file name under ``--plans``):
   ``capplan_runway_seconds`` (most likely time to each level as bars, and the earliest
