@@ -395,6 +395,38 @@ def test_omniops_openai_matches_the_cost_tables_12_month_figure() -> None:
     assert projection.values["openai.cost"][12] == pytest.approx(2000, rel=0.02)
 
 
+# The projection table's "Monthly Cost" column, by month, and the table's own users.
+OMNIOPS_COST_COLUMN = {1: 299, 2: 349, 3: 399, 4: 449, 6: 549, 9: 799, 12: 1299}
+OMNIOPS_TABLE_USERS = {1: 117, 2: 137, 3: 160, 4: 188, 6: 257, 9: 413, 12: 664}
+
+
+def test_omniops_monthly_cost_column_follows_no_price_rule_of_the_guide() -> None:
+    months = list(OMNIOPS_COST_COLUMN)
+    cost = np.array([OMNIOPS_COST_COLUMN[m] for m in months], dtype=float)
+    users = np.array([OMNIOPS_TABLE_USERS[m] for m in months], dtype=float)
+    # No price per user: $2.56 a user in month 1, $1.94 in month 9.
+    per_user = cost / users
+    assert per_user.max() - per_user.min() > 0.6
+    # No base plus a price per user: the price of each added user runs from $1.45 to $2.50,
+    # and the best straight line ($99.93 + $1.78 a user) misses month 9 by $35.
+    added = np.diff(cost) / np.diff(users)
+    assert added.min() < 1.5
+    assert added.max() == pytest.approx(2.5)
+    slope, base = np.polyfit(users, cost, 1)
+    assert np.abs(base + slope * users - cost).max() > 35
+    # A step of $50 a month fits months 1 to 6 and no further.
+    step = {m: 249 + 50 * m for m in months}
+    assert [m for m in months if step[m] != OMNIOPS_COST_COLUMN[m]] == [9, 12]
+    # OpenAI alone, at the guide's $0.02 a request, is above month 1's whole figure.
+    assert OMNIOPS_COST_COLUMN[1] < 117 * 150 * 0.02
+    # The guide's own cost breakdown gives other totals for months 6 and 12.
+    assert sum([125, 40, 40, 500, 20, 20, 50]) == 795 != OMNIOPS_COST_COLUMN[6]
+    assert sum([599, 100, 120, 2000, 50, 200, 100]) == 3169 != OMNIOPS_COST_COLUMN[12]
+    # The plan, each service at the guide's prices, is above the column every month.
+    projection = run("omniops", "moderate")
+    assert all(projection.values["total.cost"][m] > OMNIOPS_COST_COLUMN[m] for m in months)
+
+
 # --- THE_BOT capacity tools ---------------------------------------------------------------
 
 
