@@ -1,5 +1,6 @@
-"""The FreeAgentics example history is what its generator writes, and it starts at the
-runbook's baseline (CPU 40%, memory 60%, connection pool 30%, p95 500 ms, errors 0.2%)."""
+"""The synthetic example histories the audits read are what their generators write, and the
+FreeAgentics one starts at its runbook's baseline (CPU 40%, memory 60%, connection pool 30%,
+p95 500 ms, errors 0.2%)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ import io
 from types import ModuleType
 
 import numpy as np
+import pytest
 from tests.documents.audit import ROOT
 
-HISTORY = ROOT / "examples" / "metrics" / "freeagentics_history.csv"
+METRICS = ROOT / "examples" / "metrics"
+HISTORY = METRICS / "freeagentics_history.csv"
 
 
-def _generator() -> ModuleType:
-    path = ROOT / "examples" / "metrics" / "freeagentics_generate.py"
-    spec = importlib.util.spec_from_file_location("freeagentics_generate", path)
+def _generator(name: str) -> ModuleType:
+    path = METRICS / f"{name}_generate.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_generate", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -24,13 +27,15 @@ def _generator() -> ModuleType:
     return module
 
 
-def test_the_bundled_history_is_the_generators() -> None:
+@pytest.mark.parametrize("name", ["freeagentics", "apm_app"])
+def test_the_bundled_history_is_the_generators(name: str) -> None:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    generator = _generator()
+    generator = _generator(name)
     writer.writerow(["date", *generator.SERIES])
     writer.writerows(generator.rows())
-    assert HISTORY.read_text(encoding="utf-8") == out.getvalue()
+    history = METRICS / f"{name}_history.csv"
+    assert history.read_text(encoding="utf-8") == out.getvalue()
 
 
 def test_the_first_day_averages_the_runbooks_baseline() -> None:
