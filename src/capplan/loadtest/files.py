@@ -7,6 +7,7 @@ from pathlib import Path
 
 from capplan.errors import DataError
 from capplan.loadtest.runs import LoadRun, parse_run
+from capplan.loadtest.steps import locust_steps
 
 __all__ = ["read_runs"]
 
@@ -46,7 +47,8 @@ def _files(paths: Iterable[Path]) -> list[Path]:
 
 def read_runs(paths: Iterable[Path]) -> list[LoadRun]:
     """Every run in ``paths`` (files, or directories whose result files are read); a Locust
-    ``X_stats.csv`` takes its user count from ``X_stats_history.csv`` beside it."""
+    ``X_stats.csv`` takes its user count from ``X_stats_history.csv`` beside it, or gives a
+    run per step when that history holds several user counts (a stepped load shape)."""
     runs = []
     for path in _files(paths):
         text = _read(path)
@@ -55,5 +57,10 @@ def read_runs(paths: Iterable[Path]) -> list[LoadRun]:
             history_path = path.with_name(path.name[: -len(".csv")] + "_history.csv")
             if history_path.exists():
                 history, history_file = _read(history_path), str(history_path)
+        steps = locust_steps(history, history_file or "", str(path)) if history else None
+        if steps:  # a stepped test: a run per user count it held
+            parse_run(text, str(path), history, history_file or "")  # the stats file is valid
+            runs += steps
+            continue
         runs.append(parse_run(text, str(path), history, history_file or ""))
     return runs
