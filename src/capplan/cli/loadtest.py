@@ -152,7 +152,6 @@ def loadtest_command(
         help="Result files or directories: k6 --summary-export JSON, Locust *_stats.csv "
         "(with its *_stats_history.csv), FreeAgentics-format YAML or JSON; one run per "
         "concurrency level.",
-        metavar="FILE...",
     ),
     latency_limit: str = typer.Option(
         "500ms",
