@@ -41,6 +41,23 @@ def test_published_example_twenty_erlangs() -> None:
     assert got.tolist() == [26.0]
 
 
+# The worked example of Call Centre Helper's "Erlang C formula made simple", as pyworkforce's
+# ErlangC tutorial also prints it: 100 calls in 30 minutes, 3 minutes each (10 erlangs), 80% of
+# calls answered within 20 s, occupancy at most 85% → 14 agents ("raw_positions") at a service
+# level of 0.888, occupancy 0.714 and a waiting probability of 0.174; 13 fall short.
+def test_published_example_agents_for_80_20() -> None:
+    arrivals, aht = 100 / 1800, 180.0
+    load = arrivals * aht
+    assert load == pytest.approx(10)
+    target = QueueTarget(wait=20.0, percentile=0.8, max_occupancy=0.85)
+    assert servers_needed(np.array([load]), aht, target).tolist() == [14.0]
+    figures = queue_figures(np.array([14.0, 13.0]), np.array([load, load]), aht, 20.0)
+    assert round(float(figures["service_level"][0]), 3) == 0.888
+    assert round(float(figures["occupancy"][0]), 3) == 0.714
+    assert round(float(figures["wait_probability"][0]), 3) == 0.174
+    assert float(figures["service_level"][1]) < 0.8
+
+
 @pytest.mark.parametrize(("n", "a"), [(1, 0.5), (3, 2.0), (10, 7.3), (26, 20.0), (40, 35.5)])
 def test_recursion_equals_the_closed_formula(n: int, a: float) -> None:
     assert erlang_c(n, a) == pytest.approx(closed_form_c(n, a), rel=1e-12)
