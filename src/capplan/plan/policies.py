@@ -37,6 +37,7 @@ __all__ = [
     "QueuePolicy",
     "ReplicaPolicy",
     "Resources",
+    "StepCondition",
     "StepPolicy",
     "StepRule",
     "VpaPolicy",
@@ -44,6 +45,16 @@ __all__ = [
     "memory_bytes",
     "split_target",
 ]
+
+
+class StepCondition(Strict):
+    """Another metric that must also be low before a step policy scales down: below
+    ``threshold`` for ``for`` (the runbooks' "CPU < 30%, memory < 50% and network < 20% for
+    30 minutes")."""
+
+    metric: str = Field(description="The metric; simulate reads the trace of that name.")
+    threshold: float = Field(allow_inf_nan=False, description="The level it must stay below.")
+    for_: Duration = Field("0s", alias="for", description="How long it must stay below it.")
 
 
 class StepRule(Strict):
@@ -62,6 +73,11 @@ class StepRule(Strict):
     )
     cooldown: Duration = Field(
         "5m", description="Time after any scaling action before this rule acts again."
+    )
+    also: list[StepCondition] = Field(
+        default_factory=list,
+        description="scale_down only: other metrics that must all be below their thresholds "
+        "(each for its duration) before it acts.",
     )
 
     @model_validator(mode="after")
@@ -120,6 +136,14 @@ class StepPolicy(_PolicyBase):
         None, description="When and by how much to remove them (below the threshold)."
     )
     evaluation_interval: Duration = Field("15s", description="How often the rules are checked.")
+
+    @model_validator(mode="after")
+    def _also_on_scale_down(self) -> StepPolicy:
+        if self.scale_up.also:
+            raise ValueError(
+                "scale_up.also is not read: conditions on other metrics gate scale_down only"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ordered(self) -> StepPolicy:

@@ -98,6 +98,7 @@ from capplan.policy.sim_common import (
     compile_step,
     hpa_initial,
     initial_replicas,
+    step_gate,
 )
 from capplan.policy.sim_fast import fast_hpa, fast_step
 from capplan.policy.sim_reference import reference_hpa, reference_step
@@ -212,19 +213,21 @@ def _run(
     capacity: float | None,
     r0: int | None,
     engine: Engine,
+    named: Mapping[str, Array] | None = None,
 ) -> tuple[EventLog, int, int]:
     if isinstance(policy, StepPolicy):
         if load is None or capacity is None:
             raise UsageError("a step policy reads the load trace against capacity_per_instance")
         sp = compile_step(policy, step, capacity)
         dec = load[:: sp.k]
+        gate = step_gate(policy, named or {}, step, sp.k)
         start = (
             r0
             if r0 is not None
             else initial_replicas(float(dec[0]), sp.up_factor, sp.min_r, sp.max_r)
         )
         run_s = fast_step if engine == "fast" else reference_step
-        return run_s(dec, sp, start), start, sp.k
+        return run_s(dec, sp, start, gate), start, sp.k
     channels = [t.channel for t in traces]
     if isinstance(policy, QueuePolicy):
         hp = compile_queue(policy, step)
@@ -308,7 +311,10 @@ def simulate(
     traces = _traces(policy, load, series, capacity_per_instance, requests, critical)
     d = traces[0].demand
     n = len(d)
-    log, r0, k = _run(policy, traces, load, step_seconds, capacity_per_instance, initial, engine)
+    named = {key: check_demand(v, f"'{key}' trace") for key, v in (series or {}).items()}
+    log, r0, k = _run(
+        policy, traces, load, step_seconds, capacity_per_instance, initial, engine, named
+    )
     act_steps = np.asarray(log.action_decision, dtype=np.int64) * k
     before = np.asarray(log.action_before, dtype=np.int64)
     after = np.asarray(log.action_after, dtype=np.int64)

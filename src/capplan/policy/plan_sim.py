@@ -87,9 +87,11 @@ def critical_levels(plan: Plan, policy: ScalingPolicy) -> dict[str, float]:
 
 def _runs_on(policy: ScalingPolicy, series: set[str], load: bool) -> bool:
     """Whether every metric of the policy has a trace: a resource metric or a step policy its
-    own series or the load trace; a pods, external or queue metric its own series."""
+    own series or the load trace (and a step policy's scale-down conditions their series); a
+    pods, external or queue metric its own series."""
     if isinstance(policy, StepPolicy):
-        return load
+        also = policy.scale_down.also if policy.scale_down is not None else []
+        return load and all(c.metric in series for c in also)
     if isinstance(policy, QueuePolicy):
         return policy.metric in series
     return all(m.key in series or (load and m.type == "resource") for m in policy.hpa_metrics())

@@ -33,13 +33,14 @@ to and from zero is KEDA's, not the HPA's, and is no scale event for the HPA's r
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from capplan._types import Array, IntArray
+from capplan._types import Array, BoolArray, IntArray
+from capplan.errors import UsageError
 from capplan.plan.policies import HpaMetric, HpaPolicy, HpaRule, QueuePolicy, StepPolicy
 from capplan.units import duration_seconds
 
@@ -67,6 +68,7 @@ __all__ = [
     "rate_limit",
     "record_event",
     "step_change",
+    "step_gate",
 ]
 
 DEFAULT_SCALE_UP_RULES: tuple[tuple[str, int, float], ...] = (
@@ -258,6 +260,33 @@ def compile_step(policy: StepPolicy, step: int, capacity: float) -> StepParams:
         down_cooldown=0 if down is None else _ceil_steps(duration_seconds(down.cooldown), interval),
         down_change=("step", 1.0) if down is None else down.change,
     )
+
+
+def step_gate(
+    policy: StepPolicy, series: Mapping[str, Array], step: int, k: int
+) -> BoolArray | None:
+    """Where a step policy's scale-down may act, one value per decision: every metric of
+    ``scale_down.also`` has been below its threshold for its ``for`` (counted in decisions,
+    as the rule's own); None when there is no such condition. Each reads the trace of its
+    metric's name in ``series`` (one value per ``step`` seconds)."""
+    down = policy.scale_down
+    if down is None or not down.also:
+        return None
+    interval = k * step
+    gate: BoolArray | None = None
+    for cond in down.also:
+        if cond.metric not in series:
+            raise UsageError(
+                f"scale_down.also reads a '{cond.metric}' trace: give a series of that name"
+                f" (have: {', '.join(sorted(series)) or 'none'})"
+            )
+        below = np.asarray(series[cond.metric])[::k] < cond.threshold
+        index = np.arange(len(below), dtype=np.int64)
+        # the first decision of the current run below the threshold: one after the last above
+        run_start = np.maximum.accumulate(np.where(below, -1, index)) + 1
+        held = below & (index - run_start >= _ceil_steps(duration_seconds(cond.for_), interval))
+        gate = held if gate is None else gate & held
+    return gate
 
 
 def _rules(

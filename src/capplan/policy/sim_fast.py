@@ -108,6 +108,7 @@ def _scan_step(
     up_start: int,
     down_start: int,
     last: int,
+    gate: BoolArray | None = None,
 ) -> tuple[int, int, int, int]:
     """Decision-by-decision scan from ``m`` (the reference loop) while actions come closer
     than ``_SCAN`` decisions apart; returns the next decision, run carries and last action."""
@@ -123,7 +124,7 @@ def _scan_step(
             pods.advance(step)
         d, r, now = float(demand[j]), pods.ready, pods.requested
         up_run = (j if up_run is None else up_run) if d > fu * r else None
-        down = fd is not None and d < fd * r
+        down = fd is not None and d < fd * r and (gate is None or bool(gate[j]))
         down_run = (j if down_run is None else down_run) if down else None
         if (
             up_run is not None
@@ -145,7 +146,9 @@ def _scan_step(
     return j, (j if up_run is None else up_run), (j if down_run is None else down_run), last
 
 
-def fast_step(demand: Array, params: StepParams, replicas: int) -> EventLog:
+def fast_step(
+    demand: Array, params: StepParams, replicas: int, gate: BoolArray | None = None
+) -> EventLog:
     """Event-driven twin of :func:`~capplan.policy.sim_reference.reference_step`."""
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)
@@ -158,7 +161,7 @@ def fast_step(demand: Array, params: StepParams, replicas: int) -> EventLog:
     while m < n:
         if dense:
             m, up_start, down_start, last = _scan_step(
-                demand, params, pods, m, up_start, down_start, last
+                demand, params, pods, m, up_start, down_start, last, gate
             )
             dense, size = False, _FIRST_CHUNK
             continue
@@ -177,6 +180,8 @@ def fast_step(demand: Array, params: StepParams, replicas: int) -> EventLog:
         hit_d, cd, start_d = -1, None, None
         if fd is not None:
             cd = d < fd * r
+            if gate is not None:
+                cd &= gate[m:end]
             hit_d, start_d = _first_fire(
                 cd, pos, down_start, params.down_for, max(0, last + params.down_cooldown - m)
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from capplan._types import Array
+from capplan._types import Array, BoolArray
 from capplan.policy.sim_common import (
     END,
     NEVER,
@@ -27,8 +27,11 @@ from capplan.policy.sim_common import (
 __all__ = ["reference_hpa", "reference_step"]
 
 
-def reference_step(demand: Array, params: StepParams, replicas: int) -> EventLog:
-    """Simulate a step policy decision by decision; ``demand`` is sampled at decisions."""
+def reference_step(
+    demand: Array, params: StepParams, replicas: int, gate: BoolArray | None = None
+) -> EventLog:
+    """Simulate a step policy decision by decision; ``demand`` is sampled at decisions.
+    ``gate`` (one per decision) is where the scale-down's other conditions hold."""
     log = EventLog()
     pods = Pods(replicas, params.startup_steps, log)
     up_run: int | None = None
@@ -40,7 +43,11 @@ def reference_step(demand: Array, params: StepParams, replicas: int) -> EventLog
         d, r, now = float(demand[j]), pods.ready, pods.requested
         # the start of the current run of evaluations above (below) the threshold, if any
         up = d > params.up_factor * r
-        down = params.down_factor is not None and d < params.down_factor * r
+        down = (
+            params.down_factor is not None
+            and d < params.down_factor * r
+            and (gate is None or bool(gate[j]))
+        )
         up_run = (j if up_run is None else up_run) if up else None
         down_run = (j if down_run is None else down_run) if down else None
         if (
