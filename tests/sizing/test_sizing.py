@@ -216,6 +216,20 @@ def test_rung_gives_its_resources() -> None:
     assert (sized.vcpu[0, 0], sized.memory_gb[0, 0], sized.instances[0, 0]) == (4, 16, 1)
 
 
+def test_rung_counts_its_nodes() -> None:
+    # The Omniops guide's Redis path: one node, a primary and a replica, a 3-node cluster.
+    rungs = [
+        {"name": "4GB", "limits": {"memory": 4}, "price": 40},
+        {"name": "8GB", "limits": {"memory": 8}, "price": 120, "instances": 2},
+        {"name": "16GB", "limits": {"memory": 16}, "price": 360, "instances": 3},
+    ]
+    sized = size_vertical(vertical(rungs, headroom=0), {"memory": row(3, 7, 15)})
+    assert names(sized) == ["4GB", "8GB", "16GB"]
+    assert sized.instances[0].tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match="instances"):
+        vertical([{"name": "none", "limits": {"memory": 1}, "instances": 0}])
+
+
 def test_rung_without_a_limit_for_a_demand_is_rejected() -> None:
     with pytest.raises(ValueError, match=r"rungs\[1\] \(b\) has no limit for conn"):
         VerticalComponent.model_validate(

@@ -108,6 +108,9 @@ class Rung(Strict):
         description="Resource → limit; null means unlimited (custom)."
     )
     price: NonNeg = Field(0.0, description="Monthly price of this size.")
+    instances: Annotated[int, Field(ge=1)] = Field(
+        1, description="Nodes of this size (a primary and a replica: 2; a 3-node cluster: 3)."
+    )
     vcpu: NonNeg = Field(0.0, description="vCPUs of this size, totalled with the plan's.")
     memory_gb: NonNeg = Field(0.0, description="Memory of this size, GB.")
     storage_gb: NonNeg = Field(0.0, description="Storage of this size, GB.")

@@ -102,7 +102,7 @@ def ladder_table(comp: VerticalComponent) -> Ladder:
         for key in ("price", "vcpu", "memory_gb", "storage_gb")
     }
     lookups = {
-        "instances": np.ones(len(rungs)),
+        "instances": np.array([float(r.instances) for r in rungs]),
         "vcpu": table["vcpu"],
         "memory_gb": table["memory_gb"],
         "storage_gb": table["storage_gb"],
@@ -133,7 +133,7 @@ def size_vertical(
     utilization, extra = ladder_usage(ladder, demands, level)
     lookups = ladder.lookups
     return Sized(
-        instances=np.broadcast_to(np.float64(1.0), level.shape),  # one instance on every rung
+        instances=lookups["instances"][level],
         vcpu=lookups["vcpu"][level],
         memory_gb=lookups["memory_gb"][level],
         storage_gb=lookups["storage_gb"][level],

@@ -41,7 +41,9 @@ def size_level_block(
         demands = {res: inputs[f"demand.{res}"] for res in comp.demand}
         level, exceeded = ladder_levels(table, demands)
         utilization, extra = ladder_usage(table, demands, level)
-        summed = {key: table.lookups[key] for key in ("vcpu", "memory_gb", "storage_gb")}
+        summed = {
+            key: table.lookups[key] for key in ("instances", "vcpu", "memory_gb", "storage_gb")
+        }
         prices = table.lookups["level_price"]
     else:
         assert isinstance(table, TierTable)
@@ -63,8 +65,8 @@ def size_level_block(
         extra["demand"] = inputs["demand"]
         extra["capacity"] = capacity
         instances = at(summed["instances"], "instances")
-    else:
-        instances = np.broadcast_to(np.float64(1.0), shape)
+    else:  # a ladder's instances are always there, as its level is
+        instances = summed["instances"][level]
     return Sized(
         instances=instances,
         vcpu=at(summed["vcpu"], "vcpu"),
