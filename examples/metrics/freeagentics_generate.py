@@ -7,7 +7,8 @@ A made-up example, not measurements. Each series starts at the FreeAgentics capa
 "Current Performance Indicators" (CPU 40%, memory 60%, connection pool 30%, p95 500 ms,
 errors 0.2%; disk 55% is an assumption), peaks every afternoon at 14:00 UTC, rises linearly
 and carries a little seeded noise, so that its trend reaches the guide's scale-up triggers
-within about three months.
+within about three months. Requests per second (100 at the baseline) are the backend's load
+for `capplan simulate`, with network use and queue depth, the other scale-down triggers.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ SERIES = {
     "db_connections_utilization": (30.0, 8.0, 0.015, 1.5, 2),
     "response_time_p95": (500.0, 120.0, 0.30, 25.0, 1),
     "error_rate": (0.2, 0.1, 0.001, 0.03, 3),
+    # the backend's load and the other scale-down triggers' series, for `capplan simulate`
+    "rps": (100.0, 60.0, 0.02, 5.0, 1),
+    "network_utilization": (10.0, 4.0, 0.002, 0.5, 2),
+    "queue_depth": (8.0, 6.0, 0.002, 1.5, 1),
 }
 
 

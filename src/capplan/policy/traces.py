@@ -71,12 +71,13 @@ def check_demand(demand: object, label: str = "trace") -> Array:
 
 
 def trace_keys(policy: StepPolicy | HpaPolicy | QueuePolicy) -> list[str]:
-    """The names of the traces a policy's metrics can read (none: a step policy reads load)."""
+    """The names of the traces a policy's metrics can read (a step policy reads load, and the
+    metrics its scale-down also waits for)."""
     if isinstance(policy, HpaPolicy):
         return [m.key for m in policy.hpa_metrics()]
     if isinstance(policy, QueuePolicy):
         return [policy.metric]
-    return []
+    return [c.metric for c in policy.scale_down.also] if policy.scale_down is not None else []
 
 
 def _critical(critical: float | Mapping[str, float], key: str) -> float:
