@@ -5,7 +5,8 @@ metrics), for `capplan check` and `capplan report` on that plan (run from the re
 
 A made-up example, not measurements: response time, errors, request rate, query time,
 connection-pool use and disk use with a daily cycle peaking at 14:00 UTC, a slow rise and a
-little seeded noise, so that the values fall in several of the runbook's threshold bands.
+little seeded noise, so that the values fall in several of the runbook's threshold bands, and
+a pod's CPU and memory use that approach adjust-resource-limits.sh's 800m and 1500Mi.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ SERIES = {
     "db_query_time": (90.0, 40.0, 0.05, 8.0, 1),
     "db_pool_utilization": (45.0, 15.0, 0.02, 3.0, 2),
     "disk_usage": (70.0, 0.0, 0.02, 0.1, 2),
+    # adjust-resource-limits.sh's inputs: a pod's CPU (millicores) and memory (Mi)
+    "pod_cpu_millicores": (500.0, 120.0, 0.4, 30.0, 0),
+    "pod_memory_mib": (1100.0, 80.0, 0.9, 20.0, 0),
 }
 
 
