@@ -99,9 +99,9 @@ def test_weekly_to_stdout_and_json() -> None:
 
 
 def test_bad_kind_and_suffix(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["report", "daily", PLAN, HISTORY])
+    result = runner.invoke(app, ["report", "hourly", PLAN, HISTORY])
     assert result.exit_code == 2
-    assert "available: monthly, weekly" in result.output
+    assert "available: daily, monthly, quarterly, weekly" in result.output
     result = runner.invoke(app, [*MONTHLY, "-o", str(tmp_path / "r.txt")])
     assert result.exit_code == 2
     assert ".md, .html, .pdf or .json" in result.output

@@ -180,7 +180,7 @@ def test_bad_schedules() -> None:
     assert parse_schedule("monthly 1 08:00").spec == "monthly 1 08:00"
     assert parse_schedule("Weekly Monday 8:30").spec == "weekly mon 08:30"
     for bad in ("weekly 08:00", "weekly xyz 08:00", "monthly 31 08:00", "daily mon 08:00"):
-        with pytest.raises(UsageError, match="expected 'weekly DAY HH:MM'"):
+        with pytest.raises(UsageError, match="'weekly DAY HH:MM'"):
             parse_schedule(bad)
     monthly = parse_schedule("monthly 1 08:00")
     assert monthly.last_slot(unix("2026-01-01T07:59:00Z")) == unix("2025-12-01T08:00:00Z")

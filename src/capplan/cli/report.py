@@ -1,5 +1,5 @@
-"""``capplan report weekly|monthly``: the APM runbook's capacity reports for any plan, written
-as Markdown, HTML or PDF and sent to people (``--send``).
+"""``capplan report daily|weekly|monthly|quarterly``: the APM runbook's capacity reports for any
+plan, written as Markdown, HTML or PDF and sent to people (``--send``).
 
 Parse, call :func:`capplan.report.periodic.periodic_report`, render, write, send: every file
 asked for is written before anything is sent, so a target that cannot be reached (exit 2)
@@ -111,7 +111,11 @@ def _history(
 @prom.with_connection_options
 def report_command(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help="weekly or monthly.", metavar="weekly|monthly"),
+    kind: str = typer.Argument(
+        ...,
+        help="daily, weekly, monthly or quarterly.",
+        metavar="daily|weekly|monthly|quarterly",
+    ),
     plan_file: Path = typer.Argument(..., help="Plan file (YAML or JSON).", metavar="PLAN"),
     files: list[Path] | None = typer.Argument(None, help=INPUT_HELP, show_default=False),
     store: Path | None = typer.Option(
@@ -165,18 +169,19 @@ def report_command(
     *,
     connection: PrometheusOptions,
 ) -> None:
-    """The weekly capacity report or the monthly capacity review of a plan and its metrics.
+    """The weekly capacity report or the monthly capacity review of a plan and its metrics
+    (and a daily summary or a quarterly review).
 
-    Per observed metric: average, peak and p95 over the period (7 or 30 days to --now) and
-    the trend against the period before; threshold firings and time firing; the runway to
-    every level; the plan's scaling events and recommendations. Monthly adds the scaling-event
-    count, the month's cost to date against budget.monthly_limit (a warning from 80%) and
-    plan vs actual.
+    Per observed metric: average, peak and p95 over the period (1, 7, 30 or 91 days to
+    --now) and the trend against the period before; threshold firings and time firing; the
+    runway to every level; the plan's scaling events and recommendations. Monthly and
+    quarterly add the scaling-event count (of the month, of the quarter), the month's cost to
+    date against budget.monthly_limit (a warning from 80%) and plan vs actual.
 
     Example: `capplan report weekly plan.yaml --store capplan.duckdb -o weekly.html`
     """
     if kind not in PERIOD_DAYS:
-        raise UsageError(f"unknown report '{kind}'; available: monthly, weekly")
+        raise UsageError(f"unknown report '{kind}'; available: {', '.join(sorted(PERIOD_DAYS))}")
     if prom.ambient(ctx) and (files or store is not None):
         prometheus = None
     options = connection

@@ -210,9 +210,9 @@ def serve(
         None,
         "--report-schedule",
         metavar="SPEC",
-        help="Build the weekly or monthly report of every plan with observed metrics on this "
-        "schedule, UTC: 'weekly mon 08:00' or 'monthly 1 08:00' (repeatable). Kept in the "
-        "--store, listed at /reports.",
+        help="Build the daily, weekly, monthly or quarterly report of every plan with observed "
+        "metrics on this schedule, UTC: 'daily 08:00', 'weekly mon 08:00', 'monthly 1 08:00' "
+        "or 'quarterly 1 08:00' (repeatable). Kept in the --store, listed at /reports.",
         show_default=False,
     ),
     rightsize_namespace: list[str] | None = typer.Option(

@@ -39,6 +39,7 @@ from capplan.policy.slo_budget import SloResult
 __all__ = [
     "BUDGET_WARNING_SHARE",
     "PERIOD_DAYS",
+    "REVIEW_KINDS",
     "BudgetSummary",
     "Firing",
     "MetricSummary",
@@ -49,8 +50,10 @@ __all__ = [
     "span",
 ]
 
-ReportKind = Literal["weekly", "monthly"]
-PERIOD_DAYS: dict[str, int] = {"weekly": 7, "monthly": 30}
+ReportKind = Literal["daily", "weekly", "monthly", "quarterly"]
+PERIOD_DAYS: dict[str, int] = {"daily": 1, "weekly": 7, "monthly": 30, "quarterly": 91}
+#: the reports that review the plan: an executive summary, the budget and plan vs actual
+REVIEW_KINDS = ("monthly", "quarterly")
 #: the runbook's "Set up billing alerts at 80% of budget"
 BUDGET_WARNING_SHARE = 0.8
 _SCALING_KINDS = ("scale", "tier", "rung", "capacity_exceeded")
@@ -214,9 +217,21 @@ class PeriodicReport:
     @property
     def title(self) -> str:
         day = iso_day(self.now)
+        if self.kind == "daily":
+            return f"Daily Capacity Summary - {self.system} - {day}"
         if self.kind == "weekly":
             return f"Weekly Capacity Report - {self.system} - {day}"
+        if self.kind == "quarterly":
+            return f"Quarterly Capacity Review - {self.system} - {self.review_period}"
         return f"Monthly Capacity Review - {self.system} - {day[:7]}"
+
+    @property
+    def review_period(self) -> str:
+        """The month (2026-10) or, for a quarterly review, the quarter (2026-Q4) of ``today``
+        whose scaling events the review counts."""
+        if self.kind == "quarterly":
+            return f"{self.today.year}-Q{(self.today.month - 1) // 3 + 1}"
+        return self.today.strftime("%Y-%m")
 
     @property
     def period_text(self) -> str:
@@ -468,7 +483,7 @@ def periodic_report(
     projection and the month of the budget. ``horizon``: how far the runways look ahead;
     ``forecast=False`` leaves the runways out."""
     if kind not in PERIOD_DAYS:
-        raise UsageError(f"unknown report '{kind}'; available: monthly, weekly")
+        raise UsageError(f"unknown report '{kind}'; available: {', '.join(sorted(PERIOD_DAYS))}")
     now = instant(now)
     today = today or dt.date.fromisoformat(iso_day(now))
     length = np.timedelta64(PERIOD_DAYS[kind] * 86400, "s")
@@ -539,12 +554,15 @@ def periodic_report(
         notes=notes,
         slos=slos,
     )
-    if kind == "monthly":
-        month = today.strftime("%Y-%m")
+    if kind in REVIEW_KINDS:
+        # the month of today, or the three months of its quarter
+        first = (today.month - 1) // 3 * 3 + 1 if kind == "quarterly" else today.month
+        last = first + 2 if kind == "quarterly" else today.month
+        months = {f"{today.year}-{m:02d}" for m in range(first, last + 1)}
         report.scaling_events = sum(
             1
             for e in projection.events
-            if e.kind in _SCALING_KINDS and e.date.strftime("%Y-%m") == month
+            if e.kind in _SCALING_KINDS and e.date.strftime("%Y-%m") in months
         )
         report.budget = _budget(projection, today)
         report.review, report.review_note = _review(plan, upto, today)

@@ -1,6 +1,6 @@
 """A :class:`~capplan.report.periodic.PeriodicReport` as Markdown, the runbook's report
-files (``capacity-weekly-DATE.md``, ``capacity-monthly-MONTH.md``), and as the short text a
-notification carries."""
+files (``capacity-weekly-DATE.md``, ``capacity-monthly-MONTH.md``; also daily summaries and
+quarterly reviews), and as the short text a notification carries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from capplan.formatting import fmt_money, fmt_number
-from capplan.report.periodic import PeriodicReport, span
+from capplan.report.periodic import REVIEW_KINDS, PeriodicReport, span
 
 __all__ = [
     "Block",
@@ -142,7 +142,7 @@ def _summary(rep: PeriodicReport) -> list[Block]:
             "Peak resource usage: "
             + "; ".join(f"{m.series} {_value(m.peak, m.unit)}" for m in peaks)
         )
-    items.append(f"Scaling events planned in {rep.today.strftime('%Y-%m')}: {rep.scaling_events}")
+    items.append(f"Scaling events planned in {rep.review_period}: {rep.scaling_events}")
     trends = [f"{m.series} {m.trend}" for m in rep.metrics if m.change_pct is not None]
     if trends:
         items.append("Performance trends (average vs the previous period): " + "; ".join(trends))
@@ -199,7 +199,7 @@ def _slos(rep: PeriodicReport) -> Block:
 def report_sections(rep: PeriodicReport) -> list[tuple[str, list[Block]]]:
     """The report's sections in reading order: (heading, blocks)."""
     out: list[tuple[str, list[Block]]] = []
-    if rep.kind == "monthly":
+    if rep.kind in REVIEW_KINDS:
         out.append(("Executive Summary", _summary(rep)))
     metrics = [_metrics(rep)] + [Block(chart=f"metric:{m.series}") for m in rep.metrics]
     out.append(("Resource Utilization Summary", metrics))
@@ -223,7 +223,7 @@ def report_sections(rep: PeriodicReport) -> list[tuple[str, list[Block]]]:
         out.append(("SLOs", [_slos(rep)]))
     if rep.budget is not None:
         out.append(("Budget", _budget(rep)))
-    if rep.kind == "monthly":
+    if rep.kind in REVIEW_KINDS:
         if rep.review:
             heads = list(rep.review[0])
             review = [_tab(heads, [[r.get(h, "") for h in heads] for r in rep.review])]

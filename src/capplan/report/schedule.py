@@ -1,6 +1,7 @@
-"""When the service builds its periodic reports: ``weekly mon 08:00`` or ``monthly 1 08:00``
-(times in UTC). No I/O: :meth:`ReportSchedule.last_slot` gives the latest slot at or before
-a time, and the service builds a report for each slot that has passed.
+"""When the service builds its periodic reports: ``daily 08:00``, ``weekly mon 08:00``,
+``monthly 1 08:00`` or ``quarterly 1 08:00`` (the first month of each quarter; times in UTC).
+No I/O: :meth:`ReportSchedule.last_slot` gives the latest slot at or before a time, and the
+service builds a report for each slot that has passed.
 """
 
 from __future__ import annotations
@@ -21,17 +22,21 @@ _DAY_NAMES = {
     )
     for name in (full, full[:3])
 }
-_SPEC = re.compile(r"^\s*(weekly|monthly)\s+(\S+)\s+(\d{1,2}):(\d{2})\s*$", re.IGNORECASE)
+_SPEC = re.compile(
+    r"^\s*(?:(daily)|(weekly|monthly|quarterly)\s+(\S+))\s+(\d{1,2}):(\d{2})\s*$", re.IGNORECASE
+)
 _EXPECTED = (
-    "expected 'weekly DAY HH:MM' (DAY: mon, tue, wed, thu, fri, sat or sun) or "
-    "'monthly DAY HH:MM' (DAY: 1 to 28), in UTC, e.g. 'weekly mon 08:00'"
+    "expected 'daily HH:MM', 'weekly DAY HH:MM' (DAY: mon, tue, wed, thu, fri, sat or sun), "
+    "'monthly DAY HH:MM' or 'quarterly DAY HH:MM' (DAY: 1 to 28; quarterly: of January, "
+    "April, July and October), in UTC, e.g. 'weekly mon 08:00'"
 )
 
 
 @dataclass(frozen=True)
 class ReportSchedule:
-    """A report ``kind`` (weekly, monthly) built on ``day`` (weekly: 0 = Monday; monthly:
-    the day of the month, 1-28) at ``hour``:``minute`` UTC."""
+    """A report ``kind`` (daily, weekly, monthly, quarterly) built on ``day`` (daily: 0,
+    unused; weekly: 0 = Monday; monthly and quarterly: the day of the month, 1-28; quarterly:
+    in January, April, July and October) at ``hour``:``minute`` UTC."""
 
     kind: str
     day: int
@@ -41,13 +46,26 @@ class ReportSchedule:
     @property
     def spec(self) -> str:
         """The schedule as it is written: ``weekly mon 08:00``."""
+        time = f"{self.hour:02d}:{self.minute:02d}"
+        if self.kind == "daily":
+            return f"daily {time}"
         day = WEEKDAYS[self.day] if self.kind == "weekly" else str(self.day)
-        return f"{self.kind} {day} {self.hour:02d}:{self.minute:02d}"
+        return f"{self.kind} {day} {time}"
 
     def last_slot(self, now: float) -> float:
         """The Unix time of the latest slot at or before ``now`` (Unix seconds)."""
         at = dt.datetime.fromtimestamp(now, dt.UTC)
         slot = at.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+        if self.kind == "daily":
+            if slot > at:
+                slot -= dt.timedelta(days=1)
+            return slot.timestamp()
+        if self.kind == "quarterly":
+            slot = slot.replace(month=(slot.month - 1) // 3 * 3 + 1, day=self.day)
+            if slot > at:
+                year, month = (slot.year, slot.month - 3) if slot.month > 3 else (slot.year - 1, 10)
+                slot = slot.replace(year=year, month=month)
+            return slot.timestamp()
         if self.kind == "weekly":
             slot -= dt.timedelta(days=(at.weekday() - self.day) % 7)
             if slot > at:
@@ -61,8 +79,9 @@ class ReportSchedule:
 
 
 def parse_schedule(text: str, option: str = "--report-schedule") -> ReportSchedule:
-    """A :class:`ReportSchedule` from ``weekly mon 08:00`` or ``monthly 1 08:00``; a
-    :class:`~capplan.errors.UsageError` saying what was expected otherwise."""
+    """A :class:`ReportSchedule` from ``daily 08:00``, ``weekly mon 08:00``, ``monthly 1
+    08:00`` or ``quarterly 1 08:00``; a :class:`~capplan.errors.UsageError` saying what was
+    expected otherwise."""
     got = _SPEC.match(text)
 
     def bad(why: str = "") -> UsageError:
@@ -70,10 +89,13 @@ def parse_schedule(text: str, option: str = "--report-schedule") -> ReportSchedu
 
     if got is None:
         raise bad()
-    kind, day_text, hour, minute = got.group(1).lower(), got.group(2).lower(), *got.group(3, 4)
+    kind = (got.group(1) or got.group(2)).lower()
+    day_text, hour, minute = (got.group(3) or "").lower(), *got.group(4, 5)
     if int(hour) > 23 or int(minute) > 59:
         raise bad(f"no time {hour}:{minute}; ")
-    if kind == "weekly":
+    if kind == "daily":
+        day = 0
+    elif kind == "weekly":
         if day_text not in _DAY_NAMES:
             raise bad(f"no weekday {day_text!r}; ")
         day = _DAY_NAMES[day_text]
