@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from tests.rightsize.generate import rows
+from tests.rightsize.generate import hpa_rows, rows
 
 from capplan.data import MetricFrame, series_id
 from capplan.errors import ClusterError
@@ -25,9 +25,12 @@ from capplan.scale import (
 
 
 def fleet(n: int = 24) -> MetricFrame:
+    """``n`` containers, two of whose workloads an HPA scales on CPU / memory."""
     data: dict[str, tuple[list[int], list[float]]] = {}
     labels: dict[str, dict[str, str]] = {}
-    for metric, ts, value, lab in rows(n, 1):
+    hpas = hpa_rows("shop", "steady-00", "cpu", "utilization")
+    hpas += hpa_rows("payments", "growing-01", "memory", "utilization")
+    for metric, ts, value, lab in rows(n, 1) + hpas:
         name = series_id(metric, lab)
         data.setdefault(name, ([], []))
         data[name][0].append(ts)
@@ -57,6 +60,8 @@ def test_every_series_of_a_container_lands_in_one_partition() -> None:
     by_workload: dict[tuple[str, str], set[int]] = {}
     for i, labels in enumerate(frame.labels):
         w = workload_of(labels)
+        if "horizontalpodautoscaler" in labels:
+            continue  # an HPA's series go to every partition
         assert w is not None
         by_workload.setdefault((w.namespace, w.name), set()).add(int(parts[i]))
     assert all(len(p) == 1 for p in by_workload.values())
@@ -66,9 +71,12 @@ def test_every_series_of_a_container_lands_in_one_partition() -> None:
 def test_split_keeps_every_point_once_in_frame_order() -> None:
     frame = fleet()
     pieces = split_frame(frame, 4)
-    assert sum(len(p) for p in pieces) == len(frame)
-    names = sorted(n for p in pieces for n in p.names)
-    assert names == sorted(frame.names)
+    hpa = [n for n in frame.names if n.startswith("kube_horizontalpodautoscaler")]
+    assert len(hpa) == 4
+    assert sum(len(p) for p in pieces) == len(frame) + 3 * len(hpa)  # HPA points in all 4
+    names = sorted(n for p in pieces for n in p.names if n not in hpa)
+    assert names == sorted(set(frame.names) - set(hpa))
+    assert all(set(hpa) <= set(p.names) for p in pieces)
     for piece in pieces:
         for name in piece.names[:3]:
             ts, vs = piece.get(name)
@@ -90,6 +98,10 @@ def test_partitions_merged_equal_the_whole_fleet() -> None:
     single = [r.row() for r in merge_partitions([whole], 1, job, prices)]
     assert merged == single
     assert len(single) == len(container_usage(frame)) == 24
+    # the HPA series reach the partition of the workload they scale
+    scaled = {(r["workload"], r["cpu_request_recommended"] is None) for r in merged}
+    assert ("steady-00", True) in scaled
+    assert sum(hpa for _, hpa in scaled) == 1
     # the partition returns the recommendation, not the samples
     assert all(c.cpu.size == 0 for r in results for c in r.containers)
 

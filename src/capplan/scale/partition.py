@@ -3,7 +3,8 @@
 A fleet's series are split into ``n`` partitions by a stable hash of namespace / workload
 (:func:`partition_of`: BLAKE2b, the same on every machine and Python, unlike ``hash``), so
 every series of one container (CPU, memory, requests, limits, OOM kills) lands in the same
-partition. A partition runs exactly what the single-process path runs on the whole fleet —
+partition; an HPA's series, which name the HPA rather than a pod, go to every partition. A
+partition runs exactly what the single-process path runs on the whole fleet —
 :func:`~capplan.rightsize.container_usage`, then the strategy — and the results are merged by
 :func:`merge_partitions`, which refuses an incomplete set (a lost partition is an error,
 never a shorter report).
@@ -51,6 +52,7 @@ __all__ = [
 
 #: strategies that size each container from its own usage only
 PER_CONTAINER = frozenset({"simple"})
+_BROADCAST = "kube_horizontalpodautoscaler_"
 
 
 def partition_of(namespace: str, workload: str, n: int) -> int:
@@ -70,14 +72,32 @@ def series_partitions(frame: MetricFrame, n: int) -> np.ndarray:
     return out
 
 
+def _everywhere(frame: MetricFrame) -> np.ndarray:
+    """Series every partition gets: an HPA's (``kube_horizontalpodautoscaler_*``) name the
+    HPA, not the pods, and only all of them together say which workload it scales."""
+    return (
+        np.array([name.startswith(_BROADCAST) for name in frame.names], dtype=bool)
+        if frame.n_series
+        else np.zeros(0, dtype=bool)
+    )
+
+
 def split_frame(frame: MetricFrame, n: int) -> list[MetricFrame]:
-    """``frame`` in ``n`` partitions, each point in its series' partition, frame order kept."""
+    """``frame`` in ``n`` partitions, each point in its series' partition (the HPA series in
+    every one), frame order kept."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     parts = series_partitions(frame, n)[frame.codes] if len(frame) else np.zeros(0, np.int64)
+    shared = np.flatnonzero(_everywhere(frame)[frame.codes]) if len(frame) else parts[:0]
     order = np.argsort(parts, kind="stable")
     bounds = np.searchsorted(parts[order], np.arange(n + 1))
-    return [frame.take(order[bounds[p] : bounds[p + 1]]).compact() for p in range(n)]
+    out = []
+    for p in range(n):
+        own = order[bounds[p] : bounds[p + 1]]
+        if shared.size:
+            own = np.union1d(own, shared)  # sorted: frame order
+        out.append(frame.take(own).compact())
+    return out
 
 
 def read_split(path: Path, cutoff: np.datetime64 | None, n: int) -> list[MetricFrame]:
