@@ -22,6 +22,7 @@ from capplan.plan import load_plan
 from capplan.policy.freshness import parse_instant, wall_clock
 from capplan.report.formats import csv_text
 from capplan.rightsize import (
+    CONTAINER_SERIES,
     STRATEGIES,
     Prices,
     Recommendation,
@@ -34,14 +35,10 @@ from capplan.rightsize import (
     recommend,
     rightsize_html,
 )
-from capplan.rightsize.hpa import HPA_INFO_METRIC, HPA_TARGET_METRIC
 from capplan.rightsize.page import money
 from capplan.rightsize.usage import (
     CPU_METRIC,
-    LIMITS_METRIC,
     MEMORY_METRIC,
-    OOM_METRIC,
-    REQUESTS_METRIC,
 )
 from capplan.units import duration_seconds
 
@@ -77,15 +74,7 @@ def _prices(plan_file: Path | None, vcpu: float | None, gb: float | None) -> Pri
 
 
 #: What is pulled from Prometheus: the usage and kube-state-metrics series, raw.
-PULLED = (
-    CPU_METRIC,
-    MEMORY_METRIC,
-    REQUESTS_METRIC,
-    LIMITS_METRIC,
-    OOM_METRIC,
-    HPA_INFO_METRIC,
-    HPA_TARGET_METRIC,
-)
+PULLED = CONTAINER_SERIES
 
 
 def _pull(url: str, options: PrometheusOptions, since: str, now: np.datetime64) -> MetricFrame:

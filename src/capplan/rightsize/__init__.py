@@ -7,6 +7,7 @@ prices the change and ranks it; :func:`patch_files` makes Kubernetes patches of 
 :func:`rightsize_html` a self-contained HTML page.
 """
 
+from capplan.rightsize.hpa import HPA_INFO_METRIC, HPA_TARGET_METRIC
 from capplan.rightsize.page import rightsize_html
 from capplan.rightsize.report import (
     GIB,
@@ -28,6 +29,11 @@ from capplan.rightsize.strategies import (
     simple_sizes,
 )
 from capplan.rightsize.usage import (
+    CPU_METRIC,
+    LIMITS_METRIC,
+    MEMORY_METRIC,
+    OOM_METRIC,
+    REQUESTS_METRIC,
     ContainerUsage,
     Workload,
     container_usage,
@@ -35,7 +41,20 @@ from capplan.rightsize.usage import (
     workload_of,
 )
 
+#: Every series right-sizing reads: cAdvisor's usage and kube-state-metrics' requests,
+#: limits, OOM kills and HPAs (what ``--prometheus`` pulls and the service reads).
+CONTAINER_SERIES = (
+    CPU_METRIC,
+    MEMORY_METRIC,
+    REQUESTS_METRIC,
+    LIMITS_METRIC,
+    OOM_METRIC,
+    HPA_INFO_METRIC,
+    HPA_TARGET_METRIC,
+)
+
 __all__ = [
+    "CONTAINER_SERIES",
     "GIB",
     "SEVERITIES",
     "STRATEGIES",

@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 from capplan.data import MetricFrame
 from capplan.errors import DataError
 from capplan.rightsize import (
+    CONTAINER_SERIES,
     SEVERITIES,
     STRATEGIES,
     Prices,
@@ -39,13 +40,9 @@ from capplan.rightsize import (
     parse_selector,
     recommend,
 )
-from capplan.rightsize.hpa import HPA_INFO_METRIC, HPA_TARGET_METRIC
 from capplan.rightsize.usage import (
     CPU_METRIC,
-    LIMITS_METRIC,
     MEMORY_METRIC,
-    OOM_METRIC,
-    REQUESTS_METRIC,
 )
 
 if TYPE_CHECKING:
@@ -60,16 +57,6 @@ __all__ = [
     "rightsize_of",
     "state_of",
 ]
-
-_METRICS = (
-    CPU_METRIC,
-    MEMORY_METRIC,
-    REQUESTS_METRIC,
-    LIMITS_METRIC,
-    OOM_METRIC,
-    HPA_INFO_METRIC,
-    HPA_TARGET_METRIC,
-)
 
 
 @dataclass(frozen=True)
@@ -108,7 +95,7 @@ class Rightsizing:
 def _container_series(frame: MetricFrame, since_seconds: int) -> MetricFrame:
     """The points of the container series only, in the last ``since_seconds`` before the
     newest of them."""
-    wanted = [i for i, name in enumerate(frame.names) if name.split("{", 1)[0] in _METRICS]
+    wanted = [i for i, name in enumerate(frame.names) if name.split("{", 1)[0] in CONTAINER_SERIES]
     if not wanted:
         return frame.take(np.zeros(frame.codes.size, dtype=bool))
     part = frame.take(np.isin(frame.codes, wanted))
