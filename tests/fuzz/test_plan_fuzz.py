@@ -29,6 +29,11 @@ EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
 NAMES = st.sampled_from([p.name for p in EXAMPLES])
 
 
+def example_file(name: str) -> str:
+    """The example's path: a plan read from its file finds the load tests it names."""
+    return str(EXAMPLES[0].parent / name)
+
+
 @cache
 def example_text(name: str) -> str:
     return (EXAMPLES[0].parent / name).read_text(encoding="utf-8")
@@ -50,7 +55,7 @@ def load_and_run(text: str, file: str = "fuzz.yaml") -> None:
 def _warm() -> None:
     """Import and compile everything once, so the first input's budget is its own."""
     for path in EXAMPLES:
-        load_and_run(example_text(path.name), path.name)
+        load_and_run(example_text(path.name), str(path))
 
 
 # -- scalars as YAML text: the odd, the huge and the impossible --------------------------
@@ -194,7 +199,7 @@ def test_example_with_one_line_changed(
     key, _, _ = lines[at].partition(":")
     lines[at] = f"{key}: {value}"
     text = "\n".join(lines) + "\n"
-    clean(lambda: load_and_run(text, name), f"{name}:{at + 1} {lines[at][:60]!r}")
+    clean(lambda: load_and_run(text, example_file(name)), f"{name}:{at + 1} {lines[at][:60]!r}")
 
 
 def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -261,7 +266,7 @@ def test_example_with_one_field_changed(
     paths = _paths(data)
     path = paths[index % len(paths)]
     text = _dump(_mutate(data, path, how, value), as_json)
-    clean(lambda: load_and_run(text, name), f"{name} {how} {path} {value!r:.60}")
+    clean(lambda: load_and_run(text, example_file(name)), f"{name} {how} {path} {value!r:.60}")
 
 
 # -- deep nesting and aliases ------------------------------------------------------------
