@@ -382,6 +382,48 @@ def test_fast_and_reference_engines_agree_on_service_kinds() -> None:
         assert fast.quantiles[name] == pytest.approx(q, rel=1e-12, nan_ok=True), name
 
 
+def test_rate_limit_concurrency_and_burst() -> None:
+    """Omniops' free tier: 5 requests in flight and a burst of 10 above its 60 a minute. A
+    user with 8 in flight has 3 of 8 refused; a busiest minute of 90 admits 70 (60 + 10), and
+    one of 65 all of them; under a 0.5 load factor the burst rides on the reduced 30."""
+    p = run(
+        {
+            "api": {
+                "kind": "rate_limit",
+                "window": "minute",
+                "load": "where(users < 2000, 0.1, 0.9)",  # periods 0-1 normal, 2-3 at 0.5
+                "load_factors": [{"above": 0.8, "factor": 0.5}],
+                "tiers": {
+                    "free": {
+                        "users": "users",
+                        "limit": 60,
+                        "demand": 20,
+                        "concurrent": 5,
+                        "concurrency": "where(users < 1200, 8, 4)",
+                        "burst": 10,
+                        "peak_demand": "where(users < 1200, 90, 65)",
+                    }
+                },
+            }
+        }
+    )
+    assert col(p, "api.free.concurrency_rejected_share") == pytest.approx([3 / 8, 0, 0, 0])
+    assert col(p, "api.free.peak_admitted") == [70.0, 65.0, 40.0, 40.0]
+    assert col(p, "api.free.peak_rejected_share") == pytest.approx([20 / 90, 0, 25 / 65, 25 / 65])
+
+
+def test_rate_limit_tier_limits_come_with_their_demand() -> None:
+    with pytest.raises(PlanError, match="'burst' and 'peak_demand' go together"):
+        plan_with(
+            {
+                "api": {
+                    "kind": "rate_limit",
+                    "tiers": {"free": {"users": 1, "limit": 60, "demand": 1, "burst": 10}},
+                }
+            }
+        )
+
+
 def test_pool_and_rate_limit_events_come_with_advice() -> None:
     p = run({"pgbouncer": {"kind": "pool", "clients": "users / 10", "size": 20}})
     (advice,) = [r for r in p.recommendations if r.startswith("Connections:")]

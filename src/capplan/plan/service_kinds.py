@@ -161,6 +161,25 @@ class RateTier(Strict):
     users: Expr = Field(description="Users on this tier (expression).")
     limit: Positive = Field(description="Requests one user may make per window.")
     demand: Expr = Field(description="Requests one user of the tier wants per window.")
+    concurrent: Positive | None = Field(
+        None, description="Requests one user may have in flight at once (concurrent_requests)."
+    )
+    concurrency: Expr | None = Field(
+        None, description="Requests one user of the tier has in flight at its busiest."
+    )
+    burst: NonNeg | None = Field(
+        None, description="Requests above the limit one user may send in a burst (burst_allowance)."
+    )
+    peak_demand: Expr | None = Field(
+        None, description="Requests one user of the tier sends in its busiest window."
+    )
+
+    @model_validator(mode="after")
+    def _pairs(self) -> RateTier:
+        for limit, wanted in (("concurrent", "concurrency"), ("burst", "peak_demand")):
+            if (getattr(self, limit) is None) != (getattr(self, wanted) is None):
+                raise ValueError(f"'{limit}' and '{wanted}' go together: give both or neither")
+        return self
 
 
 class LoadFactor(Strict):
@@ -230,6 +249,10 @@ def service_expressions(comp: _ServiceFields) -> dict[str, str]:
         for name, tier in comp.tiers.items():
             out[f"tiers.{name}.users"] = tier.users
             out[f"tiers.{name}.demand"] = tier.demand
+            if tier.concurrency is not None:
+                out[f"tiers.{name}.concurrency"] = tier.concurrency
+            if tier.peak_demand is not None:
+                out[f"tiers.{name}.peak_demand"] = tier.peak_demand
         return out
     return {"requests": comp.requests}
 
@@ -248,7 +271,11 @@ def service_outputs(comp: _ServiceFields) -> list[str]:
         return ["queries", "reads", "writes", "replicas", "capacity", "replicas_needed"]
     if isinstance(comp, RateLimitFields):
         out = ["demand", "admitted", "rejected", "rejected_share", "limit_factor"]
-        for name in comp.tiers:
+        for name, tier in comp.tiers.items():
             out += [f"{name}.demand", f"{name}.admitted", f"{name}.rejected_share"]
+            if tier.concurrent is not None:
+                out += [f"{name}.concurrency_rejected_share"]
+            if tier.burst is not None:
+                out += [f"{name}.peak_admitted", f"{name}.peak_rejected_share"]
         return out
     return ["requests", "hits", "misses", "savings", "time_saved_hours"]

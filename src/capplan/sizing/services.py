@@ -118,8 +118,9 @@ def size_rate_limit(
 ) -> Sized:
     """Per tier, each user is admitted ``min(demand, limit × factor)`` requests a window
     (a reduced limit rounded down with ``floor``, as getDynamicLimit does); the rest is
-    rejected. Utilization is the
-    largest tier's demand per user over its limit."""
+    rejected. Utilization is the largest tier's demand per user over its limit. A tier with
+    ``concurrent`` refuses the share of a user's in-flight requests above it; one with
+    ``burst`` admits ``min(peak_demand, limit × factor + burst)`` in its busiest window."""
     factor = (
         limit_factor(comp, np.broadcast_to(inputs["load"], shape))
         if "load" in inputs
@@ -140,6 +141,18 @@ def size_rate_limit(
         extra[f"{name}.demand"] = demand
         extra[f"{name}.admitted"] = admitted
         extra[f"{name}.rejected_share"] = np.where(demand > 0, 1.0 - _share(admitted, demand), 0.0)
+        if tier.concurrent is not None:  # in flight at once beyond the limit: refused
+            wanted = np.broadcast_to(inputs[f"tiers.{name}.concurrency"], shape)
+            extra[f"{name}.concurrency_rejected_share"] = np.where(
+                wanted > tier.concurrent, 1.0 - _share(np.full(shape, tier.concurrent), wanted), 0.0
+            )
+        if tier.burst is not None:  # the busiest window may go past the limit by the burst
+            peak = np.broadcast_to(inputs[f"tiers.{name}.peak_demand"], shape)
+            peak_admitted = np.minimum(peak, limit + tier.burst)
+            extra[f"{name}.peak_admitted"] = peak_admitted
+            extra[f"{name}.peak_rejected_share"] = np.where(
+                peak > 0, 1.0 - _share(peak_admitted, peak), 0.0
+            )
         demand_total = demand_total + demand
         admitted_total = admitted_total + admitted
         np.maximum(
