@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from capplan._types import Array
 
@@ -67,6 +66,8 @@ def fit_growth(
     if n < 2 or np.ptp(x) == 0:
         return None
     target = y if model == "linear" else np.log(y)
+    from scipy import stats  # here: SciPy is slow to import at start-up
+
     fit = stats.linregress(x, target)
     slope, intercept = float(fit.slope), float(fit.intercept)
     fitted = intercept + slope * x[-1]

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.signal import lfilter
 
 from capplan._types import Array, BoolArray
 from capplan.forecast._panel import ffill, first_valid, seasonal_fill
@@ -101,6 +100,10 @@ class Theta(Forecaster):
         levels = np.empty((alphas.size, n, k))
         sse = np.empty((alphas.size, n, k))
         last = np.array(ends) - 1
+        # Imported here: scipy.signal takes most of a second to import, which every command
+        # would otherwise pay at start-up.
+        from scipy.signal import lfilter
+
         for g, a in enumerate(alphas):
             init = (1.0 - a) * adj[:, :1]
             lev = lfilter([a], [1.0, a - 1.0], adj, axis=1, zi=init)[0]

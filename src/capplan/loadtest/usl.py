@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import curve_fit
 
 from capplan._types import Array
 
@@ -64,6 +63,8 @@ def fit_usl(levels: Array, throughput: Array) -> UslFit:
     n = np.asarray(levels, dtype=float)
     x = np.asarray(throughput, dtype=float)
     lam0 = float(np.max(x / n))
+    from scipy.optimize import curve_fit  # here: SciPy is slow to import at start-up
+
     best: tuple[float, np.ndarray] | None = None
     for sigma0, kappa0 in ((0.01, 1e-4), (0.1, 1e-3), (0.001, 1e-6), (0.5, 0.0)):
         try:
