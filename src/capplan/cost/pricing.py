@@ -10,7 +10,7 @@ from capplan._types import Array
 from capplan.plan.models import Price
 from capplan.sizing.result import Sized
 
-__all__ = ["component_cost", "cost_of", "reserved_savings"]
+__all__ = ["component_cost", "cost_of", "reserved_savings", "spot_savings"]
 
 
 def component_cost(price: Price, sized: Sized, extra: Array | None = None) -> Array:
@@ -60,3 +60,15 @@ def reserved_savings(price: Price, cost: Array, months_per_period: float) -> flo
     floor = float(np.min(cost[..., 1:]))
     periods = cost.shape[-1] - 1
     return float(floor * price.reserved_discount * periods * months_per_period)
+
+
+def spot_savings(price: Price, cost: Array, months_per_period: float) -> float:
+    """What running a component's capacity on spot would save over periods 1..T at
+    ``spot_discount``: the cost above the reserved baseline (the lowest monthly cost) when it
+    is reserved, else the whole cost."""
+    if price.spot_discount is None or cost.shape[-1] < 2:
+        return 0.0
+    over = cost[..., 1:]
+    if price.reserved_discount is not None:
+        over = over - float(np.min(over))
+    return float(np.sum(over) * price.spot_discount * months_per_period)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from capplan.cost import reserved_savings
+from capplan.cost import reserved_savings, spot_savings
 from capplan.engine.evaluate import Evaluation
 from capplan.engine.hits import (
     SECONDS_PER_MONTH,
@@ -523,6 +523,15 @@ def recommend(plan: Plan, ev: Evaluation, tl: Timeline, events: list[Event]) -> 
             recs.append(
                 f"Reserve {name}'s baseline capacity: at a {comp.price.reserved_discount:.0%} "
                 f"discount it saves {fmt_money(saving, plan.currency)} over the horizon."
+            )
+        spot = spot_savings(comp.price, cost, tl.months_per_period)
+        if spot > 0:
+            part = "above its reserved baseline " if comp.price.reserved_discount else ""
+            recs.append(
+                f"Spot capacity: running {name}'s capacity {part}on spot instances at a "
+                f"{comp.price.spot_discount:.0%} discount would save "
+                f"{fmt_money(spot, plan.currency)} over the horizon; spot instances can be "
+                "reclaimed at short notice, so only for work that tolerates interruption."
             )
     if not recs:
         recs.append("No capacity action is needed within the horizon.")

@@ -41,6 +41,12 @@ class Price(Strict):
     reserved_discount: Fraction | None = Field(
         None, description="Discount for reserved (committed) capacity, 0.2 for 20%."
     )
+    spot_discount: Fraction | None = Field(
+        None,
+        description="Discount of spot (interruptible) capacity, 0.6 for 60%: advice on what "
+        "running the capacity above the reserved baseline (all of it without "
+        "reserved_discount) on spot would save, for work that tolerates interruption.",
+    )
 
 
 class _ComponentBase(Strict):
