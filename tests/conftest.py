@@ -5,6 +5,9 @@ OpenMetrics (ending two hours ago), backfills it with ``promtool tsdb create-blo
 openmetrics``, starts ``prometheus`` on a free loopback port and stops it at the end of the
 session. The Debian package ``prometheus`` provides both binaries (``.ci/run`` installs it);
 without them the tests that use it fail rather than skip.
+
+``offline_page`` opens a local HTML file in headless Chromium with every other request
+blocked, recording what the page asked for and every error it reported.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -116,3 +121,49 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory, history_end: int) -
             lines.append(f'cpu_usage{{job="{job}"}} {base + i * 0.01:.2f} {ts}')
     with backfilled_prometheus(tmp_path_factory.mktemp("prometheus"), lines) as url:
         yield url
+
+
+@dataclass
+class OfflinePage:
+    """A page open on a local file: the Playwright page, the URLs it asked for beyond the
+    file (all blocked) and the errors it reported (console, page errors, failed requests)."""
+
+    page: Any
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def offline_page(file: Path, width: int = 1200) -> Iterator[OfflinePage]:
+    """``file`` opened in headless Chromium (the Debian package) with every other request
+    blocked; fails, not skips, without Playwright or Chromium."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the 'playwright' package is not installed: pip install -e '.[dev]'")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.is_file():
+        pytest.fail(f"{chromium} is missing: install the Debian package 'chromium'")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            seen = OfflinePage(page)
+
+            def block(route: Any) -> None:
+                if route.request.url != file.as_uri():
+                    seen.outside.append(route.request.url)
+                    route.abort("blockedbyclient")
+                else:
+                    route.continue_()
+
+            page.route("**/*", block)
+            page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
+            page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+            page.on("requestfailed", lambda req: seen.errors.append(f"failed: {req.url}"))
+            page.goto(file.as_uri(), wait_until="load")
+            yield seen
+        finally:
+            browser.close()

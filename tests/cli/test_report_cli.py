@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import offline_page
 from typer.testing import CliRunner
 
 from capplan.cli import app
@@ -109,46 +110,16 @@ def test_bad_kind_and_suffix(tmp_path: Path) -> None:
 
 def test_html_charts_draw_offline(written: Path) -> None:
     """Every chart of the HTML is drawn in Chromium with every request blocked."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the 'playwright' package is not installed: pip install -e '.[dev]'")
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.is_file():
-        pytest.fail(f"{chromium} is missing: install the Debian package 'chromium'")
-    html = written / "m.html"
-    requests: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu"]
+    with offline_page(written / "m.html") as seen:
+        count = seen.page.locator(".plotly-graph-div").count()
+        drawn = seen.page.evaluate(
+            "() => [...document.querySelectorAll('.plotly-graph-div')].map(d => "
+            "d.querySelectorAll('.main-svg .trace, .main-svg .bars .point').length)"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-
-            def block(route: Any) -> None:
-                if route.request.url != html.as_uri():
-                    requests.append(route.request.url)
-                    route.abort("blockedbyclient")
-                else:
-                    route.continue_()
-
-            page.route("**/*", block)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(html.as_uri(), wait_until="load")
-            charts = page.locator(".plotly-graph-div")
-            count = charts.count()
-            drawn = page.evaluate(
-                "() => [...document.querySelectorAll('.plotly-graph-div')].map(d => "
-                "d.querySelectorAll('.main-svg .trace, .main-svg .bars .point').length)"
-            )
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "report-monthly.png"), full_page=True)
-        finally:
-            browser.close()
-    assert not requests, f"the report asked the network for {requests}"
-    assert not errors, errors
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        seen.page.screenshot(path=str(ARTIFACTS / "report-monthly.png"), full_page=True)
+    assert not seen.outside, f"the report asked the network for {seen.outside}"
+    assert not seen.errors, seen.errors
     assert count == 4  # three series and the cost per month
     assert all(n > 0 for n in drawn), drawn
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import offline_page
 from tests.rightsize.generate import write_csv
 from typer.testing import CliRunner
 
@@ -93,45 +94,16 @@ def test_rows_are_the_recommendations(written: tuple[Path, list[dict[str, Any]]]
 
 def test_opens_in_chromium_offline(written: tuple[Path, list[dict[str, Any]]]) -> None:
     """No console error, no request but the file itself; the badges are coloured."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the 'playwright' package is not installed: pip install -e '.[dev]'")
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.is_file():
-        pytest.fail(f"{chromium} is missing: install the Debian package 'chromium'")
     page_file, rows = written
-    outside: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu"]
+    with offline_page(page_file, width=1400) as seen:
+        shown = seen.page.locator("#recommendations tbody tr").count()
+        colour = seen.page.evaluate(
+            "() => getComputedStyle(document.querySelector("
+            "'tbody .badge.severity-critical')).backgroundColor"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-
-            def block(route: Any) -> None:
-                if route.request.url != page_file.as_uri():
-                    outside.append(route.request.url)
-                    route.abort("blockedbyclient")
-                else:
-                    route.continue_()
-
-            page.route("**/*", block)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
-            page.goto(page_file.as_uri(), wait_until="load")
-            shown = page.locator("#recommendations tbody tr").count()
-            colour = page.evaluate(
-                "() => getComputedStyle(document.querySelector("
-                "'tbody .badge.severity-critical')).backgroundColor"
-            )
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "rightsize-html.png"), full_page=True)
-        finally:
-            browser.close()
-    assert not outside, f"the page asked for {outside}"
-    assert not errors, errors
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        seen.page.screenshot(path=str(ARTIFACTS / "rightsize-html.png"), full_page=True)
+    assert not seen.outside, f"the page asked for {seen.outside}"
+    assert not seen.errors, seen.errors
     assert shown == len(rows)
     assert colour == "rgb(198, 40, 40)"  # #c62828
