@@ -22,7 +22,14 @@ from typing import Any
 from capplan.errors import DataError, PlanError
 from capplan.plan.safe_yaml import load_yaml
 
-__all__ = ["LoadRun", "parse_freeagentics", "parse_k6", "parse_locust", "parse_run"]
+__all__ = [
+    "LoadRun",
+    "optional_number",
+    "parse_freeagentics",
+    "parse_k6",
+    "parse_locust",
+    "parse_run",
+]
 
 
 @dataclass(frozen=True)
@@ -143,20 +150,29 @@ def _csv_rows(text: str, file: str, needed: tuple[str, ...]) -> list[dict[str, s
     return list(reader)
 
 
-def _cell(row: Mapping[str, str], column: str, file: str, line: int) -> float:
-    text = (row.get(column) or "").strip()
-    if text in ("", "N/A"):
-        raise DataError(f"expected a number, got {text!r}", file=file, row=line, column=column)
+def optional_number(text: str | None, file: str, line: int, column: str) -> float | None:
+    """A CSV cell as a finite number; None for an empty or ``N/A`` cell."""
+    raw = (text or "").strip()
+    if raw in ("", "N/A"):
+        return None
     try:
-        value = float(text)
+        value = float(raw)
     except ValueError:
         raise DataError(
-            f"expected a number, got {text!r}", file=file, row=line, column=column
+            f"expected a number, got {raw!r}", file=file, row=line, column=column
         ) from None
     if not math.isfinite(value):
         raise DataError(
-            f"expected a finite number, got {text!r}", file=file, row=line, column=column
+            f"expected a finite number, got {raw!r}", file=file, row=line, column=column
         )
+    return value
+
+
+def _cell(row: Mapping[str, str], column: str, file: str, line: int) -> float:
+    value = optional_number(row.get(column), file, line, column)
+    if value is None:
+        text = (row.get(column) or "").strip()
+        raise DataError(f"expected a number, got {text!r}", file=file, row=line, column=column)
     return value
 
 

@@ -7,34 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import math
 import statistics
 
-from capplan.errors import DataError
-from capplan.loadtest.runs import LoadRun
+from capplan.loadtest.runs import LoadRun, optional_number
 
 __all__ = ["MIN_STEP_ROWS", "locust_steps"]
 
 #: Rows a user count must hold for in a row to count as a step (shorter ones are the ramp).
 MIN_STEP_ROWS = 3
 _NEEDED = ("User Count", "Name", "Requests/s", "Failures/s", "95%")
-
-
-def _value(text: str | None, file: str, line: int, column: str) -> float | None:
-    raw = (text or "").strip()
-    if raw in ("", "N/A"):
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise DataError(
-            f"expected a number, got {raw!r}", file=file, row=line, column=column
-        ) from None
-    if not math.isfinite(value):
-        raise DataError(
-            f"expected a finite number, got {raw!r}", file=file, row=line, column=column
-        )
-    return value
 
 
 def locust_steps(history: str, file: str, source: str) -> list[LoadRun] | None:
@@ -56,10 +37,10 @@ def locust_steps(history: str, file: str, source: str) -> list[LoadRun] | None:
         if len(held) < MIN_STEP_ROWS:
             continue
         settled = held[1:]
-        users = _value(users_text, file, held[0][0], "User Count")
-        rps = [_value(r.get("Requests/s"), file, i, "Requests/s") for i, r in settled]
-        fails = [_value(r.get("Failures/s"), file, i, "Failures/s") for i, r in settled]
-        p95 = [_value(r.get("95%"), file, i, "95%") for i, r in settled]
+        users = optional_number(users_text, file, held[0][0], "User Count")
+        rps = [optional_number(r.get("Requests/s"), file, i, "Requests/s") for i, r in settled]
+        fails = [optional_number(r.get("Failures/s"), file, i, "Failures/s") for i, r in settled]
+        p95 = [optional_number(r.get("95%"), file, i, "95%") for i, r in settled]
         rps_known = [v for v in rps if v is not None]
         p95_known = [v for v in p95 if v is not None]
         if users is None or users <= 0 or not rps_known or not p95_known:
