@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from capplan.errors import Issue
-from capplan.plan.base import Strict, suggest
+from capplan.plan.base import Strict, refuse_inline_secrets, suggest
 from capplan.plan.fields import Duration
 from capplan.plan.scrape import AvailabilityRule
 
@@ -55,15 +55,9 @@ class _ReceiverBase(Strict):
     @model_validator(mode="before")
     @classmethod
     def _no_inline_secret(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key, instead in _SECRETS.items():
-                if key in data:
-                    raise ValueError(
-                        f"'{key}' would write a secret into the plan and the generated "
-                        f"alertmanager.yml; give '{instead}', the path of a file holding it, "
-                        "which Alertmanager reads when it notifies"
-                    )
-        return data
+        return refuse_inline_secrets(
+            data, _SECRETS, "alertmanager.yml", "Alertmanager reads when it notifies"
+        )
 
 
 class PagerReceiver(_ReceiverBase):

@@ -1,4 +1,5 @@
-"""The base of every plan model, and the "did you mean" helper its errors use."""
+"""The base of every plan model, the "did you mean" helper its errors use, and the refusal of
+secrets written inline where a generated configuration would carry them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
-__all__ = ["Strict", "suggest"]
+__all__ = ["Strict", "refuse_inline_secrets", "suggest"]
 
 
 class Strict(BaseModel):
@@ -25,6 +26,20 @@ class Strict(BaseModel):
                 if isinstance(key, str) and key not in allowed:
                     notes.setdefault(key, set()).update(allowed)
         return data
+
+
+def refuse_inline_secrets(data: Any, secrets: dict[str, str], written: str, reader: str) -> Any:
+    """``data`` as it is, unless it holds a key of ``secrets`` (secret → the ``*_file`` field
+    to give instead): that would put the secret into the plan and the generated ``written``
+    file, which ``reader`` reads the file field's path instead."""
+    if isinstance(data, dict):
+        for key, instead in secrets.items():
+            if key in data:
+                raise ValueError(
+                    f"'{key}' would write a secret into the plan and the generated {written}; "
+                    f"give '{instead}', the path of a file holding it, which {reader}"
+                )
+    return data
 
 
 def suggest(word: str, choices: set[str] | list[str]) -> str:

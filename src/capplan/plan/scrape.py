@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from capplan.plan.base import Strict
+from capplan.plan.base import Strict, refuse_inline_secrets
 from capplan.plan.fields import Duration
 from capplan.units import duration_seconds
 
@@ -33,15 +33,9 @@ _SECRETS_ON_JOB = {
 
 
 def _no_inline_secret(data: Any, secrets: dict[str, str]) -> Any:
-    if isinstance(data, dict):
-        for key, instead in secrets.items():
-            if key in data:
-                raise ValueError(
-                    f"'{key}' would write a secret into the plan and the generated "
-                    f"prometheus.yml; give '{instead}', the path of a file holding it, which "
-                    "Prometheus reads when it scrapes"
-                )
-    return data
+    return refuse_inline_secrets(
+        data, secrets, "prometheus.yml", "Prometheus reads when it scrapes"
+    )
 
 
 def _label_names(value: dict[str, str]) -> dict[str, str]:
