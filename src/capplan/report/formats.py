@@ -86,7 +86,7 @@ def summary_columns(projection: Projection) -> list[tuple[str, str]]:
             cols.append((f"{name}.instances", f"{name} inst."))
         if comp.provisioned is not None:
             cols += [
-                (f"{name}.provisioned_{r}", f"{name} in place{_IN_PLACE_UNITS[r]}")
+                (f"{name}.provisioned_{r}", _in_place_heading(name, r))
                 for r in comp.provisioned.amounts()
             ]
     cols += [(f"{host}.utilization", f"{host} use") for host in plan.hosts]
@@ -109,10 +109,15 @@ _SERVICE_COLUMNS = {
     "queue": ("instances", "servers"),
 }
 SHORT_MARK = " (short)"
-_IN_PLACE_UNITS = {"instances": "", "vcpu": " vCPU", "memory_gb": " GB", "storage_gb": " disk GB"}
 
 
 _PART_HEADINGS = {"instances": "inst.", "vcpu": "vCPU", "memory_gb": "GB", "storage_gb": "disk GB"}
+
+
+def _in_place_heading(name: str, resource: str) -> str:
+    """``compute in place`` (instances), ``db in place disk GB`` (another resource)."""
+    unit = "" if resource == "instances" else f" {_PART_HEADINGS[resource]}"
+    return f"{name} in place{unit}"
 
 
 def _part_columns(projection: Projection, name: str) -> list[tuple[str, str]]:
